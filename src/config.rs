@@ -1,0 +1,603 @@
+//! Typed configuration: one TOML file, then environment overrides, validated before anything starts.
+//!
+//! Every key can be overridden from the environment as `DSR__SECTION__KEY` (double underscores
+//! separate the path, e.g. `DSR__DATABASE__URL`, `DSR__IMAP__PASSWORD`). Values are read as TOML
+//! scalars when they parse as such (`42`, `true`, `[1, 2]`) and as strings otherwise. A missing or
+//! malformed key stops the worker with an error that names the key (`imap.port: invalid type ...`).
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Prefix of environment overrides.
+pub const ENV_PREFIX: &str = "DSR__";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("environment override {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("configuration key `{key}`: {message}")]
+    Key { key: String, message: String },
+}
+
+fn key_error(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Key {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// A secret value (password, URL with credentials). Its `Debug` never shows the value.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub imap: ImapSettings,
+    pub smtp: SmtpSettings,
+    pub rabbitmq: RabbitSettings,
+    pub company: CompanySettings,
+    #[serde(default)]
+    pub worker: WorkerSettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
+    /// Directory of reply templates (`kk/`, `ru/`, `en/`), relative to the config file's
+    /// directory's parent when relative (so `templates` works from `config/local.toml`).
+    #[serde(default = "default_templates")]
+    pub templates_dir: PathBuf,
+}
+
+fn default_templates() -> PathBuf {
+    PathBuf::from("templates")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// PostgreSQL URL of the worker's own database.
+    pub url: Secret,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+fn default_max_connections() -> u32 {
+    10
+}
+
+/// How a connection to a mail server is secured.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS before authentication.
+    Starttls,
+    /// No encryption: allowed only towards a loopback address.
+    Plain,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapSettings {
+    pub host: String,
+    pub port: u16,
+    #[serde(default = "default_security")]
+    pub security: Security,
+    /// Extra PEM trust roots (e.g. a private CA); the public web roots are always trusted.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    pub username: String,
+    pub password: Secret,
+    #[serde(default = "default_mailbox")]
+    pub mailbox: String,
+    /// Use IMAP IDLE when the server offers it; poll otherwise.
+    #[serde(default = "yes")]
+    pub idle: bool,
+    /// How long one IDLE lasts before it is renewed (servers drop IDLE after 30 minutes).
+    #[serde(default = "default_idle_secs")]
+    pub idle_secs: u64,
+    /// Poll interval when IDLE is off or not offered.
+    #[serde(default = "default_poll_secs")]
+    pub poll_secs: u64,
+    #[serde(default = "default_reconnect_min_ms")]
+    pub reconnect_min_ms: u64,
+    #[serde(default = "default_reconnect_max_ms")]
+    pub reconnect_max_ms: u64,
+    /// Messages larger than this are stored but not parsed (marked failed with the reason).
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: u64,
+}
+
+fn default_security() -> Security {
+    Security::Tls
+}
+fn default_mailbox() -> String {
+    "INBOX".into()
+}
+fn yes() -> bool {
+    true
+}
+fn default_idle_secs() -> u64 {
+    300
+}
+fn default_poll_secs() -> u64 {
+    30
+}
+fn default_reconnect_min_ms() -> u64 {
+    500
+}
+fn default_reconnect_max_ms() -> u64 {
+    60_000
+}
+fn default_max_message_bytes() -> u64 {
+    25 * 1024 * 1024
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    #[serde(default = "default_security")]
+    pub security: Security,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_smtp_timeout() -> u64 {
+    30
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RabbitSettings {
+    pub url: Secret,
+    /// Prefix of every exchange and queue name (`dsr` → `dsr.requests`, `dsr.requests.dlq`).
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    #[serde(default = "default_prefetch")]
+    pub prefetch: u16,
+    /// Delay before each retry of a failed message; its length bounds the attempts. After the last
+    /// retry fails the message goes to the dead-letter queue.
+    #[serde(default = "default_retry_delays")]
+    pub retry_delays_ms: Vec<u64>,
+}
+
+fn default_prefix() -> String {
+    "dsr".into()
+}
+fn default_prefetch() -> u16 {
+    16
+}
+fn default_retry_delays() -> Vec<u64> {
+    vec![1_000, 5_000, 30_000, 120_000, 600_000]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanySettings {
+    pub name: String,
+    /// The data-subject mailbox (info@nlg.kz): never taken as a subject's address.
+    pub mailbox: String,
+    /// `From:` of every reply, e.g. `NLG.KZ <info@nlg.kz>`.
+    pub reply_from: String,
+    /// The company's own BIN: never taken as a subject's identifier.
+    #[serde(default)]
+    pub bin: Vec<String>,
+    /// The company's own phone numbers: never taken as a subject's.
+    #[serde(default)]
+    pub phones: Vec<String>,
+    /// The company's own mail domains: addresses there are never a subject's.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Host name used on the right of generated Message-IDs.
+    #[serde(default = "default_message_id_domain")]
+    pub message_id_domain: String,
+}
+
+fn default_message_id_domain() -> String {
+    "nlg.kz".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSettings {
+    /// How often the outbox and the unclassified-mail sweep look for work when nothing woke them.
+    pub outbox_poll_ms: u64,
+    /// Sends attempted per outbox pass.
+    pub outbox_batch: i64,
+    /// Attempts at sending one email before it is marked failed for staff.
+    pub outbox_max_attempts: i32,
+    /// At most this many automatic replies to one sender per hour (a loop guard).
+    pub replies_per_sender_per_hour: i64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            outbox_poll_ms: 500,
+            outbox_batch: 32,
+            outbox_max_attempts: 8,
+            replies_per_sender_per_hour: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetrySettings {
+    pub format: LogFormat,
+    /// `tracing` filter directive; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info,sqlx=warn,lapin=warn,async_imap=warn".into(),
+        }
+    }
+}
+
+impl ImapSettings {
+    pub fn reconnect_backoff(&self) -> (Duration, Duration) {
+        (
+            Duration::from_millis(self.reconnect_min_ms),
+            Duration::from_millis(self.reconnect_max_ms),
+        )
+    }
+}
+
+impl Settings {
+    /// Reads `path`, applies `DSR__*` overrides from the process environment and validates.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    pub fn load_with_env(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut settings = Self::parse(&text, env).map_err(|e| match e {
+            ConfigError::Syntax { message, .. } => ConfigError::Syntax {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })?;
+        let base = path
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."));
+        settings.resolve_paths(base);
+        Ok(settings)
+    }
+
+    /// Parses TOML text with overrides; relative paths are left as they are.
+    pub fn parse(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: PathBuf::new(),
+            message: e.message().to_owned(),
+        })?;
+        let mut overrides: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        overrides.sort();
+        for (var, raw) in overrides {
+            apply_override(&mut value, &var, &raw)?;
+        }
+        let settings: Settings = serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = e.path().to_string();
+            key_error(
+                if key == "." {
+                    "(top level)".into()
+                } else {
+                    key
+                },
+                e.into_inner().to_string(),
+            )
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut self.templates_dir);
+        if let Some(p) = self.imap.ca_file.as_mut() {
+            resolve(p);
+        }
+        if let Some(p) = self.smtp.ca_file.as_mut() {
+            resolve(p);
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database.url.expose();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(key_error("database.url", "must be a postgres:// URL"));
+        }
+        let amqp = self.rabbitmq.url.expose();
+        if !(amqp.starts_with("amqp://") || amqp.starts_with("amqps://")) {
+            return Err(key_error(
+                "rabbitmq.url",
+                "must be an amqp:// or amqps:// URL",
+            ));
+        }
+        for (key, host, port, security) in [
+            ("imap", &self.imap.host, self.imap.port, self.imap.security),
+            ("smtp", &self.smtp.host, self.smtp.port, self.smtp.security),
+        ] {
+            if host.trim().is_empty() {
+                return Err(key_error(format!("{key}.host"), "must not be empty"));
+            }
+            if port == 0 {
+                return Err(key_error(
+                    format!("{key}.port"),
+                    "must be between 1 and 65535",
+                ));
+            }
+            if security == Security::Plain && !is_loopback(host) {
+                return Err(key_error(
+                    format!("{key}.security"),
+                    format!("`plain` is allowed only towards a loopback host, not {host}; use `tls` or `starttls`"),
+                ));
+            }
+        }
+        if self.imap.username.trim().is_empty() {
+            return Err(key_error("imap.username", "must not be empty"));
+        }
+        if self.imap.reconnect_min_ms == 0
+            || self.imap.reconnect_min_ms > self.imap.reconnect_max_ms
+        {
+            return Err(key_error(
+                "imap.reconnect_min_ms",
+                "must be positive and not above imap.reconnect_max_ms",
+            ));
+        }
+        if self.imap.idle_secs == 0 || self.imap.idle_secs > 29 * 60 {
+            return Err(key_error(
+                "imap.idle_secs",
+                "must be between 1 and 1740 (29 minutes)",
+            ));
+        }
+        if self.imap.poll_secs == 0 {
+            return Err(key_error("imap.poll_secs", "must be positive"));
+        }
+        if self.smtp.username.is_some() != self.smtp.password.is_some() {
+            return Err(key_error(
+                "smtp.password",
+                "smtp.username and smtp.password must be given together",
+            ));
+        }
+        if self.rabbitmq.retry_delays_ms.is_empty() {
+            return Err(key_error(
+                "rabbitmq.retry_delays_ms",
+                "must list at least one delay",
+            ));
+        }
+        let prefix_ok = !self.rabbitmq.prefix.is_empty()
+            && self
+                .rabbitmq
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        if !prefix_ok {
+            return Err(key_error(
+                "rabbitmq.prefix",
+                "must be non-empty ASCII letters, digits, '.', '-' or '_'",
+            ));
+        }
+        if !self.company.mailbox.contains('@') {
+            return Err(key_error("company.mailbox", "must be an e-mail address"));
+        }
+        if self
+            .company
+            .reply_from
+            .parse::<lettre::message::Mailbox>()
+            .is_err()
+        {
+            return Err(key_error(
+                "company.reply_from",
+                "must be a mailbox like `NLG.KZ <info@nlg.kz>`",
+            ));
+        }
+        if self.worker.outbox_batch <= 0 || self.worker.outbox_max_attempts <= 0 {
+            return Err(key_error(
+                "worker.outbox_batch",
+                "worker.outbox_batch and worker.outbox_max_attempts must be positive",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+fn apply_override(root: &mut toml::Value, var: &str, raw: &str) -> Result<(), ConfigError> {
+    let path: Vec<String> = var[ENV_PREFIX.len()..]
+        .split("__")
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(ConfigError::Env {
+            var: var.to_owned(),
+            message: "empty path segment (use DSR__SECTION__KEY)".into(),
+        });
+    }
+    // A value that parses as a TOML scalar or array keeps its type; otherwise it is a string.
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .filter(|v| !v.is_table())
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+    let mut node = root;
+    for (i, segment) in path.iter().enumerate() {
+        let table = node.as_table_mut().ok_or_else(|| ConfigError::Env {
+            var: var.to_owned(),
+            message: format!("`{}` is not a section", path[..i].join(".")),
+        })?;
+        if i + 1 == path.len() {
+            table.insert(segment.clone(), parsed);
+            return Ok(());
+        }
+        node = table
+            .entry(segment.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        [database]
+        url = "postgres://postgres@127.0.0.1/dsr"
+        [imap]
+        host = "127.0.0.1"
+        port = 1143
+        security = "plain"
+        username = "info@nlg.kz"
+        password = "secret"
+        [smtp]
+        host = "127.0.0.1"
+        port = 2525
+        security = "plain"
+        [rabbitmq]
+        url = "amqp://guest:guest@127.0.0.1:5672/%2f"
+        [company]
+        name = "NLG.KZ LLP"
+        mailbox = "info@nlg.kz"
+        reply_from = "NLG.KZ <info@nlg.kz>"
+    "#;
+
+    fn no_env() -> Vec<(String, String)> {
+        vec![]
+    }
+
+    #[test]
+    fn minimal_file_gets_defaults() {
+        let s = Settings::parse(MINIMAL, no_env()).unwrap();
+        assert_eq!(s.imap.mailbox, "INBOX");
+        assert!(s.imap.idle);
+        assert_eq!(s.rabbitmq.prefix, "dsr");
+        assert_eq!(s.rabbitmq.retry_delays_ms.len(), 5);
+    }
+
+    #[test]
+    fn env_overrides_keep_types_and_win() {
+        let env = vec![
+            ("DSR__IMAP__PORT".to_owned(), "1993".to_owned()),
+            ("DSR__IMAP__PASSWORD".to_owned(), "other".to_owned()),
+            (
+                "DSR__RABBITMQ__RETRY_DELAYS_MS".to_owned(),
+                "[10, 20]".to_owned(),
+            ),
+            ("UNRELATED".to_owned(), "x".to_owned()),
+        ];
+        let s = Settings::parse(MINIMAL, env).unwrap();
+        assert_eq!(s.imap.port, 1993);
+        assert_eq!(s.imap.password.expose(), "other");
+        assert_eq!(s.rabbitmq.retry_delays_ms, vec![10, 20]);
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let text = MINIMAL.replace("port = 1143", "");
+        let err = Settings::parse(&text, no_env()).unwrap_err().to_string();
+        assert!(err.contains("imap"), "{err}");
+        assert!(err.contains("port"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let env = vec![("DSR__IMAP__PORT".to_owned(), "not-a-port".to_owned())];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("imap.port"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected() {
+        let text = MINIMAL.replace("[smtp]", "[smtp]\nhots = \"x\"");
+        let err = Settings::parse(&text, no_env()).unwrap_err().to_string();
+        assert!(err.contains("hots"), "{err}");
+    }
+
+    #[test]
+    fn plain_towards_remote_host_is_refused() {
+        let env = vec![("DSR__IMAP__HOST".to_owned(), "imap.example.com".to_owned())];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("imap.security"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        let s = Settings::parse(MINIMAL, no_env()).unwrap();
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("secret\""), "{dbg}");
+        assert!(!dbg.contains("guest:guest"), "{dbg}");
+    }
+}

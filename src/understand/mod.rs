@@ -1,0 +1,162 @@
+//! Understanding one e-mail: MIME to clean text, language, kind, identifiers and review flags.
+//!
+//! The entry point is [`Reader::read`], which takes the raw RFC 5322 bytes exactly as stored by
+//! intake and returns a [`Reading`]: the envelope facts the workflow needs to reply (sender,
+//! Message-ID, References, subject) and an [`Understanding`] that `dsr-worker classify` prints as
+//! JSON. It is pure CPU work with no I/O, so it can be benchmarked and tested in isolation.
+
+mod automatic;
+mod envelope;
+mod intent;
+
+use serde::Serialize;
+
+use crate::config::CompanySettings;
+use crate::domain::{Bin, Iin, Language, MailKind, Phone, RequestKind};
+
+pub use envelope::Envelope;
+
+/// The company's own contacts, which are never taken for a subject's.
+#[derive(Debug, Clone, Default)]
+pub struct Company {
+    pub mailbox: String,
+    pub domains: Vec<String>,
+    pub bins: Vec<String>,
+    pub phones: Vec<String>,
+}
+
+impl Company {
+    pub fn from_settings(s: &CompanySettings) -> Self {
+        Self {
+            mailbox: s.mailbox.to_lowercase(),
+            domains: s.domains.iter().map(|d| d.to_lowercase()).collect(),
+            bins: s.bin.clone(),
+            phones: s
+                .phones
+                .iter()
+                .filter_map(|p| Phone::parse(p).map(|p| p.as_str().to_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// What the worker understood of one message. Field names match `corpus/README.md`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Understanding {
+    pub kind: MailKind,
+    /// Other intents found in the same message.
+    pub also: Vec<RequestKind>,
+    /// Staff must look before anything is done.
+    pub review: bool,
+    /// The worker would e-mail the sender.
+    pub reply: bool,
+    pub language: Language,
+    pub iin: Vec<Iin>,
+    pub bin: Vec<Bin>,
+    pub phones: Vec<Phone>,
+    /// Twelve-digit numbers offered as an IIN whose check digit fails.
+    pub invalid_iin: Vec<String>,
+    /// Short sentences for staff saying why.
+    pub reasons: Vec<String>,
+}
+
+/// One message read: envelope plus understanding.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub envelope: Envelope,
+    pub understanding: Understanding,
+    /// The sender's own new words (quotes and signatures removed), for staff.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unreadable {
+    #[error("empty message")]
+    Empty,
+    #[error("not an RFC 5322 message: {0}")]
+    NotAMessage(&'static str),
+}
+
+/// Reads raw messages. Cheap to clone; holds only configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Reader {
+    company: Company,
+}
+
+impl Reader {
+    pub fn new(company: Company) -> Self {
+        Self { company }
+    }
+
+    pub fn read(&self, raw: &[u8]) -> Result<Reading, Unreadable> {
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return Err(Unreadable::Empty);
+        }
+        let message = mail_parser::MessageParser::default()
+            .parse(raw)
+            .ok_or(Unreadable::NotAMessage("no header could be parsed"))?;
+        if message.from().is_none() && message.subject().is_none() && message.date().is_none() {
+            return Err(Unreadable::NotAMessage("no From, Subject or Date header"));
+        }
+        let envelope = Envelope::from_message(&message);
+        let text = message
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default();
+
+        if let Some(kind) = automatic::detect(&message, &envelope) {
+            return Ok(Reading {
+                envelope,
+                understanding: Understanding::silent(
+                    kind,
+                    Language::Kk,
+                    vec![format!("automatic message ({kind}); never answered")],
+                ),
+                text,
+            });
+        }
+
+        let understanding = intent::understand(&envelope, &text, &self.company);
+        Ok(Reading {
+            envelope,
+            understanding,
+            text,
+        })
+    }
+}
+
+impl Understanding {
+    fn silent(kind: MailKind, language: Language, reasons: Vec<String>) -> Self {
+        Self {
+            kind,
+            also: vec![],
+            review: false,
+            reply: false,
+            language,
+            iin: vec![],
+            bin: vec![],
+            phones: vec![],
+            invalid_iin: vec![],
+            reasons,
+        }
+    }
+}
+
+impl Serialize for Iin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl Serialize for Bin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl Serialize for Phone {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests;
