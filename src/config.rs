@@ -237,8 +237,6 @@ fn default_message_id_domain() -> String {
 pub struct WorkerSettings {
     /// How often the outbox and the unclassified-mail sweep look for work when nothing woke them.
     pub outbox_poll_ms: u64,
-    /// Sends attempted per outbox pass.
-    pub outbox_batch: i64,
     /// Attempts at sending one email before it is marked failed for staff.
     pub outbox_max_attempts: i32,
     /// At most this many automatic replies to one sender per hour (a loop guard).
@@ -249,7 +247,6 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             outbox_poll_ms: 500,
-            outbox_batch: 32,
             outbox_max_attempts: 8,
             replies_per_sender_per_hour: 5,
         }
@@ -456,10 +453,10 @@ impl Settings {
                 "must be a mailbox like `NLG.KZ <info@nlg.kz>`",
             ));
         }
-        if self.worker.outbox_batch <= 0 || self.worker.outbox_max_attempts <= 0 {
+        if self.worker.outbox_max_attempts <= 0 || self.worker.outbox_poll_ms == 0 {
             return Err(key_error(
-                "worker.outbox_batch",
-                "worker.outbox_batch and worker.outbox_max_attempts must be positive",
+                "worker.outbox_max_attempts",
+                "worker.outbox_max_attempts and worker.outbox_poll_ms must be positive",
             ));
         }
         Ok(())
@@ -591,6 +588,19 @@ mod tests {
         let env = vec![("DSR__IMAP__HOST".to_owned(), "imap.example.com".to_owned())];
         let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
         assert!(err.contains("imap.security"), "{err}");
+    }
+
+    #[test]
+    fn shipped_config_files_are_valid() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for file in ["config/example.toml", "config/local.toml"] {
+            let s = Settings::load_with_env(&root.join(file), no_env())
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(
+                s.templates_dir.starts_with(root),
+                "{file}: paths resolve from the root"
+            );
+        }
     }
 
     #[test]

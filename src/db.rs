@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
@@ -54,4 +56,50 @@ pub async fn notify(conn: &mut sqlx::PgConnection, channel: &str) -> sqlx::Resul
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Calls `drain` after each notification on `channel`, and at least every `poll`, until
+/// `shutdown`. A broken listener is reconnected; meanwhile the loop polls.
+pub async fn run_on_notify<F, Fut>(
+    name: &'static str,
+    channel: &'static str,
+    pool: PgPool,
+    poll: Duration,
+    shutdown: CancellationToken,
+    drain: F,
+) where
+    F: Fn(PgPool) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<usize>>,
+{
+    let mut listener = None;
+    loop {
+        if listener.is_none() {
+            match sqlx::postgres::PgListener::connect_with(&pool).await {
+                Ok(mut l) => match l.listen(channel).await {
+                    Ok(()) => listener = Some(l),
+                    Err(e) => tracing::warn!("{name}: LISTEN failed, polling instead: {e}"),
+                },
+                Err(e) => tracing::warn!("{name}: LISTEN connection failed, polling: {e}"),
+            }
+        }
+        if let Err(e) = drain(pool.clone()).await {
+            tracing::warn!("{name}: {e:#}");
+        }
+        let wait = async {
+            match listener.as_mut() {
+                Some(l) => match tokio::time::timeout(poll, l.recv()).await {
+                    Ok(Err(_)) => true, // listener broken: reconnect
+                    _ => false,
+                },
+                None => {
+                    tokio::time::sleep(poll).await;
+                    false
+                }
+            }
+        };
+        tokio::select! {
+            broken = wait => if broken { listener = None; },
+            _ = shutdown.cancelled() => return,
+        }
+    }
 }

@@ -1,1 +1,187 @@
-fn main() {}
+//! The `dsr-worker` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use dsr_worker::config::Settings;
+use dsr_worker::understand::{Company, Reader};
+use dsr_worker::worker::{self, Stages};
+use dsr_worker::{db, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "dsr-worker",
+    version,
+    about = "Data-subject requests for NLG.KZ LLP: reads info@nlg.kz, understands requests \
+             (kk/ru/en), queues them in RabbitMQ and answers the subject.",
+    long_about = None
+)]
+struct Cli {
+    /// Configuration file (TOML). Every key can be overridden as DSR__SECTION__KEY.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "DSR_CONFIG",
+        default_value = "config/local.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read the mailbox and process requests in one process until Ctrl-C / SIGTERM.
+    ///
+    /// Applies pending migrations first. Any number of workers may run: one reads the mailbox
+    /// (the others stand by), all of them process.
+    Run,
+    /// Only read the mailbox (one active reader across all workers).
+    Intake,
+    /// Only process: triage stored mail, consume the queue, send replies.
+    Process,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Print what the worker understands of .eml files (one JSON object per line).
+    ///
+    /// PATH may be files or directories of .eml files. An unreadable file prints a line with an
+    /// `error` field; the exit code is non-zero only for usage errors. Needs no services; the
+    /// company's own contacts come from --config when it exists.
+    Classify {
+        /// Print JSON lines (the default and only format; accepted for scripts).
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Classify { paths, .. } => {
+            let company = company_for_offline_use(&cli.config);
+            let reader = Reader::new(company);
+            classify(&reader, &paths)
+        }
+        command => {
+            let settings = match Settings::load(&cli.config) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("dsr-worker: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            telemetry::init(&settings.telemetry);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            match runtime.block_on(serve(command, settings)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    eprintln!("dsr-worker: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
+    let stages = match command {
+        Command::Migrate => {
+            let pool = db::connect(&settings.database).await?;
+            db::migrate(&pool).await?;
+            println!("migrations applied");
+            return Ok(());
+        }
+        Command::Run => Stages::ALL,
+        Command::Intake => Stages {
+            intake: true,
+            processing: false,
+        },
+        Command::Process => Stages {
+            intake: false,
+            processing: true,
+        },
+        Command::Classify { .. } => unreachable!("handled without a runtime"),
+    };
+    let shutdown = CancellationToken::new();
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        ctrl_c.await.ok();
+        on_signal.cancel();
+    });
+    worker::run(settings, stages, shutdown).await
+}
+
+/// The company's contacts from the config file if it can be read; the agreement's otherwise.
+fn company_for_offline_use(config: &std::path::Path) -> Company {
+    match Settings::load(config) {
+        Ok(s) => Company::from_settings(&s.company),
+        Err(_) => Company {
+            mailbox: "info@nlg.kz".into(),
+            domains: vec!["nlg.kz".into()],
+            bins: vec!["250140021383".into()],
+            phones: vec![],
+        },
+    }
+}
+
+fn classify(reader: &Reader, paths: &[PathBuf]) -> ExitCode {
+    let mut files = vec![];
+    for path in paths {
+        if path.is_dir() {
+            match std::fs::read_dir(path) {
+                Ok(entries) => {
+                    let mut found: Vec<PathBuf> = entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                        .collect();
+                    found.sort();
+                    files.extend(found);
+                }
+                Err(e) => {
+                    eprintln!("dsr-worker classify: {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    for file in files {
+        let name = file.display().to_string();
+        let line = match std::fs::read(&file) {
+            Err(e) => serde_json::json!({ "file": name, "error": e.to_string() }),
+            Ok(raw) => match reader.read(&raw) {
+                Err(e) => serde_json::json!({ "file": name, "error": e.to_string() }),
+                Ok(r) => {
+                    let u = &r.understanding;
+                    serde_json::json!({
+                        "file": name, "kind": u.kind, "review": u.review, "reply": u.reply,
+                        "language": u.language, "iin": u.iin, "bin": u.bin, "phones": u.phones,
+                        "invalid_iin": u.invalid_iin, "reasons": u.reasons,
+                    })
+                }
+            },
+        };
+        println!("{line}");
+    }
+    ExitCode::SUCCESS
+}

@@ -73,7 +73,7 @@ fn is_bounce(message: &Message<'_>, envelope: &Envelope) -> bool {
         "жеткізу қатесі",
     ];
     let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subject.contains(s));
-    (daemon_sender || null_return_path) && (bounce_subject || daemon_sender)
+    daemon_sender || (null_return_path && bounce_subject)
 }
 
 fn is_auto_reply(message: &Message<'_>, envelope: &Envelope) -> bool {

@@ -1,1 +1,10 @@
-//! (in progress)
+//! From stored mail to requests, and what happens to a request.
+//!
+//! - [`triage`] reads each stored message once ([`crate::understand`]) and records the outcome:
+//!   a new request (published to RabbitMQ through the outbox), mail left for humans, or a
+//!   failure with its reason. Every worker runs it; rows are claimed with `SKIP LOCKED`.
+//! - [`acknowledge`] is the handler of the `requests` queue: it writes the acknowledgement to
+//!   the outbox, exactly once per request.
+
+pub mod acknowledge;
+pub mod triage;

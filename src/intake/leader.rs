@@ -1,0 +1,46 @@
+//! One active mailbox reader across all workers: a session-level PostgreSQL advisory lock held
+//! on a dedicated connection. If that connection dies, the lock is released and a standby
+//! worker takes over.
+
+use sqlx::{Connection, PgConnection, Row};
+
+use crate::config::Secret;
+
+/// Lock key: "dsr-intake" folded into 64 bits, fixed so all versions agree.
+const INTAKE_LOCK: i64 = 0x0d5e_1a7a_6b00_0001;
+
+pub struct Leadership {
+    conn: PgConnection,
+}
+
+impl Leadership {
+    /// Tries once; `Ok(None)` when another worker is the leader.
+    pub async fn try_acquire(database_url: &Secret, mailbox: &str) -> anyhow::Result<Option<Self>> {
+        let mut conn = PgConnection::connect(database_url.expose()).await?;
+        let key = INTAKE_LOCK ^ fold(mailbox);
+        let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1) AS got")
+            .bind(key)
+            .fetch_one(&mut conn)
+            .await?
+            .try_get("got")?;
+        Ok(got.then_some(Self { conn }))
+    }
+
+    /// Fails when the lock's connection is gone (leadership is lost).
+    pub async fn check(&mut self) -> anyhow::Result<()> {
+        self.conn
+            .ping()
+            .await
+            .map_err(|e| anyhow::anyhow!("lost the intake leader lock's connection: {e}"))
+    }
+}
+
+fn fold(text: &str) -> i64 {
+    // FNV-1a: stable across builds and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}

@@ -1,0 +1,257 @@
+//! The mailbox reader loop: select, fetch what is new, wait (IDLE or poll), reconnect on failure.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::TryStreamExt;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use super::connection::{self, Session};
+use super::leader::Leadership;
+use super::store::{self, Origin, Stored};
+use crate::config::{ImapSettings, Secret};
+
+/// UIDs fetched per FETCH command.
+const FETCH_CHUNK: usize = 25;
+/// How often a standby worker tries to become the mailbox reader.
+const STANDBY_RETRY: Duration = Duration::from_secs(5);
+
+/// Reads the mailbox until `shutdown`, as the leader or as a standby waiting to become one.
+pub async fn run(
+    settings: ImapSettings,
+    pool: PgPool,
+    database_url: Secret,
+    shutdown: CancellationToken,
+) {
+    let key = checkpoint_key(&settings);
+    let (min_backoff, max_backoff) = settings.reconnect_backoff();
+    let mut backoff = min_backoff;
+    let mut standby_logged = false;
+    loop {
+        let mut leadership = match Leadership::try_acquire(&database_url, &key).await {
+            Ok(Some(l)) => {
+                tracing::info!("intake: this worker reads the mailbox");
+                standby_logged = false;
+                l
+            }
+            Ok(None) => {
+                if !standby_logged {
+                    tracing::info!("intake: another worker reads the mailbox; standing by");
+                    standby_logged = true;
+                }
+                if sleep_or_shutdown(STANDBY_RETRY, &shutdown).await {
+                    return;
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "intake: cannot take the leader lock: {e:#}; retrying in {backoff:?}"
+                );
+                if sleep_or_shutdown(backoff, &shutdown).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(max_backoff);
+                continue;
+            }
+        };
+        loop {
+            let mut connected = false;
+            match session(
+                &settings,
+                &pool,
+                &key,
+                &mut leadership,
+                &shutdown,
+                &mut connected,
+            )
+            .await
+            {
+                Ok(()) => return,
+                Err(e) => {
+                    if connected {
+                        backoff = min_backoff;
+                    }
+                    tracing::warn!("intake: {e:#}; reconnecting in {} ms", backoff.as_millis());
+                }
+            }
+            if sleep_or_shutdown(backoff, &shutdown).await {
+                return;
+            }
+            backoff = (backoff * 2).min(max_backoff);
+            if leadership.check().await.is_err() {
+                tracing::warn!("intake: leader lock lost; trying to take it again");
+                break;
+            }
+        }
+    }
+}
+
+/// The checkpoint key of a mailbox: `user@host:port/MAILBOX` (the company's mailbox, not a
+/// subject's address).
+pub fn checkpoint_key(settings: &ImapSettings) -> String {
+    format!(
+        "{}@{}:{}/{}",
+        settings.username, settings.host, settings.port, settings.mailbox
+    )
+}
+
+/// Returns `true` if shutdown was requested while sleeping.
+async fn sleep_or_shutdown(duration: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(duration) => false,
+        _ = shutdown.cancelled() => true,
+    }
+}
+
+async fn session(
+    settings: &ImapSettings,
+    pool: &PgPool,
+    key: &str,
+    leadership: &mut Leadership,
+    shutdown: &CancellationToken,
+    connected: &mut bool,
+) -> anyhow::Result<()> {
+    let (mut session, capabilities) = connection::open(settings).await?;
+    *connected = true;
+    let use_idle = settings.idle && capabilities.has_str("IDLE");
+    let selected = session
+        .select(&settings.mailbox)
+        .await
+        .with_context(|| format!("SELECT {}", settings.mailbox))?;
+    let validity = selected
+        .uid_validity
+        .ok_or_else(|| anyhow::anyhow!("server sent no UIDVALIDITY for {}", settings.mailbox))?;
+    let mut last = store::last_uid(pool, key, validity).await?;
+    tracing::info!(
+        mailbox = %settings.mailbox,
+        uid_validity = validity,
+        last_uid = last,
+        idle = use_idle,
+        "intake: mailbox selected"
+    );
+    loop {
+        last = fetch_new(&mut session, pool, settings, key, validity, last).await?;
+        leadership.check().await?;
+        if use_idle {
+            let mut idle = session.idle();
+            idle.init().await.context("IDLE")?;
+            let outcome = {
+                let (wait, _stop) = idle.wait_with_timeout(Duration::from_secs(settings.idle_secs));
+                tokio::select! {
+                    r = wait => Some(r),
+                    _ = shutdown.cancelled() => None,
+                }
+            };
+            session = idle.done().await.context("ending IDLE")?;
+            match outcome {
+                None => {
+                    session.logout().await.ok();
+                    return Ok(());
+                }
+                Some(result) => {
+                    result.context("waiting in IDLE")?;
+                }
+            }
+        } else {
+            if sleep_or_shutdown(Duration::from_secs(settings.poll_secs), shutdown).await {
+                session.logout().await.ok();
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Fetches and stores every message above `last`; returns the new last UID.
+pub async fn fetch_new(
+    session: &mut Session,
+    pool: &PgPool,
+    settings: &ImapSettings,
+    key: &str,
+    uid_validity: u32,
+    mut last: u32,
+) -> anyhow::Result<u32> {
+    // Without a NOOP, Dovecot's UID SEARCH does not see mail appended since the last command.
+    session.noop().await.context("NOOP")?;
+    let found = session
+        .uid_search(format!("UID {}:*", last.saturating_add(1)))
+        .await
+        .context("UID SEARCH")?;
+    // `n:*` also matches the highest UID when it is below n: keep only what is new.
+    let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last).collect();
+    uids.sort_unstable();
+    for chunk in uids.chunks(FETCH_CHUNK) {
+        let sizes: HashMap<u32, u32> = fetch(session, chunk, "(UID RFC822.SIZE)")
+            .await?
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+            .collect();
+        let (whole, too_big): (Vec<u32>, Vec<u32>) = chunk.iter().partition(|u| {
+            u64::from(sizes.get(u).copied().unwrap_or(0)) <= settings.max_message_bytes
+        });
+        let mut messages: Vec<(u32, Vec<u8>, u64, bool)> = vec![];
+        if !whole.is_empty() {
+            for f in fetch(session, &whole, "(UID RFC822.SIZE BODY.PEEK[])").await? {
+                if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                    messages.push((uid, body.to_vec(), body.len() as u64, false));
+                }
+            }
+        }
+        if !too_big.is_empty() {
+            for f in fetch(session, &too_big, "(UID RFC822.SIZE BODY.PEEK[HEADER])").await? {
+                if let (Some(uid), Some(header)) = (f.uid, f.header()) {
+                    tracing::warn!(
+                        uid,
+                        size = f.size,
+                        limit = settings.max_message_bytes,
+                        "intake: message over the size limit; keeping its header only"
+                    );
+                    messages.push((uid, header.to_vec(), u64::from(f.size.unwrap_or(0)), true));
+                }
+            }
+        }
+        messages.sort_by_key(|m| m.0);
+        for (uid, raw, size, truncated) in messages {
+            let origin = Origin {
+                mailbox: key,
+                uid_validity,
+                uid,
+            };
+            match store::store(pool, &origin, &raw, size, truncated).await? {
+                Stored::New(id) => {
+                    tracing::info!(uid, inbound_id = id, bytes = size, "intake: stored")
+                }
+                Stored::Known(id) => {
+                    tracing::debug!(uid, inbound_id = id, "intake: already stored")
+                }
+            }
+            last = last.max(uid);
+        }
+        // UIDs that vanished between SEARCH and FETCH (expunged) are passed over.
+        last = last.max(*chunk.last().expect("chunks are never empty"));
+    }
+    Ok(last)
+}
+
+async fn fetch(
+    session: &mut Session,
+    uids: &[u32],
+    query: &str,
+) -> anyhow::Result<Vec<async_imap::types::Fetch>> {
+    let set = uids
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let stream = session
+        .uid_fetch(&set, query)
+        .await
+        .with_context(|| format!("UID FETCH {query}"))?;
+    let fetched = stream
+        .try_collect::<Vec<_>>()
+        .await
+        .with_context(|| format!("UID FETCH {query}"))?;
+    Ok(fetched)
+}

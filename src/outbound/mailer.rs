@@ -1,0 +1,193 @@
+//! SMTP delivery of outbox e-mails (lettre).
+//!
+//! Each e-mail is claimed in its own transaction (`FOR UPDATE SKIP LOCKED`), sent, and marked
+//! sent in that same transaction. Another worker skips a claimed row, so two workers never send
+//! it; a crash before the commit leaves the row pending and it is sent again — the only window
+//! for a duplicate is a crash between the SMTP server's `250` and the commit, and the resend
+//! carries the same Message-ID so mail clients can fold it.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{header::Header, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sqlx::{PgPool, Row};
+use tokio_util::sync::CancellationToken;
+
+use super::outbox::{self, OutgoingEmail};
+use crate::config::{Security, SmtpSettings};
+use crate::db::{self, CHANNEL_OUTBOX};
+use crate::redact;
+
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    max_attempts: i32,
+}
+
+/// What one outbox pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+impl Mailer {
+    pub fn new(smtp: &SmtpSettings, reply_from: &str, max_attempts: i32) -> anyhow::Result<Self> {
+        let from: Mailbox = reply_from
+            .parse()
+            .context("company.reply_from is not a mailbox")?;
+        let tls_parameters = || -> anyhow::Result<TlsParameters> {
+            let mut builder = TlsParameters::builder(smtp.host.clone());
+            if let Some(path) = &smtp.ca_file {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("smtp.ca_file {}", path.display()))?;
+                builder = builder.add_root_certificate(
+                    Certificate::from_pem(&pem)
+                        .with_context(|| format!("smtp.ca_file {}", path.display()))?,
+                );
+            }
+            Ok(builder.build_rustls()?)
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+            .port(smtp.port)
+            .timeout(Some(Duration::from_secs(smtp.timeout_secs)));
+        builder = match smtp.security {
+            Security::Plain => builder.tls(Tls::None),
+            Security::Starttls => builder.tls(Tls::Required(tls_parameters()?)),
+            Security::Tls => builder.tls(Tls::Wrapper(tls_parameters()?)),
+        };
+        if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
+        }
+        Ok(Self {
+            transport: builder.build(),
+            from,
+            max_attempts,
+        })
+    }
+
+    /// Builds the RFC 5322 message for an outbox e-mail.
+    pub fn build(&self, email: &OutgoingEmail) -> anyhow::Result<Message> {
+        let to: Mailbox = email
+            .to
+            .parse()
+            .context("recipient is not a valid address")?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject.clone())
+            .message_id(Some(format!("<{}>", email.message_id)))
+            .header(ContentLanguage(email.language.clone()))
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(parent) = &email.in_reply_to {
+            builder = builder.in_reply_to(format!("<{parent}>"));
+        }
+        if !email.references.is_empty() {
+            let refs: Vec<String> = email.references.iter().map(|r| format!("<{r}>")).collect();
+            builder = builder.references(refs.join(" "));
+        }
+        if email.auto_replied {
+            builder = builder.header(AutoSubmitted("auto-replied".into()));
+        }
+        Ok(builder.body(email.body.clone())?)
+    }
+
+    /// Sends due e-mails one by one until none is due; returns what it did.
+    pub async fn drain(&self, pool: &PgPool) -> anyhow::Result<Pass> {
+        let mut pass = Pass::default();
+        loop {
+            let mut tx = pool.begin().await?;
+            let Some(row) = sqlx::query(
+                "SELECT id, payload FROM outbox
+                 WHERE channel = 'email' AND status = 'pending' AND next_attempt_at <= now()
+                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            )
+            .fetch_optional(&mut *tx)
+            .await?
+            else {
+                return Ok(pass);
+            };
+            let id: i64 = row.try_get("id")?;
+            let payload: sqlx::types::Json<OutgoingEmail> = row.try_get("payload")?;
+            let email = payload.0;
+            let result = match self.build(&email) {
+                Ok(message) => self
+                    .transport
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(anyhow::Error::from),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => {
+                    outbox::mark_sent(&mut tx, id).await?;
+                    tx.commit().await?;
+                    pass.sent += 1;
+                    tracing::info!(outbox_id = id, to = %redact::email(&email.to), "e-mail sent");
+                }
+                Err(e) => {
+                    outbox::record_failure(&mut tx, id, &format!("{e:#}"), self.max_attempts)
+                        .await?;
+                    tx.commit().await?;
+                    pass.failed += 1;
+                    tracing::warn!(outbox_id = id, to = %redact::email(&email.to), "sending failed, will retry: {e:#}");
+                    // A failing server fails every row: stop this pass and back off.
+                    return Ok(pass);
+                }
+            }
+        }
+    }
+
+    /// Drains the outbox whenever it is notified, and at least every `poll`.
+    pub async fn run(self, pool: PgPool, poll: Duration, shutdown: CancellationToken) {
+        db::run_on_notify(
+            "mailer",
+            CHANNEL_OUTBOX,
+            pool,
+            poll,
+            shutdown,
+            move |pool| {
+                let mailer = self.clone();
+                async move { mailer.drain(&pool).await.map(|p| p.sent + p.failed) }
+            },
+        )
+        .await
+    }
+}
+
+#[derive(Clone)]
+struct AutoSubmitted(String);
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+#[derive(Clone)]
+struct ContentLanguage(String);
+
+impl Header for ContentLanguage {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Language")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}

@@ -1,0 +1,136 @@
+//! The outbox table: what must leave the database once its transaction has committed.
+//!
+//! Enqueueing is idempotent on `dedupe_key` (`ack:42` can only ever be enqueued once), so a
+//! handler that runs twice for the same request does not send twice.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Row};
+
+use crate::db::{self, CHANNEL_OUTBOX};
+
+/// A fully rendered e-mail, stored as JSON in `outbox.payload`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OutgoingEmail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// Our Message-ID, without angle brackets; fixed when enqueued so a resend is recognisable.
+    pub message_id: String,
+    /// The subject's Message-ID we answer, without angle brackets.
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub language: String,
+    /// `Auto-Submitted: auto-replied` (RFC 3834) on automatic answers.
+    pub auto_replied: bool,
+}
+
+/// A message for RabbitMQ, stored as JSON in `outbox.payload`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OutgoingPublish {
+    pub exchange: String,
+    pub routing_key: String,
+    pub body: serde_json::Value,
+}
+
+/// Whether a new row was written (`false`: the key was enqueued before).
+pub type Enqueued = bool;
+
+pub async fn enqueue_email(
+    conn: &mut PgConnection,
+    dedupe_key: &str,
+    request_id: Option<i64>,
+    email: &OutgoingEmail,
+    suppressed_because: Option<&str>,
+) -> sqlx::Result<Enqueued> {
+    let status = if suppressed_because.is_some() {
+        "suppressed"
+    } else {
+        "pending"
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO outbox (dedupe_key, channel, request_id, payload, status, last_error)
+         VALUES ($1, 'email', $2, $3, $4, $5)
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(dedupe_key)
+    .bind(request_id)
+    .bind(sqlx::types::Json(email))
+    .bind(status)
+    .bind(suppressed_because)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        db::notify(conn, CHANNEL_OUTBOX).await?;
+    }
+    Ok(inserted)
+}
+
+pub async fn enqueue_publish(
+    conn: &mut PgConnection,
+    dedupe_key: &str,
+    request_id: Option<i64>,
+    publish: &OutgoingPublish,
+) -> sqlx::Result<Enqueued> {
+    let inserted = sqlx::query(
+        "INSERT INTO outbox (dedupe_key, channel, request_id, payload)
+         VALUES ($1, 'publish', $2, $3)
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(dedupe_key)
+    .bind(request_id)
+    .bind(sqlx::types::Json(publish))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        db::notify(conn, CHANNEL_OUTBOX).await?;
+    }
+    Ok(inserted)
+}
+
+/// E-mails to `to` that were sent or are waiting to be sent in the last hour.
+pub async fn recent_emails_to(conn: &mut PgConnection, to: &str) -> sqlx::Result<i64> {
+    let row = sqlx::query(
+        "SELECT count(*) AS n FROM outbox
+         WHERE channel = 'email' AND lower(payload ->> 'to') = lower($1)
+           AND status IN ('pending', 'sent') AND created_at > now() - interval '1 hour'",
+    )
+    .bind(to)
+    .fetch_one(conn)
+    .await?;
+    row.try_get("n")
+}
+
+/// Records a failed attempt and backs off (2 s, 4 s, … up to 10 min); after `max_attempts` the row is `failed` for staff to see.
+pub async fn record_failure(
+    conn: &mut PgConnection,
+    id: i64,
+    error: &str,
+    max_attempts: i32,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+                status = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE 'pending' END,
+                next_attempt_at = now() + make_interval(secs => least(power(2, attempts + 1), 600))
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(max_attempts)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = $1",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

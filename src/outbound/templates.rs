@@ -1,0 +1,140 @@
+//! Reply templates: `templates/{kk,ru,en}/NAME.txt`, rendered with minijinja.
+//!
+//! A template's first line is `Subject: ...`, then a blank line, then the plain-text body. Staff
+//! can edit the wording without touching code; a template missing for a language is an error at
+//! start, not when a subject is waiting for an answer.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::domain::Language;
+
+/// The templates every language must have.
+pub const REQUIRED: &[&str] = &["acknowledgement"];
+
+pub const LANGUAGES: [Language; 3] = [Language::Kk, Language::Ru, Language::En];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+}
+
+pub struct Templates {
+    env: Environment<'static>,
+    dir: PathBuf,
+}
+
+impl Templates {
+    /// Loads and compiles every required template of every language.
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let mut env = Environment::new();
+        env.set_loader(minijinja::path_loader(dir));
+        env.set_keep_trailing_newline(true);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let templates = Self {
+            env,
+            dir: dir.to_owned(),
+        };
+        for lang in LANGUAGES {
+            for name in REQUIRED {
+                let path = templates.path(name, lang);
+                templates.env.get_template(&path).with_context(|| {
+                    format!("template {} (in {})", path, templates.dir.display())
+                })?;
+            }
+        }
+        Ok(templates)
+    }
+
+    fn path(&self, name: &str, lang: Language) -> String {
+        format!("{}/{name}.txt", lang.reply_language().as_str())
+    }
+
+    /// Renders `name` in `lang` (mixed → Kazakh).
+    pub fn render(
+        &self,
+        name: &str,
+        lang: Language,
+        context: impl Serialize,
+    ) -> anyhow::Result<Rendered> {
+        let path = self.path(name, lang);
+        let text = self
+            .env
+            .get_template(&path)
+            .and_then(|t| t.render(context))
+            .with_context(|| format!("rendering template {path}"))?;
+        split_subject(&text).with_context(|| format!("template {path}"))
+    }
+}
+
+fn split_subject(text: &str) -> anyhow::Result<Rendered> {
+    let text = text.replace("\r\n", "\n");
+    let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+    let subject = first
+        .strip_prefix("Subject:")
+        .ok_or_else(|| anyhow::anyhow!("first line must be `Subject: ...`"))?
+        .trim()
+        .to_owned();
+    if subject.is_empty() {
+        anyhow::bail!("the subject is empty");
+    }
+    Ok(Rendered {
+        subject,
+        body: rest.trim_start_matches('\n').to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_line_is_split_from_body() {
+        let r = split_subject("Subject: Hello [DSR-1]\n\nBody\nline\n").unwrap();
+        assert_eq!(r.subject, "Hello [DSR-1]");
+        assert_eq!(r.body, "Body\nline\n");
+        assert!(split_subject("No subject\n\nBody").is_err());
+        assert!(split_subject("Subject:   \n\nBody").is_err());
+    }
+
+    #[test]
+    fn shipped_templates_render_in_every_language() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let t = Templates::load(&dir).unwrap();
+        for lang in [Language::Kk, Language::Ru, Language::En, Language::Mixed] {
+            let r = t
+                .render(
+                    "acknowledgement",
+                    lang,
+                    serde_json::json!({
+                        "reference": "DSR-2026-000123",
+                        "kind": "erasure",
+                        "review": false,
+                        "original_subject": "Удалите мои данные",
+                        "company": "NLG.KZ LLP", "company_mailbox": "info@nlg.kz",
+                        "invalid_iin": [],
+                    }),
+                )
+                .unwrap();
+            assert!(
+                r.subject.contains("DSR-2026-000123"),
+                "{lang}: {}",
+                r.subject
+            );
+            assert!(r.body.contains("DSR-2026-000123"), "{lang}");
+        }
+        let kk = t.render("acknowledgement", Language::Mixed, serde_json::json!({
+            "reference": "DSR-2026-000001", "kind": "access", "review": true,
+            "original_subject": "", "company": "NLG.KZ LLP", "company_mailbox": "info@nlg.kz", "company_mailbox": "info@nlg.kz", "invalid_iin": ["123456789012"],
+        })).unwrap();
+        assert!(
+            kk.body.contains("123456789012"),
+            "invalid IIN is quoted back: {}",
+            kk.body
+        );
+    }
+}
