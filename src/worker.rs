@@ -159,6 +159,12 @@ async fn broker(
                 },
                 relay
             );
+            if consumed.is_ok() {
+                connection
+                    .close(200, "worker shutting down".into())
+                    .await
+                    .ok();
+            }
             consumed
         }
         .await;
