@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::workflow::deadline::{CalendarSettings, DeadlineSettings};
+
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = "DSR__";
 
@@ -66,6 +68,12 @@ pub struct Settings {
     pub company: CompanySettings,
     #[serde(default)]
     pub worker: WorkerSettings,
+    /// Public holidays and working weekends (Kazakhstan), per year.
+    #[serde(default)]
+    pub calendar: CalendarSettings,
+    /// Working days allowed per request kind.
+    #[serde(default)]
+    pub deadlines: DeadlineSettings,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
     /// Directory of reply templates (`kk/`, `ru/`, `en/`), relative to the config file's

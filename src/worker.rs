@@ -23,6 +23,7 @@ use crate::outbound::templates::Templates;
 use crate::queue::{self, consumer, publisher::Publisher, topology::WorkQueue};
 use crate::understand::{Company, Reader};
 use crate::workflow::acknowledge::Acknowledger;
+use crate::workflow::deadline::Calendar;
 use crate::workflow::triage::Triage;
 
 /// Which stages a process runs (`run` = all; `intake`/`process` split them across processes).
@@ -70,8 +71,14 @@ pub async fn run(
     }
     if stages.processing {
         let reader = Reader::new(Company::from_settings(&settings.company));
-        tasks
-            .spawn(Triage::new(pool.clone(), reader, requests.clone()).run(poll, shutdown.clone()));
+        let triage = Triage::new(
+            pool.clone(),
+            reader,
+            requests.clone(),
+            Calendar::new(&settings.calendar),
+            settings.deadlines.clone(),
+        );
+        tasks.spawn(triage.run(poll, shutdown.clone()));
         tasks.spawn(mailer.run(pool.clone(), poll, shutdown.clone()));
         let acknowledger = Acknowledger::new(
             pool.clone(),

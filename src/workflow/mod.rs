@@ -7,4 +7,5 @@
 //!   the outbox, exactly once per request.
 
 pub mod acknowledge;
+pub mod deadline;
 pub mod triage;

@@ -7,6 +7,7 @@ use chrono::Datelike;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio_util::sync::CancellationToken;
 
+use super::deadline::{Calendar, DeadlineSettings};
 use crate::db::{self, CHANNEL_INBOUND};
 use crate::domain::Reference;
 use crate::outbound::outbox::{self, OutgoingPublish};
@@ -37,14 +38,24 @@ pub struct Triage {
     pool: PgPool,
     reader: Reader,
     requests: WorkQueue,
+    calendar: Calendar,
+    deadlines: DeadlineSettings,
 }
 
 impl Triage {
-    pub fn new(pool: PgPool, reader: Reader, requests: WorkQueue) -> Self {
+    pub fn new(
+        pool: PgPool,
+        reader: Reader,
+        requests: WorkQueue,
+        calendar: Calendar,
+        deadlines: DeadlineSettings,
+    ) -> Self {
         Self {
             pool,
             reader,
             requests,
+            calendar,
+            deadlines,
         }
     }
 
@@ -156,11 +167,14 @@ impl Triage {
                 reason: format!("a {kind} request without a usable From address"),
             });
         };
-        let year = chrono::Utc::now().year();
+        let now = chrono::Utc::now();
+        let year = now.year();
+        let due_at = self.calendar.due(now, self.deadlines.working_days(kind));
         let inserted = sqlx::query(
             "INSERT INTO requests (reference, inbound_message_id, kind, language, review, status,
-                                   sender, sender_message_id, sender_references, subject, understanding)
-             VALUES ('pending:' || $1::text, $1, $2, $3, $4, 'received', $5, $6, $7, $8, $9)
+                                   sender, sender_message_id, sender_references, subject, understanding,
+                                   due_at)
+             VALUES ('pending:' || $1::text, $1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10)
              ON CONFLICT (lower(sender), sender_message_id) WHERE sender_message_id IS NOT NULL
              DO NOTHING
              RETURNING id",
@@ -174,6 +188,7 @@ impl Triage {
         .bind(&reading.envelope.references)
         .bind(&reading.envelope.subject)
         .bind(&understanding)
+        .bind(due_at)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
