@@ -601,7 +601,7 @@ mod tests {
     #[test]
     fn shipped_config_files_are_valid() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        for file in ["config/example.toml", "config/local.toml"] {
+        for file in ["config/example.toml", "config/local.toml", "config/docker.toml"] {
             let s = Settings::load_with_env(&root.join(file), no_env())
                 .unwrap_or_else(|e| panic!("{file}: {e}"));
             assert!(
