@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::stores::settings::{IdentitySettings, StoreSettings};
 pub use crate::workflow::deadline::{CalendarSettings, DeadlineSettings};
 
 /// Prefix of environment overrides.
@@ -74,6 +75,12 @@ pub struct Settings {
     /// Working days allowed per request kind.
     #[serde(default)]
     pub deadlines: DeadlineSettings,
+    /// When the worker may act without a confirmation round trip.
+    #[serde(default)]
+    pub identity: IdentitySettings,
+    /// The company's registered data stores.
+    #[serde(default)]
+    pub stores: Vec<StoreSettings>,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
     /// Directory of reply templates (`kk/`, `ru/`, `en/`), relative to the config file's
@@ -467,6 +474,7 @@ impl Settings {
                 "worker.outbox_max_attempts and worker.outbox_poll_ms must be positive",
             ));
         }
+        crate::stores::settings::validate(&self.stores)?;
         Ok(())
     }
 }
@@ -601,7 +609,11 @@ mod tests {
     #[test]
     fn shipped_config_files_are_valid() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        for file in ["config/example.toml", "config/local.toml", "config/docker.toml"] {
+        for file in [
+            "config/example.toml",
+            "config/local.toml",
+            "config/docker.toml",
+        ] {
             let s = Settings::load_with_env(&root.join(file), no_env())
                 .unwrap_or_else(|e| panic!("{file}: {e}"));
             assert!(

@@ -17,6 +17,7 @@ pub mod intake;
 pub mod outbound;
 pub mod queue;
 pub mod redact;
+pub mod stores;
 pub mod telemetry;
 pub mod understand;
 pub mod worker;

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{header::Header, Mailbox};
+use lettre::message::{
+    header::Header, Attachment as LettreAttachment, Mailbox, MessageBuilder, MultiPart, SinglePart,
+};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -78,24 +80,27 @@ impl Mailer {
             .to
             .parse()
             .context("recipient is not a valid address")?;
-        let mut builder = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
             .message_id(Some(format!("<{}>", email.message_id)))
-            .header(ContentLanguage(email.language.clone()))
-            .header(ContentType::TEXT_PLAIN);
-        if let Some(parent) = &email.in_reply_to {
-            builder = builder.in_reply_to(format!("<{parent}>"));
+            .header(ContentLanguage(email.language.clone()));
+        let builder = with_thread(builder, email);
+        if email.attachments.is_empty() {
+            return Ok(builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(email.body.clone())?);
         }
-        if !email.references.is_empty() {
-            let refs: Vec<String> = email.references.iter().map(|r| format!("<{r}>")).collect();
-            builder = builder.references(refs.join(" "));
+        let mut mixed = MultiPart::mixed().singlepart(SinglePart::plain(email.body.clone()));
+        for a in &email.attachments {
+            let content_type = ContentType::parse(&a.content_type)
+                .with_context(|| format!("attachment {} has a bad content type", a.filename))?;
+            mixed = mixed.singlepart(
+                LettreAttachment::new(a.filename.clone()).body(a.content.clone(), content_type),
+            );
         }
-        if email.auto_replied {
-            builder = builder.header(AutoSubmitted("auto-replied".into()));
-        }
-        Ok(builder.body(email.body.clone())?)
+        Ok(builder.multipart(mixed)?)
     }
 
     /// Sends due e-mails one by one until none is due; returns what it did.
@@ -160,6 +165,21 @@ impl Mailer {
         )
         .await
     }
+}
+
+/// Threading (`In-Reply-To`, `References`) and RFC 3834 marking.
+fn with_thread(mut builder: MessageBuilder, email: &OutgoingEmail) -> MessageBuilder {
+    if let Some(parent) = &email.in_reply_to {
+        builder = builder.in_reply_to(format!("<{parent}>"));
+    }
+    if !email.references.is_empty() {
+        let refs: Vec<String> = email.references.iter().map(|r| format!("<{r}>")).collect();
+        builder = builder.references(refs.join(" "));
+    }
+    if email.auto_replied {
+        builder = builder.header(AutoSubmitted("auto-replied".into()));
+    }
+    builder
 }
 
 #[derive(Clone)]

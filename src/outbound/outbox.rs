@@ -22,6 +22,17 @@ pub struct OutgoingEmail {
     pub language: String,
     /// `Auto-Submitted: auto-replied` (RFC 3834) on automatic answers.
     pub auto_replied: bool,
+    /// Files attached to the message (e.g. the access report).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// An attached file, kept as text (HTML and JSON reports).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content: String,
 }
 
 /// A message for RabbitMQ, stored as JSON in `outbox.payload`.

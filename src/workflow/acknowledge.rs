@@ -139,6 +139,7 @@ impl Acknowledger {
                 references,
                 language: language.reply_language().as_str().to_owned(),
                 auto_replied: true,
+                attachments: vec![],
             };
             let recent = outbox::recent_emails_to(&mut tx, &sender).await?;
             let limited = recent >= self.worker.replies_per_sender_per_hour;

@@ -8,4 +8,5 @@
 
 pub mod acknowledge;
 pub mod deadline;
+pub mod identity;
 pub mod triage;

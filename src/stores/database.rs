@@ -1,0 +1,795 @@
+//! A registered SQL store (PostgreSQL, MySQL/MariaDB, SQLite through sqlx `Any`): find a
+//! subject's rows, check open obligations, carry out a request kind in one transaction, gather
+//! a subject's data for an access report, and check the configuration against the schema.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context;
+use chrono::{Datelike, NaiveDate};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use super::settings::{
+    Action, Anonymisation, BlockMethod, Identifier, StoreSettings, TableSettings,
+};
+use super::sql::{Dialect, Statement, Value};
+use super::{Hold, StoreData, StoreMatch, SubjectIds, TableData, TableReceipt};
+use crate::domain::RequestKind;
+
+pub struct SqlStore {
+    pub settings: StoreSettings,
+    dialect: Dialect,
+    pool: AnyPool,
+}
+
+/// Errors never carry the connection URL.
+fn context(store: &str, what: &str) -> String {
+    format!("store {store}: {what}")
+}
+
+impl SqlStore {
+    /// Prepares a lazily connected pool (nothing is contacted yet).
+    pub fn new(settings: StoreSettings) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::of(settings.kind)
+            .ok_or_else(|| anyhow::anyhow!("store {} is not a SQL store", settings.name))?;
+        let url = settings.resolve_url().map_err(anyhow::Error::msg)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect_lazy(url.expose())
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "store {}: invalid connection URL: {}",
+                    settings.name,
+                    scrub(&e.to_string())
+                )
+            })?;
+        Ok(Self {
+            settings,
+            dialect,
+            pool,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    async fn connection(&self) -> anyhow::Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.pool.acquire().await.map_err(|e| {
+            anyhow::anyhow!(
+                "store {}: cannot connect: {}",
+                self.name(),
+                scrub(&e.to_string())
+            )
+        })
+    }
+
+    fn q(&self, name: &str) -> String {
+        self.dialect.quote(name)
+    }
+
+    /// Tables in an order where children come before their parents (safe for deletes).
+    fn children_first(&self) -> Vec<&TableSettings> {
+        let depth = |t: &TableSettings| {
+            let mut d = 0;
+            let mut cur = t;
+            while let Some(p) = cur
+                .parent
+                .as_ref()
+                .and_then(|p| self.settings.table(&p.table))
+            {
+                d += 1;
+                cur = p;
+                if d > 16 {
+                    break;
+                }
+            }
+            d
+        };
+        let mut tables: Vec<&TableSettings> = self.settings.tables.iter().collect();
+        tables.sort_by_key(|t| std::cmp::Reverse(depth(t)));
+        tables
+    }
+
+    /// Finds the subject's rows in every table (parents first, then children by key).
+    pub async fn find(&self, who: &SubjectIds) -> anyhow::Result<StoreMatch> {
+        let mut conn = self.connection().await?;
+        self.find_on(&mut conn, who).await
+    }
+
+    async fn find_on(
+        &self,
+        conn: &mut AnyConnection,
+        who: &SubjectIds,
+    ) -> anyhow::Result<StoreMatch> {
+        let mut found = StoreMatch::default();
+        let mut order = self.children_first();
+        order.reverse();
+        for table in order {
+            let keys: BTreeSet<String> = if let Some(parent) = &table.parent {
+                let parent_keys = found.tables.get(&parent.table).cloned().unwrap_or_default();
+                if parent_keys.is_empty() {
+                    BTreeSet::new()
+                } else {
+                    let mut s = Statement::new(self.dialect);
+                    s.push("SELECT ")
+                        .push(&self.dialect.text(&self.q(&table.key)))
+                        .push(" FROM ")
+                        .push(&self.q(&table.name))
+                        .push(" WHERE ")
+                        .push(&self.dialect.text(&self.q(&parent.column)))
+                        .push(" IN ")
+                        .bind_list(&parent_keys);
+                    self.keys(conn, &s).await?
+                }
+            } else {
+                let mut all = BTreeSet::new();
+                let mut per_identifier: Vec<(Identifier, BTreeSet<String>)> = vec![];
+                for (identifier, column) in &table.identifiers {
+                    let values = who.values(*identifier);
+                    if values.is_empty() {
+                        continue;
+                    }
+                    let mut s = Statement::new(self.dialect);
+                    let col = self.dialect.text(&self.q(column));
+                    s.push("SELECT ")
+                        .push(&self.dialect.text(&self.q(&table.key)))
+                        .push(" FROM ")
+                        .push(&self.q(&table.name))
+                        .push(" WHERE ");
+                    if *identifier == Identifier::Email {
+                        let lowered: Vec<String> =
+                            values.iter().map(|v| v.to_lowercase()).collect();
+                        s.push(&format!("LOWER({col}) IN ")).bind_list(&lowered);
+                    } else {
+                        s.push(&format!("{col} IN ")).bind_list(values);
+                    }
+                    let keys = self.keys(conn, &s).await?;
+                    all.extend(keys.iter().cloned());
+                    per_identifier.push((*identifier, keys));
+                }
+                // Two identifiers that each find someone, but not the same someone.
+                let hits: Vec<&(Identifier, BTreeSet<String>)> = per_identifier
+                    .iter()
+                    .filter(|(_, k)| !k.is_empty())
+                    .collect();
+                for pair in hits.windows(2) {
+                    if pair[0].1 != pair[1].1 {
+                        found.conflicts.push(format!(
+                            "in {}.{}, the {:?} and the {:?} point at different records",
+                            self.name(),
+                            table.name,
+                            pair[0].0,
+                            pair[1].0
+                        ));
+                    }
+                }
+                if hits.iter().any(|(_, k)| k.len() > 1) {
+                    found.conflicts.push(format!(
+                        "in {}.{}, one identifier matches several records",
+                        self.name(),
+                        table.name
+                    ));
+                }
+                all
+            };
+            if !keys.is_empty() {
+                found
+                    .tables
+                    .insert(table.name.clone(), keys.into_iter().collect());
+            }
+        }
+        Ok(found)
+    }
+
+    async fn keys(
+        &self,
+        conn: &mut AnyConnection,
+        s: &Statement,
+    ) -> anyhow::Result<BTreeSet<String>> {
+        let rows = s
+            .fetch_all(conn)
+            .await
+            .with_context(|| context(self.name(), "finding the subject"))?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(anyhow::Error::from))
+            .collect()
+    }
+
+    /// Names of the obligations (art. 8(2)) still open for the matched rows.
+    pub async fn open_obligations(&self, found: &StoreMatch) -> anyhow::Result<Vec<String>> {
+        let mut conn = self.connection().await?;
+        let mut open = vec![];
+        for obligation in &self.settings.obligations {
+            let table = self.settings.table(&obligation.table).expect("validated");
+            let Some(keys) = found.tables.get(&table.name) else {
+                continue;
+            };
+            let mut s = Statement::new(self.dialect);
+            s.push("SELECT COUNT(*) FROM ")
+                .push(&self.q(&table.name))
+                .push(" WHERE ")
+                .push(&self.dialect.text(&self.q(&table.key)))
+                .push(" IN ")
+                .bind_list(keys)
+                .push(" AND (")
+                // Trusted configuration written by the company's engineers, validated to be
+                // one condition; never derived from mail.
+                .push(&obligation.open_when)
+                .push(")");
+            let rows = s.fetch_all(&mut conn).await.with_context(|| {
+                context(
+                    self.name(),
+                    &format!("obligation check {}", obligation.name),
+                )
+            })?;
+            let count: i64 = rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0);
+            if count > 0 {
+                open.push(obligation.name.clone());
+            }
+        }
+        Ok(open)
+    }
+
+    /// Carries out `kind` for the subject in one transaction and returns what was done per table.
+    /// Finding happens inside the transaction, so a repeat finds what is left and changes
+    /// nothing more.
+    pub async fn execute(
+        &self,
+        kind: RequestKind,
+        who: &SubjectIds,
+        hash_key: &[u8],
+        today: NaiveDate,
+    ) -> anyhow::Result<(Vec<TableReceipt>, Vec<Hold>)> {
+        let mut conn = self.connection().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn)
+            .await
+            .with_context(|| context(self.name(), "BEGIN"))?;
+        let found = self.find_on(&mut tx, who).await?;
+        let mut receipts = vec![];
+        let mut holds = vec![];
+        for table in self.children_first() {
+            let Some(action) = table.actions.get(&kind) else {
+                continue;
+            };
+            let Some(keys) = found.tables.get(&table.name) else {
+                continue;
+            };
+            let (name, rows) = match action {
+                Action::Keep => continue,
+                Action::Block => ("block", self.block(&mut tx, table, keys).await?),
+                Action::Delete => ("delete", self.delete(&mut tx, table, keys).await?),
+                Action::Set(values) => ("set", self.set(&mut tx, table, keys, values).await?),
+                Action::Anonymise(columns) => (
+                    "anonymise",
+                    self.anonymise(&mut tx, table, keys, columns, hash_key)
+                        .await?,
+                ),
+                Action::Retain => {
+                    let retention = table.retention.as_ref().expect("validated");
+                    let (keep, expired) =
+                        self.split_by_retention(&mut tx, table, keys, today).await?;
+                    let blocked = self
+                        .block(
+                            &mut tx,
+                            table,
+                            &keep.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+                        )
+                        .await?;
+                    let deleted = self.delete(&mut tx, table, &expired).await?;
+                    for (key, until) in &keep {
+                        holds.push(Hold {
+                            store: self.name().to_owned(),
+                            table: table.name.clone(),
+                            row_key: key.clone(),
+                            destroy_after: *until,
+                            basis: retention.basis.clone(),
+                        });
+                    }
+                    receipts.push(TableReceipt {
+                        table: table.name.clone(),
+                        action: "retain".into(),
+                        rows: blocked,
+                        detail: serde_json::json!({
+                            "blocked_under_hold": keep.len(),
+                            "newly_blocked": blocked,
+                            "deleted_past_retention": deleted,
+                            "basis": retention.basis,
+                        }),
+                    });
+                    continue;
+                }
+            };
+            receipts.push(TableReceipt {
+                table: table.name.clone(),
+                action: name.into(),
+                rows,
+                detail: serde_json::json!({ "matched": keys.len() }),
+            });
+        }
+        tx.commit()
+            .await
+            .with_context(|| context(self.name(), "COMMIT"))?;
+        Ok((receipts, holds))
+    }
+
+    fn key_in(&self, s: &mut Statement, table: &TableSettings, keys: &[String]) {
+        s.push(&self.dialect.text(&self.q(&table.key)))
+            .push(" IN ")
+            .bind_list(keys);
+    }
+
+    async fn block(
+        &self,
+        tx: &mut AnyConnection,
+        table: &TableSettings,
+        keys: &[String],
+    ) -> anyhow::Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let mut s = Statement::new(self.dialect);
+        match table.block.as_ref().expect("validated") {
+            BlockMethod::Flag { column } => {
+                let col = self.q(column);
+                s.push("UPDATE ")
+                    .push(&self.q(&table.name))
+                    .push(&format!(" SET {col} = "))
+                    .bind(Value::Bool(true))
+                    .push(" WHERE ");
+                self.key_in(&mut s, table, keys);
+                s.push(&format!(" AND ({col} IS NULL OR {col} = "))
+                    .bind(Value::Bool(false))
+                    .push(")");
+            }
+            BlockMethod::List {
+                table: list,
+                column,
+            } => {
+                let (list, column) = (self.q(list), self.q(column));
+                let key = self.q(&table.key);
+                s.push(&format!(
+                    "INSERT INTO {list} ({column}) SELECT t.{key} FROM "
+                ))
+                .push(&self.q(&table.name))
+                .push(" t WHERE ")
+                .push(&self.dialect.text(&format!("t.{key}")))
+                .push(" IN ")
+                .bind_list(keys)
+                .push(&format!(
+                    " AND NOT EXISTS (SELECT 1 FROM {list} b WHERE b.{column} = t.{key})"
+                ));
+            }
+        }
+        s.execute(tx)
+            .await
+            .with_context(|| context(self.name(), &format!("blocking in {}", table.name)))
+    }
+
+    async fn delete(
+        &self,
+        tx: &mut AnyConnection,
+        table: &TableSettings,
+        keys: &[String],
+    ) -> anyhow::Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let mut s = Statement::new(self.dialect);
+        s.push("DELETE FROM ")
+            .push(&self.q(&table.name))
+            .push(" WHERE ");
+        self.key_in(&mut s, table, keys);
+        s.execute(tx)
+            .await
+            .with_context(|| context(self.name(), &format!("deleting from {}", table.name)))
+    }
+
+    async fn set(
+        &self,
+        tx: &mut AnyConnection,
+        table: &TableSettings,
+        keys: &[String],
+        values: &BTreeMap<String, toml::Value>,
+    ) -> anyhow::Result<u64> {
+        let mut s = Statement::new(self.dialect);
+        s.push("UPDATE ").push(&self.q(&table.name)).push(" SET ");
+        for (i, (column, value)) in values.iter().enumerate() {
+            if i > 0 {
+                s.push(", ");
+            }
+            s.push(&self.q(column)).push(" = ").bind(toml_value(value));
+        }
+        s.push(" WHERE ");
+        self.key_in(&mut s, table, keys);
+        // Only rows that still differ count as changed.
+        s.push(" AND NOT (");
+        for (i, (column, value)) in values.iter().enumerate() {
+            if i > 0 {
+                s.push(" AND ");
+            }
+            let col = self.q(column);
+            s.push(&format!("{col} IS NOT NULL AND {col} = "))
+                .bind(toml_value(value));
+        }
+        s.push(")");
+        s.execute(tx)
+            .await
+            .with_context(|| context(self.name(), &format!("updating {}", table.name)))
+    }
+
+    async fn anonymise(
+        &self,
+        tx: &mut AnyConnection,
+        table: &TableSettings,
+        keys: &[String],
+        columns: &BTreeMap<String, String>,
+        hash_key: &[u8],
+    ) -> anyhow::Result<u64> {
+        let names: Vec<&String> = columns.keys().collect();
+        let mut read = Statement::new(self.dialect);
+        read.push("SELECT ")
+            .push(&self.dialect.text(&self.q(&table.key)));
+        for c in &names {
+            read.push(", ").push(&self.dialect.text(&self.q(c)));
+        }
+        read.push(" FROM ")
+            .push(&self.q(&table.name))
+            .push(" WHERE ");
+        self.key_in(&mut read, table, keys);
+        let rows = read
+            .fetch_all(tx)
+            .await
+            .with_context(|| context(self.name(), &format!("reading {}", table.name)))?;
+        let mut changed = 0;
+        for row in rows {
+            let key: String = row.try_get(0)?;
+            let mut s = Statement::new(self.dialect);
+            s.push("UPDATE ").push(&self.q(&table.name)).push(" SET ");
+            let mut differs = false;
+            for (i, column) in names.iter().enumerate() {
+                let current: Option<String> = row.try_get(i + 1)?;
+                let new = match Anonymisation::parse(&columns[*column]).expect("validated") {
+                    Anonymisation::Null => None,
+                    Anonymisation::Text(t) => Some(t),
+                    Anonymisation::Hash => current.as_ref().map(|v| {
+                        if is_hash(v) {
+                            v.clone()
+                        } else {
+                            keyed_hash(hash_key, v)
+                        }
+                    }),
+                };
+                differs |= new != current;
+                if i > 0 {
+                    s.push(", ");
+                }
+                s.push(&self.q(column))
+                    .push(" = ")
+                    .bind(new.map(Value::Text).unwrap_or(Value::Null));
+            }
+            if !differs {
+                continue;
+            }
+            s.push(" WHERE ")
+                .push(&self.dialect.text(&self.q(&table.key)))
+                .push(" = ")
+                .bind(Value::Text(key));
+            changed += s
+                .execute(tx)
+                .await
+                .with_context(|| context(self.name(), &format!("anonymising {}", table.name)))?;
+        }
+        Ok(changed)
+    }
+
+    /// Splits rows into (still under retention, with the date it ends) and (past it).
+    async fn split_by_retention(
+        &self,
+        tx: &mut AnyConnection,
+        table: &TableSettings,
+        keys: &[String],
+        today: NaiveDate,
+    ) -> anyhow::Result<(Vec<(String, NaiveDate)>, Vec<String>)> {
+        let retention = table.retention.as_ref().expect("validated");
+        let mut s = Statement::new(self.dialect);
+        s.push("SELECT ")
+            .push(&self.dialect.text(&self.q(&table.key)))
+            .push(", ")
+            .push(&self.dialect.text(&self.q(&retention.column)))
+            .push(" FROM ")
+            .push(&self.q(&table.name))
+            .push(" WHERE ");
+        self.key_in(&mut s, table, keys);
+        let rows = s.fetch_all(tx).await.with_context(|| {
+            context(self.name(), &format!("reading retention of {}", table.name))
+        })?;
+        let (mut keep, mut expired) = (vec![], vec![]);
+        for row in rows {
+            let key: String = row.try_get(0)?;
+            let from: Option<String> = row.try_get(1)?;
+            // An unreadable or missing date keeps the row: never destroy on a guess.
+            let until = from
+                .as_deref()
+                .and_then(|d| d.get(..10))
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .map(|d| add_years(d, retention.years));
+            match until {
+                Some(until) if until <= today => expired.push(key),
+                Some(until) => keep.push((key, until)),
+                None => keep.push((key, add_years(today, retention.years))),
+            }
+        }
+        Ok((keep, expired))
+    }
+
+    /// Destroys one held row at the end of its hold (blocked rows only).
+    pub async fn destroy_held(&self, table: &str, key: &str) -> anyhow::Result<u64> {
+        let table = self.settings.table(table).ok_or_else(|| {
+            anyhow::anyhow!(
+                "store {}: table {table} is no longer configured",
+                self.name()
+            )
+        })?;
+        let mut conn = self.connection().await?;
+        self.delete(&mut conn, table, &[key.to_owned()]).await
+    }
+
+    /// Every configured column of the subject's rows, as text, for the access report.
+    pub async fn gather(&self, who: &SubjectIds) -> anyhow::Result<StoreData> {
+        let mut conn = self.connection().await?;
+        let found = self.find_on(&mut conn, who).await?;
+        let mut data = StoreData {
+            store: self.name().to_owned(),
+            location: self.settings.location.clone(),
+            tables: vec![],
+        };
+        for table in &self.settings.tables {
+            let Some(keys) = found.tables.get(&table.name) else {
+                continue;
+            };
+            let mut columns: Vec<String> = table.identifiers.values().cloned().collect();
+            for c in table.categories.keys() {
+                if !columns.contains(c) {
+                    columns.push(c.clone());
+                }
+            }
+            let mut s = Statement::new(self.dialect);
+            s.push("SELECT ");
+            for (i, c) in columns.iter().enumerate() {
+                if i > 0 {
+                    s.push(", ");
+                }
+                s.push(&self.dialect.text(&self.q(c)));
+            }
+            s.push(" FROM ").push(&self.q(&table.name)).push(" WHERE ");
+            self.key_in(&mut s, table, keys);
+            s.push(" ORDER BY ").push(&self.q(&table.key));
+            let rows = s
+                .fetch_all(&mut conn)
+                .await
+                .with_context(|| context(self.name(), &format!("reading {}", table.name)))?;
+            let mut out = vec![];
+            for row in rows {
+                let mut record = BTreeMap::new();
+                for (i, c) in columns.iter().enumerate() {
+                    record.insert(c.clone(), row.try_get::<Option<String>, _>(i)?);
+                }
+                out.push(record);
+            }
+            let mut categories: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (column, category) in &table.categories {
+                categories
+                    .entry(category.clone())
+                    .or_default()
+                    .push(column.clone());
+            }
+            for (identifier, column) in &table.identifiers {
+                let category =
+                    table
+                        .categories
+                        .get(column)
+                        .cloned()
+                        .unwrap_or_else(|| match identifier {
+                            Identifier::Iin => "identity".into(),
+                            _ => "contacts".into(),
+                        });
+                let list = categories.entry(category).or_default();
+                if !list.contains(column) {
+                    list.push(column.clone());
+                }
+            }
+            data.tables.push(TableData {
+                table: table.name.clone(),
+                categories,
+                retention: table
+                    .retention
+                    .as_ref()
+                    .map(|r| format!("{} ({} years from {})", r.basis, r.years, r.column)),
+                rows: out,
+            });
+        }
+        Ok(data)
+    }
+
+    /// Connects and checks every configured table and column; warns about unindexed identifiers.
+    pub async fn check(&self) -> anyhow::Result<Vec<String>> {
+        let mut conn = self.connection().await?;
+        let mut warnings = vec![];
+        for table in &self.settings.tables {
+            let mut columns: BTreeSet<&String> = BTreeSet::new();
+            columns.insert(&table.key);
+            columns.extend(table.identifiers.values());
+            columns.extend(table.categories.keys());
+            if let Some(p) = &table.parent {
+                columns.insert(&p.column);
+            }
+            if let Some(r) = &table.retention {
+                columns.insert(&r.column);
+            }
+            if let Some(BlockMethod::Flag { column }) = &table.block {
+                columns.insert(column);
+            }
+            for action in table.actions.values() {
+                match action {
+                    Action::Anonymise(m) => columns.extend(m.keys()),
+                    Action::Set(m) => columns.extend(m.keys()),
+                    _ => {}
+                }
+            }
+            for column in &columns {
+                let mut s = Statement::new(self.dialect);
+                s.push("SELECT ")
+                    .push(&self.q(column))
+                    .push(" FROM ")
+                    .push(&self.q(&table.name))
+                    .push(" WHERE 1 = 0");
+                if let Err(e) = s.fetch_all(&mut conn).await {
+                    anyhow::bail!(
+                        "store {}: {}.{} is not readable: {}",
+                        self.name(),
+                        table.name,
+                        column,
+                        scrub(&e.to_string())
+                    );
+                }
+            }
+            if let Some(BlockMethod::List {
+                table: list,
+                column,
+            }) = &table.block
+            {
+                let mut s = Statement::new(self.dialect);
+                s.push("SELECT ")
+                    .push(&self.q(column))
+                    .push(" FROM ")
+                    .push(&self.q(list))
+                    .push(" WHERE 1 = 0");
+                if let Err(e) = s.fetch_all(&mut conn).await {
+                    anyhow::bail!(
+                        "store {}: blocklist {}.{} is not readable: {}",
+                        self.name(),
+                        list,
+                        column,
+                        scrub(&e.to_string())
+                    );
+                }
+            }
+            let mut lookups: Vec<&String> = table.identifiers.values().collect();
+            if let Some(p) = &table.parent {
+                lookups.push(&p.column);
+            }
+            for column in lookups {
+                if !self
+                    .indexed(&mut conn, &table.name, column)
+                    .await
+                    .unwrap_or(true)
+                {
+                    warnings.push(format!(
+                        "store {}: {}.{} has no index; finding a subject scans the table",
+                        self.name(),
+                        table.name,
+                        column
+                    ));
+                }
+            }
+        }
+        Ok(warnings)
+    }
+
+    async fn indexed(
+        &self,
+        conn: &mut AnyConnection,
+        table: &str,
+        column: &str,
+    ) -> anyhow::Result<bool> {
+        let mut s = Statement::new(self.dialect);
+        match self.dialect {
+            Dialect::Postgres => s
+                .push("SELECT COUNT(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass(")
+                .bind(Value::Text(format!("\"{table}\"")))
+                .push(") AND a.attname = ")
+                .bind(Value::Text(column.to_owned())),
+            Dialect::Mysql => s
+                .push("SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ")
+                .bind(Value::Text(table.to_owned()))
+                .push(" AND column_name = ")
+                .bind(Value::Text(column.to_owned()))
+                .push(" AND seq_in_index = 1"),
+            Dialect::Sqlite => s
+                .push("SELECT COUNT(*) FROM pragma_index_list(")
+                .bind(Value::Text(table.to_owned()))
+                .push(") il JOIN pragma_index_info(il.name) ii WHERE ii.seqno = 0 AND ii.name = ")
+                .bind(Value::Text(column.to_owned())),
+        };
+        let rows = s.fetch_all(conn).await?;
+        let n: i64 = rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0);
+        Ok(n > 0)
+    }
+}
+
+fn toml_value(v: &toml::Value) -> Value {
+    match v {
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Integer(i) => Value::Int(*i),
+        toml::Value::String(s) => Value::Text(s.clone()),
+        _ => Value::Null,
+    }
+}
+
+fn add_years(d: NaiveDate, years: u32) -> NaiveDate {
+    let y = d.year() + years as i32;
+    NaiveDate::from_ymd_opt(y, d.month(), d.day())
+        .or_else(|| NaiveDate::from_ymd_opt(y, d.month(), 28))
+        .expect("valid date")
+}
+
+const HASH_PREFIX: &str = "anon:";
+
+fn keyed_hash(key: &[u8], value: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(value.as_bytes());
+    format!("{HASH_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn is_hash(v: &str) -> bool {
+    v.starts_with(HASH_PREFIX) && v.len() == HASH_PREFIX.len() + 64
+}
+
+/// Removes anything that looks like credentials from a driver message.
+fn scrub(message: &str) -> String {
+    let re = regex::Regex::new(r"[a-z0-9+]+://[^\s@/]*@").expect("valid regex");
+    re.replace_all(message, "<url>@").into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_keyed_stable_and_recognised() {
+        let a = keyed_hash(b"k1", "aigerim@mail.kz");
+        assert_eq!(a, keyed_hash(b"k1", "aigerim@mail.kz"));
+        assert_ne!(a, keyed_hash(b"k2", "aigerim@mail.kz"));
+        assert!(is_hash(&a));
+        assert!(!a.contains("aigerim"));
+    }
+
+    #[test]
+    fn retention_years_handle_leap_days() {
+        assert_eq!(
+            add_years("2024-02-29".parse().unwrap(), 5),
+            "2029-02-28".parse::<NaiveDate>().unwrap()
+        );
+    }
+
+    #[test]
+    fn credentials_are_scrubbed_from_driver_errors() {
+        let s = scrub("error connecting to mysql://root:hunter2@db:3306/crm");
+        assert!(!s.contains("hunter2"), "{s}");
+    }
+}

@@ -1,0 +1,136 @@
+//! The company's registered data stores, and what the worker can do in them.
+//!
+//! - [`settings`]: the registry as configured (`[[stores]]`), validated at start.
+//! - [`sql`] / [`database`]: PostgreSQL, MySQL/MariaDB and SQLite stores through sqlx.
+//! - [`webhook`]: third-party processors called with a signed request (seed clause 11).
+//! - `manual` stores have no code: the worker creates a task for staff and waits.
+//!
+//! A store is addressed by name; a subject by [`SubjectIds`] (addresses, IINs, phones). What a
+//! store did is a [`TableReceipt`] per table — counts, never the data itself.
+
+pub mod database;
+pub mod settings;
+pub mod sql;
+pub mod webhook;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use self::database::SqlStore;
+use self::settings::{Identifier, StoreKind, StoreSettings};
+
+/// How a subject is looked up in the stores.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SubjectIds {
+    pub emails: Vec<String>,
+    pub iins: Vec<String>,
+    pub phones: Vec<String>,
+}
+
+impl SubjectIds {
+    pub fn values(&self, identifier: Identifier) -> &[String] {
+        match identifier {
+            Identifier::Email => &self.emails,
+            Identifier::Iin => &self.iins,
+            Identifier::Phone => &self.phones,
+        }
+    }
+}
+
+/// The subject's rows in one store: table → primary keys (as text), and any inconsistency.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoreMatch {
+    pub tables: BTreeMap<String, Vec<String>>,
+    pub conflicts: Vec<String>,
+}
+
+impl StoreMatch {
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+    pub fn rows(&self) -> usize {
+        self.tables.values().map(Vec::len).sum()
+    }
+}
+
+/// What one action did to one table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TableReceipt {
+    pub table: String,
+    pub action: String,
+    pub rows: u64,
+    pub detail: serde_json::Value,
+}
+
+/// A row kept under a legal retention duty, to destroy after `destroy_after`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Hold {
+    pub store: String,
+    pub table: String,
+    pub row_key: String,
+    pub destroy_after: NaiveDate,
+    pub basis: String,
+}
+
+/// A subject's data in one store, for the access report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoreData {
+    pub store: String,
+    pub location: Option<String>,
+    pub tables: Vec<TableData>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableData {
+    pub table: String,
+    /// Category (seed clause 4) → columns.
+    pub categories: BTreeMap<String, Vec<String>>,
+    pub retention: Option<String>,
+    pub rows: Vec<BTreeMap<String, Option<String>>>,
+}
+
+/// Every configured store, ready to use (SQL pools connect lazily).
+pub struct Registry {
+    pub settings: Vec<StoreSettings>,
+    sql: BTreeMap<String, SqlStore>,
+}
+
+impl Registry {
+    pub fn new(settings: &[StoreSettings]) -> anyhow::Result<Self> {
+        let mut sql = BTreeMap::new();
+        for s in settings.iter().filter(|s| s.kind.is_sql()) {
+            sql.insert(s.name.clone(), SqlStore::new(s.clone())?);
+        }
+        Ok(Self {
+            settings: settings.to_vec(),
+            sql,
+        })
+    }
+
+    pub fn sql(&self, name: &str) -> Option<&SqlStore> {
+        self.sql.get(name)
+    }
+
+    pub fn sql_stores(&self) -> impl Iterator<Item = &SqlStore> {
+        self.sql.values()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&StoreSettings> {
+        self.settings.iter().find(|s| s.name == name)
+    }
+
+    pub fn kind(&self, name: &str) -> Option<StoreKind> {
+        self.get(name).map(|s| s.kind)
+    }
+
+    /// Names of third parties the data was shared with (webhook stores), for access reports.
+    pub fn processors(&self) -> Vec<String> {
+        self.settings
+            .iter()
+            .filter(|s| s.kind == StoreKind::Webhook)
+            .map(|s| s.processor.clone().unwrap_or_else(|| s.name.clone()))
+            .collect()
+    }
+}
