@@ -73,7 +73,7 @@ fn is_bounce(message: &Message<'_>, envelope: &Envelope) -> bool {
         "жеткізу қатесі",
     ];
     let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subject.contains(s));
-    (daemon_sender || null_return_path) && (bounce_subject || daemon_sender)
+    daemon_sender || (null_return_path && bounce_subject)
 }
 
 fn is_auto_reply(message: &Message<'_>, envelope: &Envelope) -> bool {
@@ -137,4 +137,13 @@ pub fn auto_subject(subject: &str) -> bool {
         "жұмыс орнында жоқпын",
     ];
     PREFIXES.iter().any(|p| s.starts_with(p)) || ANYWHERE.iter().any(|p| s.contains(p))
+}
+
+/// Mailing-list and bulk mail (RFC 2369 `List-*`, `Precedence: bulk|list|junk`): newsletters
+/// and notices, never a data subject writing in person.
+pub fn is_bulk(message: &Message<'_>) -> bool {
+    message.header_raw("List-Unsubscribe").is_some()
+        || message.header_raw("List-Id").is_some()
+        || header_text(message, "Precedence")
+            .is_some_and(|p| matches!(p.as_str(), "bulk" | "list" | "junk"))
 }
