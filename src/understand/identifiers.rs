@@ -65,13 +65,6 @@ const OTHERS: &[&str] = &[
     "сотрудник",
     "пример",
     "образец",
-    "тоо",
-    "ип",
-    "контрагент",
-    "спор",
-    "ответчик",
-    "покупател",
-    "заказчик",
     // kk
     "анам",
     "анасы",
@@ -90,7 +83,6 @@ const OTHERS: &[&str] = &[
     "баламн",
     "каитис",
     "арипт",
-    "сатип алуши",
     // en
     "husband",
     "wife",
@@ -110,14 +102,26 @@ const OTHERS: &[&str] = &[
     "example",
     "sample",
     "on behalf",
+];
+
+/// Words that, shortly before a BIN, say it is another organisation's (not the sender's).
+const OTHER_ORGS: &[&str] = &[
+    "тоо",
+    "ип",
+    "контрагент",
+    "спор",
+    "ответчик",
+    "покупател",
+    "заказчик",
+    "сатип алуши",
     "counterparty",
     "buyer",
     "customer",
+    "against",
 ];
 
 /// Words that, just before a number, say it is the sender's own.
 const MINE: &[&str] = &[
-    "мои иин",
     "мои иин",
     "мое иин",
     "у меня",
@@ -127,7 +131,6 @@ const MINE: &[&str] = &[
     "my own",
     "мои:",
     "мои,",
-    "свои иин",
 ];
 
 pub fn find(own: &str, company: &Company) -> Found {
@@ -151,7 +154,9 @@ pub fn find(own: &str, company: &Company) -> Found {
                 }
             }
             (_, Ok(bin)) => {
-                if !someone_else && !mentions_company(&context) && !found.bin.contains(&bin) {
+                let org = OTHER_ORGS.iter().any(|w| has_word(&context, w));
+                if !someone_else && !org && !mentions_company(&context) && !found.bin.contains(&bin)
+                {
                     found.bin.push(bin);
                 }
             }
@@ -201,14 +206,23 @@ pub fn find(own: &str, company: &Company) -> Found {
 
 /// The words of the same sentence before `pos`, at most ~90 bytes back, normalised.
 fn before(text: &str, pos: usize) -> String {
-    let mut start = pos.saturating_sub(90);
+    let mut start = pos.saturating_sub(400);
     while !text.is_char_boundary(start) {
         start += 1;
     }
     let window = &text[start..pos];
-    let cut = window
-        .rfind(['.', '!', '?', '\n', ';'])
-        .map_or(0, |i| i + 1);
+    // A sentence ends at . ! ? followed by a space or line end (not inside an address), or at
+    // a blank line.
+    let b = window.as_bytes();
+    let mut cut = 0;
+    for (i, c) in window.char_indices() {
+        let next = b.get(i + 1).copied();
+        let ends = matches!(c, '.' | '!' | '?') && next.is_none_or(|n| n.is_ascii_whitespace());
+        let blank = c == '\n' && next == Some(b'\n');
+        if ends || blank {
+            cut = i + 1;
+        }
+    }
     let w = normalise::views(&window[cut..]);
     format!(" {} | {} ", w.cyr, w.lat)
 }
@@ -217,12 +231,14 @@ fn belongs_to_other(context: &str) -> bool {
     if is_mine(context) {
         return false;
     }
-    OTHERS.iter().any(|w| {
-        let w = normalise::cyr(w);
-        context
-            .match_indices(w.as_str())
-            .any(|(i, _)| !context[..i].chars().last().is_some_and(char::is_alphabetic))
-    })
+    OTHERS.iter().any(|w| has_word(context, w))
+}
+
+fn has_word(context: &str, w: &str) -> bool {
+    let w = normalise::cyr(w);
+    context
+        .match_indices(w.as_str())
+        .any(|(i, _)| !context[..i].chars().last().is_some_and(char::is_alphabetic))
 }
 
 fn is_mine(context: &str) -> bool {
@@ -285,6 +301,12 @@ mod tests {
         assert!(f.phones.is_empty());
         assert!(f.iin.is_empty());
         assert_eq!(f.others_iin.len(), 1);
+    }
+
+    #[test]
+    fn parent_iin_is_not_the_senders() {
+        let f = find("Когда я был маленьким, папа зарегистрировал аккаунт на свой ИИН 880415403128 (его ФИО). Прошу поставить мой.", &company());
+        assert_eq!(f.others_iin.len(), 1, "{f:?}");
     }
 
     #[test]

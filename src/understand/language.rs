@@ -209,6 +209,10 @@ struct Votes {
     kk: usize,
     ru: usize,
     en: usize,
+    kk_lat: usize,
+    ru_lat: usize,
+    unknown_cyr: usize,
+    unknown_lat: usize,
 }
 
 /// Detects the language of a text.
@@ -225,6 +229,21 @@ pub fn detect(text: &str) -> Option<Language> {
             vote(&word.to_lowercase(), &mut v);
         }
     }
+    // Words no list knows follow the majority of their script.
+    if v.kk >= v.ru {
+        v.kk += v.unknown_cyr;
+    } else {
+        v.ru += v.unknown_cyr;
+    }
+    if v.kk_lat > v.en && v.kk_lat >= v.ru_lat {
+        v.kk_lat += v.unknown_lat;
+    } else if v.ru_lat > v.en {
+        v.ru_lat += v.unknown_lat;
+    } else {
+        v.en += v.unknown_lat;
+    }
+    v.kk += v.kk_lat;
+    v.ru += v.ru_lat;
     let total = v.kk + v.ru + v.en;
     if total == 0 {
         return None;
@@ -236,7 +255,7 @@ pub fn detect(text: &str) -> Option<Language> {
     ];
     ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
     let (second, _) = ranked[1];
-    if second >= 3 && second * 4 >= total {
+    if second >= 5 && second * 100 >= total * 15 || second >= 3 && second * 4 >= total {
         Some(Language::Mixed)
     } else {
         Some(ranked[0].1)
@@ -260,8 +279,10 @@ fn vote(word: &str, v: &mut Votes) {
         let folded = super::normalise::cyr(word);
         if kazakh_letter || KK_CYR.contains(&folded.as_str()) || kk_suffix(&folded) {
             v.kk += 1;
-        } else {
+        } else if RU_CYR.contains(&folded.as_str()) || ru_suffix(&folded) {
             v.ru += 1;
+        } else {
+            v.unknown_cyr += 1;
         }
         return;
     }
@@ -269,14 +290,113 @@ fn vote(word: &str, v: &mut Votes) {
         || KK_LAT.contains(&word)
         || (word.contains('q') && !word.contains("qu"))
     {
-        v.kk += 1;
+        v.kk_lat += 1;
+    } else if RU_LAT.contains(&word) {
+        v.ru_lat += 1;
     } else if EN.contains(&word) {
         v.en += 1;
-    } else if RU_LAT.contains(&word) || translit_spelling(word) {
-        v.ru += 1;
+    } else if translit_spelling(word) {
+        v.ru_lat += 1;
     } else {
-        v.en += 1;
+        v.unknown_lat += 1;
     }
+}
+
+const RU_CYR: &[&str] = &[
+    "и",
+    "в",
+    "не",
+    "на",
+    "я",
+    "что",
+    "с",
+    "по",
+    "для",
+    "от",
+    "это",
+    "мои",
+    "мои",
+    "меня",
+    "мне",
+    "прошу",
+    "данные",
+    "данних",
+    "пожалуиста",
+    "здравствуите",
+    "спасибо",
+    "как",
+    "но",
+    "или",
+    "у",
+    "вас",
+    "ви",
+    "все",
+    "если",
+    "так",
+    "уже",
+    "только",
+    "к",
+    "о",
+    "из",
+    "за",
+    "при",
+    "до",
+    "мое",
+    "моего",
+    "моих",
+    "мою",
+    "ваш",
+    "ваши",
+    "вашеи",
+    "есть",
+    "нет",
+    "да",
+    "бил",
+    "била",
+    "он",
+    "она",
+    "они",
+    "ето",
+    "тоже",
+    "также",
+    "добрии",
+    "день",
+    "уважением",
+    "аккаунт",
+];
+
+fn ru_suffix(folded: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "ть",
+        "т",
+        "тся",
+        "ого",
+        "его",
+        "ую",
+        "юю",
+        "ие",
+        "ия",
+        "ии",
+        "ои",
+        "ие",
+        "их",
+        "ом",
+        "ами",
+        "ями",
+        "ешь",
+        "ете",
+        "ите",
+        "ает",
+        "ет",
+        "ют",
+        "ят",
+        "ать",
+        "ение",
+        "ания",
+        "ости",
+        "ность",
+    ];
+    folded.chars().count() > 3 && SUFFIXES.iter().any(|s| folded.ends_with(s))
 }
 
 fn kk_suffix(folded: &str) -> bool {

@@ -130,7 +130,21 @@ impl Reader {
         let body = text::body(&message);
 
         if let Some(kind) = automatic::detect(&message, &envelope) {
-            let language = language::detect(&format!("{}\n{}", envelope.subject, body.own))
+            // Diagnostic lines (SMTP status codes, server names) say nothing of the language.
+            let human: Vec<&str> = body
+                .own
+                .lines()
+                .filter(|l| {
+                    !l.as_bytes().windows(5).any(|w| {
+                        w[0].is_ascii_digit()
+                            && w[1] == b'.'
+                            && w[2].is_ascii_digit()
+                            && (w[3] == b'.' || w[4] == b'.')
+                    })
+                })
+                .collect();
+            let language = language::detect(&human.join("\n"))
+                .or_else(|| language::detect(&envelope.subject))
                 .unwrap_or(Language::Kk);
             return Ok(Reading {
                 envelope,
