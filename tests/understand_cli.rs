@@ -61,7 +61,12 @@ fn a_directory_gives_one_line_per_message() {
 fn an_unreadable_file_gives_an_error_line_not_a_failure() {
     let mut out = Vec::new();
     let file = fixtures().join("not_mail.bin");
-    classify_command(&[file.clone()], &Company::nlg_defaults(), &mut out).unwrap();
+    classify_command(
+        std::slice::from_ref(&file),
+        &Company::nlg_defaults(),
+        &mut out,
+    )
+    .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["file"], file.display().to_string());
     assert!(v["error"].is_string());

@@ -234,8 +234,17 @@ fn belongs_to_other(context: &str) -> bool {
     OTHERS.iter().any(|w| has_word(context, w))
 }
 
+static FOLDED: LazyLock<std::collections::HashMap<&'static str, String>> = LazyLock::new(|| {
+    OTHERS
+        .iter()
+        .chain(OTHER_ORGS)
+        .chain(MINE)
+        .map(|w| (*w, normalise::cyr(w)))
+        .collect()
+});
+
 fn has_word(context: &str, w: &str) -> bool {
-    let w = normalise::cyr(w);
+    let w = FOLDED.get(w).cloned().unwrap_or_else(|| normalise::cyr(w));
     context
         .match_indices(w.as_str())
         .any(|(i, _)| !context[..i].chars().last().is_some_and(char::is_alphabetic))
@@ -243,7 +252,7 @@ fn has_word(context: &str, w: &str) -> bool {
 
 fn is_mine(context: &str) -> bool {
     MINE.iter()
-        .any(|w| context.contains(normalise::cyr(w).as_str()))
+        .any(|w| FOLDED.get(w).is_some_and(|f| context.contains(f.as_str())))
 }
 
 fn mentions_company(context: &str) -> bool {

@@ -53,7 +53,7 @@ fn hits(view: &str, a: &Automaton) -> Vec<Hit> {
     let mut prev_letter = false;
     while pos < view.len() {
         let c = view[pos..].chars().next().expect("char");
-        let letter = c.is_alphanumeric();
+        let letter = normalise::is_letter(c);
         if letter && !prev_letter {
             let input = Input::new(view).range(pos..).anchored(Anchored::Yes);
             if let Some(m) = a.ac.find(input) {
@@ -62,7 +62,7 @@ fn hits(view: &str, a: &Automaton) -> Vec<Hit> {
                     || view[m.end()..]
                         .chars()
                         .next()
-                        .is_none_or(|c| !c.is_alphanumeric());
+                        .is_none_or(|c| !normalise::is_letter(c));
                 if end_ok && m.end() > pos {
                     let sig = match sig {
                         Sig::Kind(k, _) if kazakh_negative_suffix(&view[m.end()..]) => {
@@ -77,10 +77,7 @@ fn hits(view: &str, a: &Automaton) -> Vec<Hit> {
                     });
                     // Continue after the phrase, at the next word start.
                     pos = m.end();
-                    prev_letter = view[..pos]
-                        .chars()
-                        .last()
-                        .is_some_and(char::is_alphanumeric);
+                    prev_letter = view[..pos].chars().last().is_some_and(normalise::is_letter);
                     continue;
                 }
             }
@@ -277,7 +274,7 @@ fn words_between(view: &str, a: usize, b: usize) -> usize {
         return 0;
     }
     view[a..b]
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !normalise::is_letter(c))
         .filter(|w| !w.is_empty())
         .count()
 }

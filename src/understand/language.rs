@@ -6,6 +6,7 @@
 //! spellings), or English. A second language with a quarter of the votes makes the text mixed.
 //! Addresses, host names and URLs do not vote.
 
+use super::normalise::is_letter;
 use crate::domain::Language;
 
 const KK_CYR: &[&str] = &[
@@ -222,7 +223,7 @@ pub fn detect(text: &str) -> Option<Language> {
         if token.contains('@') || token.contains("://") || dotted(token) {
             continue;
         }
-        for word in token.split(|c: char| !(c.is_alphabetic() || c == '\'')) {
+        for word in token.split(|c: char| !((is_letter(c) && !c.is_ascii_digit()) || c == '\'')) {
             if word.is_empty() {
                 continue;
             }
@@ -276,7 +277,7 @@ fn vote(word: &str, v: &mut Votes) {
     let letters = word.chars().count();
     if cyr * 2 >= letters {
         let kazakh_letter = word.chars().any(|c| "әғқңөұүһіiə".contains(c));
-        let folded = super::normalise::cyr(word);
+        let folded = super::normalise::fold_word(word);
         if kazakh_letter || KK_CYR.contains(&folded.as_str()) || kk_suffix(&folded) {
             v.kk += 1;
         } else if RU_CYR.contains(&folded.as_str()) || ru_suffix(&folded) {

@@ -24,6 +24,31 @@ pub struct Views {
     pub lat: String,
 }
 
+/// `char::is_alphanumeric` with fast paths for ASCII, Latin and Cyrillic (the hot loops).
+#[inline]
+pub fn is_letter(c: char) -> bool {
+    match c as u32 {
+        0x30..=0x39 | 0x41..=0x5A | 0x61..=0x7A => true,
+        0..=0x7F => false,
+        0xC0..=0x24F => c != '×' && c != '÷',
+        0x400..=0x481 | 0x48A..=0x52F => true,
+        _ => c.is_alphanumeric(),
+    }
+}
+
+/// Lower case with fast paths for ASCII and Russian/Kazakh Cyrillic.
+#[inline]
+fn lower(c: char, out: &mut impl FnMut(char)) {
+    match c as u32 {
+        0x41..=0x5A => out((c as u8 + 32) as char),
+        0..=0x7F => out(c),
+        0x410..=0x42F => out(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
+        0x400..=0x40F => out(char::from_u32(c as u32 + 0x50).unwrap_or(c)),
+        0x430..=0x45F => out(c),
+        _ => c.to_lowercase().for_each(out),
+    }
+}
+
 /// Normalises a text into its Cyrillic and Latin views.
 pub fn views(text: &str) -> Views {
     let mut v = Views {
@@ -31,8 +56,18 @@ pub fn views(text: &str) -> Views {
         lat: String::with_capacity(text.len() + 16),
     };
     let mut word = String::new();
-    for c in text.nfkc().flat_map(char::to_lowercase) {
-        if c.is_alphabetic() || (c == '\'' && !word.is_empty()) || c == '\u{2019}' {
+    let mut lowered = String::with_capacity(text.len());
+    let mut push = |c: char| lowered.push(c);
+    if text.is_ascii() {
+        text.chars().for_each(|c| lower(c, &mut push));
+    } else {
+        text.nfkc().for_each(|c| lower(c, &mut push));
+    }
+    for c in lowered.chars() {
+        if (is_letter(c) && !c.is_ascii_digit())
+            || (c == '\'' && !word.is_empty())
+            || c == '\u{2019}'
+        {
             if c != '\'' && c != '\u{2019}' {
                 word.push(c);
             }
@@ -57,6 +92,20 @@ pub fn cyr(text: &str) -> String {
     views(text).cyr
 }
 
+/// Folds one already lower-cased Cyrillic word (no NFKC; cheap, for per-word look-ups).
+pub fn fold_word(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        let c = if is_cyrillic(c) {
+            c
+        } else {
+            lookalike_to_cyr(c).unwrap_or(c)
+        };
+        fold_cyr(c, &mut out);
+    }
+    out
+}
+
 /// Folds a phrase to the Latin view.
 pub fn lat(text: &str) -> String {
     views(text).lat
@@ -70,7 +119,7 @@ fn flush(word: &mut String, v: &mut Views) {
     for c in word.chars() {
         if is_cyrillic(c) {
             cyr_letters += 1;
-        } else if c.is_alphabetic() && !is_ambiguous(c) {
+        } else if is_letter(c) && !is_ambiguous(c) {
             lat_letters += 1;
         }
     }
