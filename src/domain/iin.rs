@@ -125,6 +125,82 @@ mod tests {
         assert_eq!(Bin::parse("250140021384"), Err(IinError::Checksum));
     }
 
+    fn with_check(first11: &str) -> Option<String> {
+        let mut d = [0u8; 12];
+        for (o, b) in d.iter_mut().zip(first11.bytes()) {
+            *o = b - b'0';
+        }
+        check_digit(&d).map(|c| format!("{first11}{c}"))
+    }
+
+    /// Finds an 11-digit IIN prefix (valid date, digit 3) whose first round gives 10.
+    fn second_round_prefix(double_ten: bool) -> String {
+        for serial in 0..100_000u32 {
+            let p = format!("8501013{serial:04}");
+            let mut d = [0u8; 12];
+            for (o, b) in d.iter_mut().zip(p.bytes()) {
+                *o = b - b'0';
+            }
+            let first: u32 = d[..11]
+                .iter()
+                .zip(1..=11u32)
+                .map(|(x, w)| u32::from(*x) * w)
+                .sum::<u32>()
+                % 11;
+            if first != 10 {
+                continue;
+            }
+            let second: u32 = d[..11]
+                .iter()
+                .zip([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2])
+                .map(|(x, w)| u32::from(*x) * w)
+                .sum::<u32>()
+                % 11;
+            if (second == 10) == double_ten {
+                return p;
+            }
+        }
+        unreachable!()
+    }
+
+    #[test]
+    fn second_round_weights_decide_when_the_first_gives_ten() {
+        let p = second_round_prefix(false);
+        let iin = with_check(&p).expect("second round gives a digit");
+        assert!(Iin::parse(&iin).is_ok(), "{iin}");
+        // Every other final digit fails.
+        for last in 0..10 {
+            let other = format!("{p}{last}");
+            if other != iin {
+                assert_eq!(Iin::parse(&other), Err(IinError::Checksum));
+            }
+        }
+    }
+
+    #[test]
+    fn a_second_ten_means_invalid() {
+        let p = second_round_prefix(true);
+        assert_eq!(with_check(&p), None);
+        for last in 0..10 {
+            assert_eq!(Iin::parse(&format!("{p}{last}")), Err(IinError::Checksum));
+        }
+    }
+
+    #[test]
+    fn structure_is_checked() {
+        for prefix in ["85023030001", "85011370001", "85011330001"] {
+            // 30 Feb; century digit 7; (third one valid date, digit 3 — must parse when checksum ok)
+            if let Some(n) = with_check(prefix) {
+                let ok = Iin::parse(&n).is_ok();
+                assert_eq!(ok, prefix == "85011330001", "{n}");
+            }
+        }
+        // A BIN needs an entity-type digit 4-6 in position 5; an IIN is never a BIN.
+        let bin = with_check("25014002138").unwrap();
+        assert_eq!(bin, "250140021383");
+        assert!(Iin::parse(&bin).is_err());
+    }
+
     #[test]
     fn iin_checks_length_checksum_and_date() {
         assert_eq!(Iin::parse("12345"), Err(IinError::Length));

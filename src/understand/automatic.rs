@@ -138,3 +138,12 @@ pub fn auto_subject(subject: &str) -> bool {
     ];
     PREFIXES.iter().any(|p| s.starts_with(p)) || ANYWHERE.iter().any(|p| s.contains(p))
 }
+
+/// Mailing-list and bulk mail (RFC 2369 `List-*`, `Precedence: bulk|list|junk`): newsletters
+/// and notices, never a data subject writing in person.
+pub fn is_bulk(message: &Message<'_>) -> bool {
+    message.header_raw("List-Unsubscribe").is_some()
+        || message.header_raw("List-Id").is_some()
+        || header_text(message, "Precedence")
+            .is_some_and(|p| matches!(p.as_str(), "bulk" | "list" | "junk"))
+}

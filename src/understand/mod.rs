@@ -6,8 +6,15 @@
 //! JSON. It is pure CPU work with no I/O, so it can be benchmarked and tested in isolation.
 
 mod automatic;
+pub mod cli;
+mod decide;
 mod envelope;
-mod intent;
+pub mod identifiers;
+pub mod intent;
+pub mod language;
+pub mod normalise;
+pub mod text;
+mod vocabulary;
 
 use serde::Serialize;
 
@@ -37,6 +44,27 @@ impl Company {
                 .filter_map(|p| Phone::parse(p).map(|p| p.as_str().to_owned()))
                 .collect(),
         }
+    }
+
+    /// NLG.KZ's published contacts: info@nlg.kz, the nlg.kz domain and BIN 250140021383.
+    pub fn nlg_defaults() -> Self {
+        Self {
+            mailbox: "info@nlg.kz".to_owned(),
+            domains: vec!["nlg.kz".to_owned()],
+            bins: vec!["250140021383".to_owned()],
+            phones: vec![],
+        }
+    }
+
+    /// Whether an address belongs to the company (its mailbox or one of its domains).
+    pub fn owns(&self, address: &str) -> bool {
+        let a = address.to_lowercase();
+        a == self.mailbox
+            || a.rsplit_once('@').is_some_and(|(_, d)| {
+                self.domains
+                    .iter()
+                    .any(|own| d == own || d.ends_with(&format!(".{own}")))
+            })
     }
 }
 
@@ -99,28 +127,42 @@ impl Reader {
             return Err(Unreadable::NotAMessage("no From, Subject or Date header"));
         }
         let envelope = Envelope::from_message(&message);
-        let text = message
-            .body_text(0)
-            .map(|t| t.into_owned())
-            .unwrap_or_default();
+        let body = text::body(&message);
 
         if let Some(kind) = automatic::detect(&message, &envelope) {
+            // Diagnostic lines (SMTP status codes, server names) say nothing of the language.
+            let human: Vec<&str> = body
+                .own
+                .lines()
+                .filter(|l| {
+                    !l.as_bytes().windows(5).any(|w| {
+                        w[0].is_ascii_digit()
+                            && w[1] == b'.'
+                            && w[2].is_ascii_digit()
+                            && (w[3] == b'.' || w[4] == b'.')
+                    })
+                })
+                .collect();
+            let language = language::detect(&human.join("\n"))
+                .or_else(|| language::detect(&envelope.subject))
+                .unwrap_or(Language::Kk);
             return Ok(Reading {
                 envelope,
                 understanding: Understanding::silent(
                     kind,
-                    Language::Kk,
+                    language,
                     vec![format!("automatic message ({kind}); never answered")],
                 ),
-                text,
+                text: body.own,
             });
         }
 
-        let understanding = intent::understand(&envelope, &text, &self.company);
+        let bulk = automatic::is_bulk(&message);
+        let understanding = decide::understand(&envelope, &body, bulk, &self.company);
         Ok(Reading {
             envelope,
             understanding,
-            text,
+            text: body.own,
         })
     }
 }

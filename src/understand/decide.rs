@@ -1,0 +1,316 @@
+//! From the sender's words to an [`Understanding`]: the kind, whether staff must look first,
+//! whether to reply, the language and the identifiers.
+
+use super::identifiers;
+use super::intent::Analysis;
+use super::language;
+use super::text::Body;
+use super::{Company, Envelope, Understanding};
+use crate::domain::{Language, MailKind, RequestKind};
+
+use RequestKind::*;
+
+pub fn understand(env: &Envelope, body: &Body, bulk: bool, company: &Company) -> Understanding {
+    let mut reasons: Vec<String> = Vec::new();
+    let sender = env.from.as_ref().map(|a| a.as_str().to_lowercase());
+    let from_company = sender.as_deref().is_some_and(|s| company.owns(s));
+    let reply_to = env.reply_to.as_ref().map(|a| a.as_str().to_lowercase());
+    let form = from_company && reply_to.as_deref().is_some_and(|r| !company.owns(r));
+    let answerable = if form {
+        reply_to.clone()
+    } else if from_company {
+        None
+    } else {
+        reply_to.clone().or(sender.clone())
+    };
+    let noreply = answerable.as_deref().is_some_and(is_noreply);
+
+    // The sender's own words: new text, plus forwarded mail that they wrote themselves.
+    let mut own = if form {
+        form_message(&body.own).unwrap_or_else(|| body.own.clone())
+    } else {
+        body.own.clone()
+    };
+    let mut foreign_forward = String::new();
+    for f in &body.forwarded {
+        let theirs = sender
+            .as_deref()
+            .is_some_and(|s| f.from.to_lowercase().contains(s));
+        if theirs {
+            own.push('\n');
+            own.push_str(&f.text);
+        } else {
+            foreign_forward.push_str(&f.text);
+            foreign_forward.push('\n');
+        }
+    }
+
+    let subject = clean_subject(&env.subject);
+    let is_reply = is_reply_subject(&env.subject);
+    let mut a = Analysis::of(&own);
+    let body_has_kind = a.any_kind();
+    let s = Analysis::of(&subject.text);
+    // The subject of a reply is usually ours; it counts only when the new words say nothing.
+    a.merge(&s, !is_reply || !body_has_kind);
+
+    let mut review = false;
+    let flag = |reasons: &mut Vec<String>, why: &str| {
+        reasons.push(why.to_owned());
+        true
+    };
+
+    let attachments = body.attachments.join("\n");
+    let words = own.split_whitespace().count();
+    let mut kind: Option<RequestKind> = None;
+    let ranked = a.ranked();
+
+    if bulk {
+        reasons.push("bulk or mailing-list mail (List-*/Precedence headers)".to_owned());
+    } else if let Some(&(top, score)) = ranked.first() {
+        kind = Some(top);
+        // Marketing is the mildest reading: any other clear request wins.
+        if top == MarketingOptOut {
+            if let Some(&(other, _)) = ranked
+                .iter()
+                .find(|(k, s)| *k != MarketingOptOut && *s >= 3)
+            {
+                kind = Some(other);
+            }
+        }
+        let strong = score >= 3 || a.plea;
+        if a.business >= 2 && !(a.plea && score >= 3 && a.business < 4) {
+            kind = None;
+            reasons.push(
+                "business mail (offer, invoice, job, notice or phishing), not a request".to_owned(),
+            );
+        } else if !strong && score < 2 {
+            kind = None;
+            reasons.push("only a passing mention of a request word".to_owned());
+        }
+    } else if a.confirm && (is_reply || !body.quoted.is_empty()) {
+        // "Yes, I confirm" to our acknowledgement: the request is the one we quoted.
+        let q = Analysis::of(&body.quoted);
+        if let Some(&(k, _)) = q.ranked().first() {
+            kind = Some(k);
+            reasons.push("confirms a request quoted from our acknowledgement".to_owned());
+        }
+    } else if words <= 3 && !body.attachments.is_empty() {
+        let t = Analysis::of(&format!("{}\n{}", subject.text, attachments));
+        let ranked = t.ranked();
+        kind = ranked.first().map(|x| x.0).or_else(|| {
+            // An application titled only "application" / "өтініш" / "заявление".
+            let any = Analysis::of(&format!("{}\n{}", subject.text, attachments));
+            any.plea.then_some(WithdrawConsent)
+        });
+        if kind.is_some() {
+            review = flag(&mut reasons, "the application is only in an attachment");
+        }
+    } else if a.vague {
+        kind = Some(Restriction);
+        review = flag(&mut reasons, "a demand with no clear object (\"stop it\")");
+    } else if a.asked_how.iter().any(|x| *x) {
+        reasons.push("asks how to make a request, does not make one".to_owned());
+    } else {
+        reasons.push("no data-subject request found".to_owned());
+    }
+
+    if kind.is_none() && !foreign_forward.trim().is_empty() {
+        let f = Analysis::of(&foreign_forward);
+        if let Some(&(k, s)) = f.ranked().first() {
+            if s >= 3 && !bulk {
+                kind = Some(k);
+                review = flag(
+                    &mut reasons,
+                    "the request is in a message forwarded from someone else",
+                );
+            }
+        }
+    }
+
+    // Identifiers and language.
+    let ids = identifiers::find(&format!("{own}\n{}", body.signature), company);
+    let language = language::detect(&own)
+        .or_else(|| language::detect(&format!("{}\n{}", env.subject, attachments)))
+        .unwrap_or(Language::Kk);
+
+    let Some(kind) = kind else {
+        return Understanding {
+            kind: MailKind::NotARequest,
+            also: vec![],
+            review: false,
+            reply: false,
+            language,
+            iin: ids.iin,
+            bin: ids.bin,
+            phones: ids.phones,
+            invalid_iin: ids.invalid_iin,
+            reasons,
+        };
+    };
+
+    let also: Vec<RequestKind> = ranked
+        .iter()
+        .filter(|(k, s)| *k != kind && *s >= 2)
+        .map(|(k, _)| *k)
+        .collect();
+
+    // Review: would a careful person act alone?
+    if a.representative {
+        review = flag(
+            &mut reasons,
+            "written by a representative (lawyer, power of attorney)",
+        );
+    }
+    if a.third_party || !ids.others_iin.is_empty() {
+        review = flag(
+            &mut reasons,
+            "concerns another person's data (family member, client, deceased)",
+        );
+    }
+    if a.dispute {
+        review = flag(&mut reasons, "the sender says they never made this request");
+    }
+    if a.incident {
+        review = flag(&mut reasons, "mentions fraud, a leak, theft or the police");
+    }
+    if a.debt && matches!(kind, WithdrawConsent | Erasure) {
+        review = flag(
+            &mut reasons,
+            "an unpaid invoice or active contract may prevent withdrawal (art. 8(2))",
+        );
+    }
+    if ids.iin.len() > 1 {
+        review = flag(
+            &mut reasons,
+            "identifiers contradict each other (more than one IIN)",
+        );
+    }
+    if kind == Rectification && ids.iin.len() + ids.invalid_iin.len() > 1 {
+        review = flag(&mut reasons, "asks to change an IIN: identity-critical");
+    }
+    let keep_conflict = (a.keep || a.negated(Erasure))
+        && (a.score(WithdrawConsent) > 0 || a.score(Erasure) > 0)
+        && kind != Restriction
+        && kind != MarketingOptOut;
+    if keep_conflict && a.score(Erasure) > 0 {
+        review = flag(&mut reasons, "asks both to delete and to keep data");
+    } else if keep_conflict {
+        review = flag(
+            &mut reasons,
+            "withdraws consent but asks to keep the account: conflicting",
+        );
+    }
+    if a.score(Erasure) >= 3 && a.score(Restriction) >= 3 {
+        review = flag(&mut reasons, "asks both to block and to delete");
+    }
+    if form {
+        review = flag(
+            &mut reasons,
+            "website form: the sender's address is not verified by the mail",
+        );
+    }
+    if answerable.is_none() || noreply {
+        review = flag(&mut reasons, "no usable address to answer");
+    }
+    if kind.is_sensitive() && a.score(kind) < 3 && !a.plea {
+        review = flag(&mut reasons, "the request is not stated clearly");
+    }
+    reasons.insert(0, format!("asks for {kind}"));
+
+    Understanding {
+        kind: MailKind::Request(kind),
+        also,
+        review,
+        reply: answerable.is_some() && !noreply,
+        language,
+        iin: ids.iin,
+        bin: ids.bin,
+        phones: ids.phones,
+        invalid_iin: ids.invalid_iin,
+        reasons,
+    }
+}
+
+fn is_noreply(address: &str) -> bool {
+    let local = address.split('@').next().unwrap_or_default();
+    [
+        "noreply",
+        "no-reply",
+        "no_reply",
+        "donotreply",
+        "do-not-reply",
+        "mailer-daemon",
+        "postmaster",
+    ]
+    .iter()
+    .any(|n| local.contains(n))
+}
+
+struct Subject {
+    text: String,
+}
+
+const REPLY_PREFIXES: &[&str] = &["re:", "ответ:", "rv:", "aw:", "жауап:", "отв:"];
+const FORWARD_PREFIXES: &[&str] = &["fwd:", "fw:", "пересл:", "тж:"];
+
+fn is_reply_subject(subject: &str) -> bool {
+    let s = subject.trim().to_lowercase();
+    REPLY_PREFIXES.iter().any(|p| s.starts_with(p))
+}
+
+/// The subject without reply/forward prefixes and `[DSR-…]` references.
+fn clean_subject(subject: &str) -> Subject {
+    let mut s = subject.trim().to_owned();
+    loop {
+        let lower = s.to_lowercase();
+        let prefix = REPLY_PREFIXES
+            .iter()
+            .chain(FORWARD_PREFIXES)
+            .find(|p| lower.starts_with(*p));
+        if let Some(p) = prefix {
+            s = s[p.len()..].trim_start().to_owned();
+            continue;
+        }
+        if s.starts_with('[') {
+            if let Some(end) = s.find(']') {
+                s = s[end + 1..].trim_start().to_owned();
+                continue;
+            }
+        }
+        break;
+    }
+    Subject { text: s }
+}
+
+/// The free-text field of a website contact form rendered as a table.
+fn form_message(text: &str) -> Option<String> {
+    const LABELS: &[&str] = &[
+        "сообщение",
+        "message",
+        "хабарлама",
+        "текст",
+        "текст обращения",
+        "мәтін",
+        "comment",
+        "комментарий",
+        "тема обращения",
+        "subject",
+        "тақырып",
+    ];
+    let mut out = String::new();
+    for line in text.lines() {
+        let parts: Vec<&str> = line
+            .split('\t')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if parts.len() >= 2 && LABELS.contains(&parts[0].to_lowercase().as_str()) {
+            out.push_str(&parts[1..].join(" "));
+            out.push('\n');
+        } else if parts.len() >= 2 {
+            // Other fields (name, phone) are kept for identifiers but not for language.
+            out.push_str(&format!("\t{}\n", parts[1..].join(" ")));
+        }
+    }
+    (!out.trim().is_empty()).then_some(out)
+}
