@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use dsr_worker::config::Settings;
-use dsr_worker::understand::{Company, Reader};
+use dsr_worker::understand::{cli, Company};
 use dsr_worker::worker::{self, Stages};
 use dsr_worker::{db, telemetry};
 
@@ -58,6 +58,11 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Compare `classify` with DIR/labels.jsonl: confusion matrix, safety and accuracy figures.
+    Eval {
+        /// A directory of NNN.eml files with labels.jsonl (format: corpus/README.md).
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -65,8 +70,25 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Classify { paths, .. } => {
             let company = company_for_offline_use(&cli.config);
-            let reader = Reader::new(company);
-            classify(&reader, &paths)
+            let mut out = std::io::stdout().lock();
+            match cli::classify_command(&paths, &company, &mut out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("dsr-worker classify: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Eval { dir } => {
+            let company = company_for_offline_use(&cli.config);
+            let mut out = std::io::stdout().lock();
+            match cli::eval_command(&dir, &company, &mut out) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("dsr-worker eval: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
         }
         command => {
             let settings = match Settings::load(&cli.config) {
@@ -110,7 +132,9 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
             intake: false,
             processing: true,
         },
-        Command::Classify { .. } => unreachable!("handled without a runtime"),
+        Command::Classify { .. } | Command::Eval { .. } => {
+            unreachable!("handled without a runtime")
+        }
     };
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();
@@ -134,54 +158,6 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
 fn company_for_offline_use(config: &std::path::Path) -> Company {
     match Settings::load(config) {
         Ok(s) => Company::from_settings(&s.company),
-        Err(_) => Company {
-            mailbox: "info@nlg.kz".into(),
-            domains: vec!["nlg.kz".into()],
-            bins: vec!["250140021383".into()],
-            phones: vec![],
-        },
+        Err(_) => Company::nlg_defaults(),
     }
-}
-
-fn classify(reader: &Reader, paths: &[PathBuf]) -> ExitCode {
-    let mut files = vec![];
-    for path in paths {
-        if path.is_dir() {
-            match std::fs::read_dir(path) {
-                Ok(entries) => {
-                    let mut found: Vec<PathBuf> = entries
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                        .collect();
-                    found.sort();
-                    files.extend(found);
-                }
-                Err(e) => {
-                    eprintln!("dsr-worker classify: {}: {e}", path.display());
-                    return ExitCode::from(2);
-                }
-            }
-        } else {
-            files.push(path.clone());
-        }
-    }
-    for file in files {
-        let name = file.display().to_string();
-        let line = match std::fs::read(&file) {
-            Err(e) => serde_json::json!({ "file": name, "error": e.to_string() }),
-            Ok(raw) => match reader.read(&raw) {
-                Err(e) => serde_json::json!({ "file": name, "error": e.to_string() }),
-                Ok(r) => {
-                    let u = &r.understanding;
-                    serde_json::json!({
-                        "file": name, "kind": u.kind, "review": u.review, "reply": u.reply,
-                        "language": u.language, "iin": u.iin, "bin": u.bin, "phones": u.phones,
-                        "invalid_iin": u.invalid_iin, "reasons": u.reasons,
-                    })
-                }
-            },
-        };
-        println!("{line}");
-    }
-    ExitCode::SUCCESS
 }
