@@ -67,3 +67,8 @@ CREATE TABLE holds (
     UNIQUE (store, table_name, row_key)
 );
 CREATE INDEX holds_due ON holds (destroy_after) WHERE destroyed_at IS NULL;
+
+-- A reply that confirmed a request's identity is recorded as such.
+ALTER TABLE inbound_messages DROP CONSTRAINT inbound_messages_status_check;
+ALTER TABLE inbound_messages ADD CONSTRAINT inbound_messages_status_check
+    CHECK (status IN ('received', 'request', 'ignored', 'duplicate', 'failed', 'confirmation'));

@@ -316,17 +316,26 @@ impl Settings {
             path: path.to_owned(),
             source,
         })?;
-        let mut settings = Self::parse(&text, env).map_err(|e| match e {
+        let base = path
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."));
+        Self::from_text(&text, base, env).map_err(|e| match e {
             ConfigError::Syntax { message, .. } => ConfigError::Syntax {
                 path: path.to_owned(),
                 message,
             },
             other => other,
-        })?;
-        let base = path
-            .parent()
-            .and_then(Path::parent)
-            .unwrap_or(Path::new("."));
+        })
+    }
+
+    /// Parses configuration text; relative paths are resolved from `base` (the project root).
+    pub fn from_text(
+        text: &str,
+        base: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut settings = Self::parse(text, env)?;
         settings.resolve_paths(base);
         Ok(settings)
     }

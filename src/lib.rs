@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod intake;
+pub mod ops;
 pub mod outbound;
 pub mod queue;
 pub mod redact;

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use dsr_worker::config::Settings;
 use dsr_worker::understand::{cli, Company};
 use dsr_worker::worker::{self, Stages};
-use dsr_worker::{db, telemetry};
+use dsr_worker::{db, ops, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -58,11 +58,65 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Registered data stores.
+    Stores {
+        #[command(subcommand)]
+        command: StoresCommand,
+    },
+    /// Show what processing a request would do in every store (dry run; changes nothing).
+    Plan {
+        /// Request id (the number of DSR-2026-000123 is 123).
+        request_id: i64,
+    },
+    /// Store tasks of requests: list, replay, confirm.
+    Tasks {
+        #[command(subcommand)]
+        command: TasksCommand,
+    },
+    /// Legal holds: destroy rows whose retention duty has ended (the worker also does it hourly).
+    Holds {
+        #[command(subcommand)]
+        command: HoldsCommand,
+    },
     /// Compare `classify` with DIR/labels.jsonl: confusion matrix, safety and accuracy figures.
     Eval {
         /// A directory of NNN.eml files with labels.jsonl (format: corpus/README.md).
         dir: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum StoresCommand {
+    /// Connect to every store, verify tables and columns, warn about unindexed identifiers,
+    /// and print the plan per request kind.
+    Check,
+}
+
+#[derive(Subcommand)]
+enum TasksCommand {
+    /// List the store tasks of a request.
+    List { request_id: i64 },
+    /// Replay one store task (after a failure, or on demand).
+    Retry {
+        task_id: i64,
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Record a processor's confirmation of a webhook task, or a manual task as done.
+    Done {
+        task_id: i64,
+        /// Who confirms (recorded on the task and in the timeline).
+        #[arg(long)]
+        by: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum HoldsCommand {
+    /// Destroy held rows whose retention has ended, now.
+    Run,
 }
 
 fn main() -> ExitCode {
@@ -123,6 +177,24 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("migrations applied");
             return Ok(());
         }
+        Command::Stores {
+            command: StoresCommand::Check,
+        } => return ops::stores_check(&settings).await,
+        Command::Plan { request_id } => return ops::plan(&settings, request_id).await,
+        Command::Tasks { command } => {
+            return match command {
+                TasksCommand::List { request_id } => ops::tasks_list(&settings, request_id).await,
+                TasksCommand::Retry { task_id, by } => {
+                    ops::tasks_retry(&settings, task_id, &by).await
+                }
+                TasksCommand::Done { task_id, by, note } => {
+                    ops::tasks_done(&settings, task_id, &by, &note).await
+                }
+            }
+        }
+        Command::Holds {
+            command: HoldsCommand::Run,
+        } => return ops::holds_run(&settings).await,
         Command::Run => Stages::ALL,
         Command::Intake => Stages {
             intake: true,

@@ -1,7 +1,9 @@
 //! `dsr-worker run`: every stage of the pipeline in one process, until Ctrl-C or SIGTERM.
 //!
 //! ```text
-//! intake (leader only) ─▶ triage ─▶ outbox ─relay─▶ RabbitMQ requests ─▶ acknowledge ─▶ outbox ─mailer─▶ SMTP
+//! intake (leader only) ─▶ triage ─▶ outbox ─relay─▶ RabbitMQ requests ─▶ process ─▶ store-actions
+//!                                                         (ack, identity, subject, plan)   │
+//!                                   SMTP ◀─mailer─ outbox ◀── completion / replies ◀────────┘
 //! ```
 //!
 //! Each stage is a task that survives the failure of the service it talks to: it logs what
@@ -21,9 +23,14 @@ use crate::outbound::mailer::Mailer;
 use crate::outbound::relay;
 use crate::outbound::templates::Templates;
 use crate::queue::{self, consumer, publisher::Publisher, topology::WorkQueue};
+use crate::stores::settings::Action;
+use crate::stores::Registry;
 use crate::understand::{Company, Reader};
 use crate::workflow::acknowledge::Acknowledger;
-use crate::workflow::deadline::Calendar;
+use crate::workflow::deadline::{almaty, Calendar};
+use crate::workflow::process::Processor;
+use crate::workflow::reply::Replier;
+use crate::workflow::tasks::{self, Executor};
 use crate::workflow::triage::Triage;
 
 /// Which stages a process runs (`run` = all; `intake`/`process` split them across processes).
@@ -38,6 +45,18 @@ impl Stages {
         intake: true,
         processing: true,
     };
+}
+
+/// The two work queues of a deployment.
+pub fn queues(settings: &Settings) -> (WorkQueue, WorkQueue) {
+    let (prefix, delays) = (
+        &settings.rabbitmq.prefix,
+        &settings.rabbitmq.retry_delays_ms,
+    );
+    (
+        WorkQueue::requests(prefix, delays),
+        WorkQueue::store_actions(prefix, delays),
+    )
 }
 
 /// Connects, migrates, and runs the chosen stages until `shutdown` is cancelled.
@@ -55,10 +74,9 @@ pub async fn run(
         settings.worker.outbox_max_attempts,
     )?;
     let poll = Duration::from_millis(settings.worker.outbox_poll_ms);
-    let requests = WorkQueue::requests(
-        &settings.rabbitmq.prefix,
-        &settings.rabbitmq.retry_delays_ms,
-    );
+    let (requests, store_actions) = queues(&settings);
+    let registry = Arc::new(Registry::new(&settings.stores)?);
+    let replier = Replier::new(templates, settings.company.clone());
 
     let mut tasks = JoinSet::new();
     if stages.intake {
@@ -80,19 +98,29 @@ pub async fn run(
         );
         tasks.spawn(triage.run(poll, shutdown.clone()));
         tasks.spawn(mailer.run(pool.clone(), poll, shutdown.clone()));
-        let acknowledger = Acknowledger::new(
-            pool.clone(),
-            templates,
-            settings.company.clone(),
-            settings.worker.clone(),
-        );
+        let processor = Processor {
+            pool: pool.clone(),
+            registry: registry.clone(),
+            replier: replier.clone(),
+            identity: settings.identity.clone(),
+            acknowledger: Acknowledger::new(pool.clone(), replier.clone(), settings.worker.clone()),
+            store_actions: store_actions.clone(),
+        };
+        let executor = Executor {
+            pool: pool.clone(),
+            registry: registry.clone(),
+            replier,
+            hash_key: hash_key(&settings)?,
+        };
         tasks.spawn(broker(
             settings.clone(),
             pool.clone(),
-            requests,
-            acknowledger,
+            (requests, store_actions),
+            processor,
+            executor,
             shutdown.clone(),
         ));
+        tasks.spawn(holds(pool.clone(), registry, shutdown.clone()));
     }
     tracing::info!(
         intake = stages.intake,
@@ -112,16 +140,56 @@ pub async fn run(
     Ok(())
 }
 
-/// The RabbitMQ side: relay the outbox's publishes and consume the `requests` queue; reconnect
-/// with backoff whenever the broker goes away.
+/// The key of keyed-hash anonymisation, from the environment variable named in
+/// `identity.hash_key_env`; required only when some table anonymises with `hash`.
+pub fn hash_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    let var = &settings.identity.hash_key_env;
+    match std::env::var(var) {
+        Ok(key) if !key.is_empty() => Ok(key.into_bytes()),
+        _ => {
+            let needed = settings.stores.iter().flat_map(|s| &s.tables).any(|t| {
+                t.actions
+                    .values()
+                    .any(|a| matches!(a, Action::Anonymise(m) if m.values().any(|v| v == "hash")))
+            });
+            if needed {
+                anyhow::bail!(
+                    "environment variable {var} (identity.hash_key_env) must hold the anonymisation key"
+                );
+            }
+            Ok(vec![])
+        }
+    }
+}
+
+/// Destroys held rows whose retention duty has ended, once an hour.
+async fn holds(pool: PgPool, registry: Arc<Registry>, shutdown: CancellationToken) {
+    loop {
+        let today = chrono::Utc::now().with_timezone(&almaty()).date_naive();
+        match tasks::destroy_due_holds(&pool, &registry, today).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "holds: destroyed rows whose retention ended"),
+            Err(e) => tracing::warn!("holds: {e:#}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {},
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// The RabbitMQ side: relay the outbox's publishes and consume the `requests` and
+/// `store-actions` queues; reconnect with backoff whenever the broker goes away.
 async fn broker(
     settings: Settings,
     pool: PgPool,
-    requests: WorkQueue,
-    acknowledger: Acknowledger,
+    (requests, store_actions): (WorkQueue, WorkQueue),
+    processor: Processor,
+    executor: Executor,
     shutdown: CancellationToken,
 ) {
     let poll = Duration::from_millis(settings.worker.outbox_poll_ms);
+    let prefetch = settings.rabbitmq.prefetch;
     let (min_backoff, max_backoff) = settings.imap.reconnect_backoff();
     let mut backoff = min_backoff;
     loop {
@@ -130,13 +198,13 @@ async fn broker(
             let connection = queue::connect(settings.rabbitmq.url.expose()).await?;
             let publisher = Publisher::open(&connection).await?;
             requests.declare(publisher.channel()).await?;
+            store_actions.declare(publisher.channel()).await?;
             tracing::info!("broker: connected; topology declared");
             backoff = min_backoff;
-            let relay_pool = pool.clone();
             let relay = db::run_on_notify(
                 "relay",
                 CHANNEL_OUTBOX,
-                relay_pool,
+                pool.clone(),
                 poll,
                 session.clone(),
                 move |pool| {
@@ -144,28 +212,41 @@ async fn broker(
                     async move { relay::drain(&pool, &publisher, i32::MAX).await }
                 },
             );
-            let handler = {
-                let acknowledger = acknowledger.clone();
+            let on_request = {
+                let processor = processor.clone();
                 move |payload: Vec<u8>| {
-                    let acknowledger = acknowledger.clone();
-                    async move { acknowledger.handle(payload).await }
+                    let processor = processor.clone();
+                    async move { processor.handle(payload).await }
                 }
             };
-            let consume = consumer::consume(
-                &connection,
-                &requests,
-                settings.rabbitmq.prefetch,
-                session.clone(),
-                handler,
-            );
-            let (consumed, ()) = tokio::join!(
-                async {
-                    let r = consume.await;
-                    session.cancel();
-                    r
-                },
-                relay
-            );
+            let on_task = {
+                let executor = executor.clone();
+                move |payload: Vec<u8>| {
+                    let executor = executor.clone();
+                    async move { executor.handle(payload).await }
+                }
+            };
+            let consumers = async {
+                let r = tokio::try_join!(
+                    consumer::consume(
+                        &connection,
+                        &requests,
+                        prefetch,
+                        session.clone(),
+                        on_request
+                    ),
+                    consumer::consume(
+                        &connection,
+                        &store_actions,
+                        prefetch,
+                        session.clone(),
+                        on_task
+                    ),
+                );
+                session.cancel();
+                r.map(|_| ())
+            };
+            let (consumed, ()) = tokio::join!(consumers, relay);
             if consumed.is_ok() {
                 connection
                     .close(200, "worker shutting down".into())

@@ -12,8 +12,17 @@ use serde::Serialize;
 
 use crate::domain::Language;
 
-/// The templates every language must have.
-pub const REQUIRED: &[&str] = &["acknowledgement"];
+/// The templates every language must have (`NAME.txt`, or the file name when it has an
+/// extension of its own).
+pub const REQUIRED: &[&str] = &[
+    "acknowledgement",
+    "confirmation",
+    "unknown_subject",
+    "obligation_hold",
+    "completed",
+    "access",
+    "access_report.html",
+];
 
 pub const LANGUAGES: [Language; 3] = [Language::Kk, Language::Ru, Language::En];
 
@@ -51,7 +60,26 @@ impl Templates {
     }
 
     fn path(&self, name: &str, lang: Language) -> String {
-        format!("{}/{name}.txt", lang.reply_language().as_str())
+        let lang = lang.reply_language();
+        if name.contains('.') {
+            format!("{}/{name}", lang.as_str())
+        } else {
+            format!("{}/{name}.txt", lang.as_str())
+        }
+    }
+
+    /// Renders a whole document (e.g. `access_report.html`, HTML-escaped by its extension).
+    pub fn render_document(
+        &self,
+        name: &str,
+        lang: Language,
+        context: impl Serialize,
+    ) -> anyhow::Result<String> {
+        let path = self.path(name, lang);
+        self.env
+            .get_template(&path)
+            .and_then(|t| t.render(context))
+            .with_context(|| format!("rendering template {path}"))
     }
 
     /// Renders `name` in `lang` (mixed → Kazakh).

@@ -31,6 +31,11 @@ impl WorkQueue {
         Self::new(prefix, "requests", retry_delays_ms)
     }
 
+    /// Store tasks to run (`{"task_id": 7}`), one per (request, store).
+    pub fn store_actions(prefix: &str, retry_delays_ms: &[u64]) -> Self {
+        Self::new(prefix, "store-actions", retry_delays_ms)
+    }
+
     pub fn exchange(&self) -> String {
         self.prefix.clone()
     }

@@ -18,6 +18,24 @@ use super::sql::{Dialect, Statement, Value};
 use super::{Hold, StoreData, StoreMatch, SubjectIds, TableData, TableReceipt};
 use crate::domain::RequestKind;
 
+/// A store transaction that did its work and waits for the caller's records before commit.
+pub struct Applied {
+    store: String,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    pub receipts: Vec<TableReceipt>,
+    pub holds: Vec<Hold>,
+}
+
+impl Applied {
+    pub async fn commit(self) -> anyhow::Result<()> {
+        let store = self.store;
+        self.tx
+            .commit()
+            .await
+            .with_context(|| context(&store, "COMMIT"))
+    }
+}
+
 pub struct SqlStore {
     pub settings: StoreSettings,
     dialect: Dialect,
@@ -38,7 +56,7 @@ impl SqlStore {
         let url = settings.resolve_url().map_err(anyhow::Error::msg)?;
         let pool = AnyPoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(std::time::Duration::from_secs(10))
+            .acquire_timeout(std::time::Duration::from_secs(settings.timeout_secs.max(1)))
             .connect_lazy(url.expose())
             .map_err(|e| {
                 anyhow::anyhow!(
@@ -235,20 +253,25 @@ impl SqlStore {
         Ok(open)
     }
 
-    /// Carries out `kind` for the subject in one transaction and returns what was done per table.
+    /// Carries out `kind` for the subject inside one store transaction and returns it still
+    /// open, with what was done per table: the caller records receipts and holds in its own
+    /// database first, then commits the store ([`Applied::commit`]). Dropping it rolls back.
     /// Finding happens inside the transaction, so a repeat finds what is left and changes
     /// nothing more.
-    pub async fn execute(
+    pub async fn apply(
         &self,
         kind: RequestKind,
         who: &SubjectIds,
         hash_key: &[u8],
         today: NaiveDate,
-    ) -> anyhow::Result<(Vec<TableReceipt>, Vec<Hold>)> {
-        let mut conn = self.connection().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn)
-            .await
-            .with_context(|| context(self.name(), "BEGIN"))?;
+    ) -> anyhow::Result<Applied> {
+        let mut tx = self.pool.begin().await.map_err(|e| {
+            anyhow::anyhow!(
+                "store {}: cannot connect: {}",
+                self.name(),
+                scrub(&e.to_string())
+            )
+        })?;
         let found = self.find_on(&mut tx, who).await?;
         let mut receipts = vec![];
         let mut holds = vec![];
@@ -256,9 +279,9 @@ impl SqlStore {
             let Some(action) = table.actions.get(&kind) else {
                 continue;
             };
-            let Some(keys) = found.tables.get(&table.name) else {
-                continue;
-            };
+            // A table with nothing (left) of the subject still gets its receipt: 0 rows.
+            let keys = found.tables.get(&table.name).cloned().unwrap_or_default();
+            let keys = &keys;
             let (name, rows) = match action {
                 Action::Keep => continue,
                 Action::Block => ("block", self.block(&mut tx, table, keys).await?),
@@ -311,10 +334,12 @@ impl SqlStore {
                 detail: serde_json::json!({ "matched": keys.len() }),
             });
         }
-        tx.commit()
-            .await
-            .with_context(|| context(self.name(), "COMMIT"))?;
-        Ok((receipts, holds))
+        Ok(Applied {
+            store: self.name().to_owned(),
+            tx,
+            receipts,
+            holds,
+        })
     }
 
     fn key_in(&self, s: &mut Statement, table: &TableSettings, keys: &[String]) {
@@ -396,6 +421,9 @@ impl SqlStore {
         keys: &[String],
         values: &BTreeMap<String, toml::Value>,
     ) -> anyhow::Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
         let mut s = Statement::new(self.dialect);
         s.push("UPDATE ").push(&self.q(&table.name)).push(" SET ");
         for (i, (column, value)) in values.iter().enumerate() {
@@ -430,6 +458,9 @@ impl SqlStore {
         columns: &BTreeMap<String, String>,
         hash_key: &[u8],
     ) -> anyhow::Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
         let names: Vec<&String> = columns.keys().collect();
         let mut read = Statement::new(self.dialect);
         read.push("SELECT ")
@@ -496,6 +527,9 @@ impl SqlStore {
         today: NaiveDate,
     ) -> anyhow::Result<(Vec<(String, NaiveDate)>, Vec<String>)> {
         let retention = table.retention.as_ref().expect("validated");
+        if keys.is_empty() {
+            return Ok((vec![], vec![]));
+        }
         let mut s = Statement::new(self.dialect);
         s.push("SELECT ")
             .push(&self.dialect.text(&self.q(&table.key)))

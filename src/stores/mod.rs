@@ -134,3 +134,24 @@ impl Registry {
             .collect()
     }
 }
+
+/// `dsr-worker stores check`: per store, `Ok(warnings)` or the error that makes it unusable.
+pub async fn check(registry: &Registry) -> Vec<(String, Result<Vec<String>, String>)> {
+    let mut out = vec![];
+    for store in &registry.settings {
+        let result = match registry.sql(&store.name) {
+            Some(sql) => sql.check().await.map_err(|e| format!("{e:#}")),
+            None => match store.kind {
+                StoreKind::Webhook => store.resolve_url().and_then(|_| {
+                    let var = store.secret_env.as_deref().unwrap_or_default();
+                    std::env::var(var)
+                        .map(|_| vec![])
+                        .map_err(|_| format!("signing key variable {var} is not set"))
+                }),
+                _ => Ok(vec![]),
+            },
+        };
+        out.push((store.name.clone(), result));
+    }
+    out
+}

@@ -63,6 +63,10 @@ pub struct StoreSettings {
     /// The URL itself (development only; prefer `url_env`). Secret: never logged.
     #[serde(default)]
     pub url: Option<Secret>,
+    /// Seconds to wait for a connection (or a webhook answer) before the attempt fails and
+    /// the task is retried later.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
     /// Where the data physically is (seed clause 14: Kazakhstan), for the access report.
     #[serde(default)]
     pub location: Option<String>,
@@ -205,6 +209,10 @@ impl Default for IdentitySettings {
             hash_key_env: "DSR_HASH_KEY".into(),
         }
     }
+}
+
+fn default_timeout_secs() -> u64 {
+    10
 }
 
 fn err(key: String, message: impl Into<String>) -> ConfigError {

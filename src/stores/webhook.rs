@@ -44,7 +44,7 @@ pub async fn call(store: &StoreSettings, call: &WebhookCall<'_>) -> anyhow::Resu
     let body = serde_json::to_vec(call)?;
     let timestamp = chrono::Utc::now().timestamp();
     let response = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
+        .timeout(Duration::from_secs(store.timeout_secs.max(1)))
         .build()?
         .post(url.expose())
         .header("content-type", "application/json")

@@ -6,7 +6,12 @@
 //! - [`acknowledge`] is the handler of the `requests` queue: it writes the acknowledgement to
 //!   the outbox, exactly once per request.
 
+pub mod access;
 pub mod acknowledge;
+pub mod confirmation;
 pub mod deadline;
 pub mod identity;
+pub mod process;
+pub mod reply;
+pub mod tasks;
 pub mod triage;

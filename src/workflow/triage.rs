@@ -7,10 +7,11 @@ use chrono::Datelike;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio_util::sync::CancellationToken;
 
+use super::confirmation;
 use super::deadline::{Calendar, DeadlineSettings};
+use super::process::publish_request;
 use crate::db::{self, CHANNEL_INBOUND};
 use crate::domain::Reference;
-use crate::outbound::outbox::{self, OutgoingPublish};
 use crate::queue::topology::WorkQueue;
 use crate::understand::{Reader, Reading};
 
@@ -24,6 +25,10 @@ pub enum Outcome {
     /// Not a request (business mail, auto-reply, bounce): left for humans, never answered.
     Ignored {
         kind: String,
+    },
+    /// The sender confirmed a request's identity with its one-time code.
+    Confirmation {
+        request_id: i64,
     },
     /// The same message (sender + Message-ID) already made a request.
     Duplicate {
@@ -71,6 +76,13 @@ impl Triage {
                 Outcome::Ignored { kind } => {
                     tracing::info!(inbound_id = id, kind = %kind, "triage: not a request; left in the mailbox")
                 }
+                Outcome::Confirmation { request_id } => {
+                    tracing::info!(
+                        inbound_id = id,
+                        request_id,
+                        "triage: identity confirmed by reply"
+                    )
+                }
                 Outcome::Duplicate { request_id } => {
                     tracing::info!(
                         inbound_id = id,
@@ -114,8 +126,14 @@ impl Triage {
         } else {
             // Reading is pure CPU work; a panic in it must not take the worker down.
             let reader = self.reader.clone();
-            match std::panic::catch_unwind(move || reader.read(&raw)) {
-                Ok(Ok(reading)) => self.record(&mut tx, id, &reading).await?,
+            let bytes = raw.clone();
+            match std::panic::catch_unwind(move || reader.read(&bytes)) {
+                Ok(Ok(reading)) => {
+                    match confirmation::accept(&mut tx, id, &reading, &raw, &self.requests).await? {
+                        Some(request_id) => Outcome::Confirmation { request_id },
+                        None => self.record(&mut tx, id, &reading).await?,
+                    }
+                }
                 Ok(Err(e)) => Outcome::Failed {
                     reason: e.to_string(),
                 },
@@ -224,15 +242,11 @@ impl Triage {
         }))
         .execute(&mut *tx)
         .await?;
-        outbox::enqueue_publish(
+        publish_request(
             tx,
+            &self.requests,
+            request_id,
             &format!("publish:request:{request_id}"),
-            Some(request_id),
-            &OutgoingPublish {
-                exchange: self.requests.exchange(),
-                routing_key: self.requests.routing_key().to_owned(),
-                body: serde_json::json!({ "request_id": request_id }),
-            },
         )
         .await?;
         mark("request").execute(&mut *tx).await?;

@@ -75,6 +75,8 @@ pub struct Deployment {
     pub prefix: String,
     pub pool: PgPool,
     extra_env: Vec<(String, String)>,
+    /// TOML appended to config/local.toml (e.g. `[[stores]]`).
+    pub extra_toml: String,
 }
 
 impl Deployment {
@@ -108,6 +110,7 @@ impl Deployment {
             prefix: format!("dsr-test-{id}"),
             pool,
             extra_env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            extra_toml: String::new(),
         }
     }
 
@@ -130,7 +133,9 @@ impl Deployment {
             env.push(("DSR__IMAP__PASSWORD".to_owned(), password));
         }
         env.extend(self.extra_env.iter().cloned());
-        Settings::load_with_env(&root().join("config/local.toml"), env).expect("test settings")
+        let text = std::fs::read_to_string(root().join("config/local.toml")).unwrap();
+        Settings::from_text(&format!("{text}\n{}", self.extra_toml), &root(), env)
+            .expect("test settings")
     }
 
     /// Starts a worker process-equivalent (all stages) on this deployment.
@@ -431,4 +436,36 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         self.cut();
     }
+}
+
+/// Every request in these tests gets two e-mails: the acknowledgement, then either a
+/// confirmation request (identity not proven) or an "unknown subject" answer (no stores). Waits
+/// for them and checks there is exactly one acknowledgement and nothing was sent twice.
+pub async fn settled(address: &str) -> Vec<Mail> {
+    let mail = wait_for_mail(address, 2, Duration::from_secs(30)).await;
+    assert_eq!(
+        mail.len(),
+        2,
+        "{address}: {:?}",
+        mail.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        acknowledgements(&mail).len(),
+        1,
+        "{address}: exactly one acknowledgement"
+    );
+    let mut ids: Vec<&Option<String>> = mail.iter().map(|m| &m.message_id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), mail.len(), "{address}: nothing sent twice");
+    mail
+}
+
+pub fn acknowledgements(mail: &[Mail]) -> Vec<&Mail> {
+    mail.iter()
+        .filter(|m| {
+            m.message_id
+                .as_deref()
+                .is_some_and(|id| id.ends_with(".ack@nlg.kz>"))
+        })
+        .collect()
 }

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod queue;
+mod stores;
 
 use std::time::Duration;
 
@@ -52,9 +53,8 @@ async fn each_request_gets_one_threaded_acknowledgement_in_its_language() {
         (&en, message_id_of(&en_msg), "en", "Hello"),
         (&kk, kk_id, "kk", "Сәлеметсіз бе"),
     ] {
-        let mail = wait_for_mail(address, 1, ACK_TIMEOUT).await;
-        assert_eq!(mail.len(), 1, "{language}: one acknowledgement");
-        let ack = &mail[0];
+        let mail = settled(address).await;
+        let ack = acknowledgements(&mail)[0];
         assert!(
             regex_like_reference(&ack.subject),
             "{language}: reference in subject: {}",
@@ -94,7 +94,7 @@ async fn each_request_gets_one_threaded_acknowledgement_in_its_language() {
     // Nothing more arrives later (no second acknowledgement in flight).
     tokio::time::sleep(Duration::from_secs(2)).await;
     for address in [&ru, &en, &kk] {
-        assert_eq!(list(address).await.len(), 1);
+        assert_eq!(list(address).await.len(), 2);
     }
     // The requests stay in INBOX, unread: intake fetches with BODY.PEEK.
     let inbox = d.intake_mailbox().await;
@@ -143,7 +143,7 @@ async fn automatic_mail_gets_no_answer_and_business_mail_stays_unread() {
         "I withdraw my consent to the processing of my personal data.",
     ))
     .await;
-    assert_eq!(wait_for_mail(&control, 1, ACK_TIMEOUT).await.len(), 1);
+    settled(&control).await;
     d.wait_triaged(5, ACK_TIMEOUT).await;
 
     let statuses = d.inbound_statuses().await;
@@ -165,7 +165,10 @@ async fn automatic_mail_gets_no_answer_and_business_mail_stays_unread() {
         .fetch_one(&d.pool)
         .await
         .unwrap();
-    assert_eq!(emails, 1, "only the control request is answered");
+    assert_eq!(
+        emails, 2,
+        "only the control request is answered (acknowledgement + confirmation)"
+    );
     for address in [&ooo, &ooo_ru, &bounced, &business] {
         assert!(list(address).await.is_empty(), "{address} got nothing");
     }
@@ -199,7 +202,7 @@ async fn restarts_and_refetching_do_not_acknowledge_twice() {
         "Прошу удалить мои персональные данные.",
     ))
     .await;
-    assert_eq!(wait_for_mail(&first, 1, ACK_TIMEOUT).await.len(), 1);
+    settled(&first).await;
     worker.stop().await;
 
     // Forget where intake stopped: the next worker reads the whole mailbox again.
@@ -215,7 +218,7 @@ async fn restarts_and_refetching_do_not_acknowledge_twice() {
         "Отзываю согласие на обработку персональных данных.",
     ))
     .await;
-    assert_eq!(wait_for_mail(&second, 1, ACK_TIMEOUT).await.len(), 1);
+    settled(&second).await;
     // Kill it mid-flight (no graceful stop) and start again.
     worker.kill();
     let worker = d.start_worker();
@@ -223,13 +226,13 @@ async fn restarts_and_refetching_do_not_acknowledge_twice() {
 
     assert_eq!(
         list(&first).await.len(),
-        1,
-        "first sender: still one acknowledgement"
+        2,
+        "first sender: nothing more after restarts"
     );
     assert_eq!(
         list(&second).await.len(),
-        1,
-        "second sender: one acknowledgement"
+        2,
+        "second sender: nothing more after a crash"
     );
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_messages")
         .fetch_one(&d.pool)
@@ -265,13 +268,13 @@ async fn two_workers_acknowledge_each_request_once() {
         ))
         .await;
     }
-    d.wait_emails_sent(6, ACK_TIMEOUT).await;
+    d.wait_emails_sent(12, ACK_TIMEOUT).await;
     for sender in &senders {
-        assert_eq!(wait_for_mail(sender, 1, ACK_TIMEOUT).await.len(), 1);
+        settled(sender).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     for sender in &senders {
-        assert_eq!(list(sender).await.len(), 1, "{sender}: exactly one");
+        assert_eq!(list(sender).await.len(), 2, "{sender}: nothing sent twice");
     }
     let rows = sqlx::query(
         "SELECT count(*) AS n, count(DISTINCT dedupe_key) AS k FROM outbox WHERE channel = 'email'",
@@ -279,8 +282,8 @@ async fn two_workers_acknowledge_each_request_once() {
     .fetch_one(&d.pool)
     .await
     .unwrap();
-    assert_eq!(rows.get::<i64, _>("n"), 6);
-    assert_eq!(rows.get::<i64, _>("k"), 6);
+    assert_eq!(rows.get::<i64, _>("n"), 12);
+    assert_eq!(rows.get::<i64, _>("k"), 12);
     a.stop().await;
     b.stop().await;
     d.cleanup().await;
@@ -302,7 +305,7 @@ async fn unreadable_mail_is_kept_as_failed_and_does_not_block() {
         "What personal data do you hold about me? Please send me a copy.",
     ))
     .await;
-    assert_eq!(wait_for_mail(&after, 1, ACK_TIMEOUT).await.len(), 1);
+    settled(&after).await;
     d.wait_triaged(2, ACK_TIMEOUT).await;
 
     let row = sqlx::query("SELECT status, failure, raw FROM inbound_messages ORDER BY id LIMIT 1")
@@ -343,7 +346,7 @@ async fn broker_outage_is_logged_and_work_resumes() {
         "Прошу отписать меня от рассылки.",
     ))
     .await;
-    assert_eq!(wait_for_mail(&before, 1, ACK_TIMEOUT).await.len(), 1);
+    settled(&before).await;
 
     proxy.cut();
     let during = subject_address("during-outage");
@@ -371,12 +374,7 @@ async fn broker_outage_is_logged_and_work_resumes() {
 
     // ...and acknowledged once it is back.
     proxy.restore().await;
-    assert_eq!(
-        wait_for_mail(&during, 1, Duration::from_secs(45))
-            .await
-            .len(),
-        1
-    );
+    settled(&during).await;
 
     let logs = log_text();
     assert!(
@@ -413,7 +411,7 @@ async fn mailbox_outage_is_logged_and_intake_reconnects() {
         "I withdraw my consent.",
     ))
     .await;
-    assert_eq!(wait_for_mail(&first, 1, ACK_TIMEOUT).await.len(), 1);
+    settled(&first).await;
 
     proxy.cut();
     let second = subject_address("imap-second");
@@ -427,12 +425,7 @@ async fn mailbox_outage_is_logged_and_intake_reconnects() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(list(&second).await.is_empty());
     proxy.restore().await;
-    assert_eq!(
-        wait_for_mail(&second, 1, Duration::from_secs(45))
-            .await
-            .len(),
-        1
-    );
+    settled(&second).await;
     assert!(log_text().contains("intake:") && log_text().contains("reconnecting in"));
 
     worker.stop().await;

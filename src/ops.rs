@@ -1,0 +1,133 @@
+//! The engineers' commands: `stores check`, `plan`, `tasks`, `holds`. Each prints plain text
+//! meant for a terminal and returns an error that says what to fix.
+
+use std::sync::Arc;
+
+use sqlx::Row;
+
+use crate::config::Settings;
+use crate::db;
+use crate::domain::RequestKind;
+use crate::outbound::templates::Templates;
+use crate::stores::{self, Registry};
+use crate::worker::queues;
+use crate::workflow::reply::Replier;
+use crate::workflow::{process, tasks};
+
+pub async fn stores_check(settings: &Settings) -> anyhow::Result<()> {
+    let registry = Registry::new(&settings.stores)?;
+    if registry.settings.is_empty() {
+        println!("no stores are registered ([[stores]] in the configuration)");
+        return Ok(());
+    }
+    let mut failed = 0;
+    for (name, result) in stores::check(&registry).await {
+        let kind = registry.kind(&name).map(|k| k.as_str()).unwrap_or("?");
+        match result {
+            Ok(warnings) => {
+                println!("✔ {name} ({kind})");
+                for w in warnings {
+                    println!("  ⚠ {w}");
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                println!("✘ {name} ({kind}): {e}");
+            }
+        }
+        let store = registry.get(&name).expect("listed");
+        for kind in RequestKind::ALL {
+            let mut steps = vec![];
+            for table in &store.tables {
+                if let Some(action) = table.actions.get(&kind) {
+                    steps.push(format!("{} {}", process::action_name(action), table.name));
+                }
+            }
+            if !store.kind.is_sql() && store.takes_part_in(kind) {
+                steps.push(format!("{} task", store.kind.as_str()));
+            }
+            if !steps.is_empty() {
+                println!("    {kind:<18} {}", steps.join(", "));
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} store(s) failed the check");
+    }
+    Ok(())
+}
+
+pub async fn plan(settings: &Settings, request_id: i64) -> anyhow::Result<()> {
+    let pool = db::connect(&settings.database).await?;
+    let registry = Registry::new(&settings.stores)?;
+    for (store, status, plan) in process::dry_run(&pool, &registry, request_id).await? {
+        println!("{store}: {status}");
+        println!("  {}", serde_json::to_string(&plan)?);
+    }
+    Ok(())
+}
+
+pub async fn tasks_list(settings: &Settings, request_id: i64) -> anyhow::Result<()> {
+    let pool = db::connect(&settings.database).await?;
+    let rows = sqlx::query(
+        "SELECT id, store, status, attempts, coalesce(last_error, '') AS error, receipt::text AS receipt
+         FROM store_tasks WHERE request_id = $1 ORDER BY id",
+    )
+    .bind(request_id)
+    .fetch_all(&pool)
+    .await?;
+    for r in rows {
+        println!(
+            "task {:>6}  {:<16} {:<21} attempts {}  {} {}",
+            r.get::<i64, _>("id"),
+            r.get::<String, _>("store"),
+            r.get::<String, _>("status"),
+            r.get::<i32, _>("attempts"),
+            r.get::<Option<String>, _>("receipt").unwrap_or_default(),
+            r.get::<String, _>("error"),
+        );
+    }
+    Ok(())
+}
+
+pub async fn tasks_retry(settings: &Settings, task_id: i64, by: &str) -> anyhow::Result<()> {
+    let pool = db::connect(&settings.database).await?;
+    let (_, store_actions) = queues(settings);
+    tasks::retry(&pool, &store_actions, task_id, by).await?;
+    println!("task {task_id} is queued again");
+    Ok(())
+}
+
+pub async fn tasks_done(
+    settings: &Settings,
+    task_id: i64,
+    by: &str,
+    note: &str,
+) -> anyhow::Result<()> {
+    let pool = db::connect(&settings.database).await?;
+    let replier = Replier::new(
+        Arc::new(Templates::load(&settings.templates_dir)?),
+        settings.company.clone(),
+    );
+    let completed = tasks::resolve(&pool, &replier, task_id, by, note).await?;
+    println!(
+        "task {task_id} is done{}",
+        if completed {
+            "; the request is complete and its reply queued"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+pub async fn holds_run(settings: &Settings) -> anyhow::Result<()> {
+    let pool = db::connect(&settings.database).await?;
+    let registry = Registry::new(&settings.stores)?;
+    let today = chrono::Utc::now()
+        .with_timezone(&crate::workflow::deadline::almaty())
+        .date_naive();
+    let n = tasks::destroy_due_holds(&pool, &registry, today).await?;
+    println!("{n} held row(s) destroyed");
+    Ok(())
+}

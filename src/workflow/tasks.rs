@@ -1,0 +1,382 @@
+//! Store tasks: one per (request, store), on the `store-actions` queue with its own retries and
+//! dead-letter queue. A request completes when every task is done or skipped; a failed task
+//! can be replayed alone; a webhook or manual task is done only when someone confirms it.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool, Row};
+
+use super::process::publish_task;
+use super::reply::{event, Replier, RequestRow};
+use crate::domain::RequestKind;
+use crate::queue::consumer::Failure;
+use crate::queue::topology::WorkQueue;
+use crate::stores::settings::StoreKind;
+use crate::stores::webhook::{self, WebhookCall};
+use crate::stores::{Registry, SubjectIds};
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+pub struct TaskMessage {
+    pub task_id: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Plan {
+    kind: RequestKind,
+    #[serde(default)]
+    subject: SubjectIds,
+}
+
+#[derive(Clone)]
+pub struct Executor {
+    pub pool: PgPool,
+    pub registry: Arc<Registry>,
+    pub replier: Replier,
+    /// Key of keyed-hash anonymisation.
+    pub hash_key: Vec<u8>,
+}
+
+impl Executor {
+    /// Queue handler of `store-actions`.
+    pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
+        let message: TaskMessage = serde_json::from_slice(&payload).map_err(|e| {
+            Failure::Poison(anyhow::anyhow!("malformed store-actions message: {e}"))
+        })?;
+        self.run(message.task_id, chrono::Utc::now().date_naive())
+            .await
+    }
+
+    /// Runs a task once. The task row stays locked while the store works, so two workers never
+    /// run the same task at the same time; the store action itself is idempotent.
+    pub async fn run(&self, task_id: i64, today: NaiveDate) -> Result<(), Failure> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT t.request_id, t.store, t.status, t.attempts, t.plan, r.reference
+             FROM store_tasks t JOIN requests r ON r.id = t.request_id
+             WHERE t.id = $1 FOR NO KEY UPDATE OF t",
+        )
+        .bind(task_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Err(Failure::Poison(anyhow::anyhow!(
+                "store task {task_id} does not exist"
+            )));
+        };
+        let request_id: i64 = row.try_get("request_id")?;
+        let store: String = row.try_get("store")?;
+        let status: String = row.try_get("status")?;
+        let attempts: i32 = row.try_get::<i32, _>("attempts")? + 1;
+        let reference: String = row.try_get("reference")?;
+        if !matches!(status.as_str(), "pending" | "failed" | "running") {
+            return Ok(());
+        }
+        let plan: Plan = serde_json::from_value(row.try_get("plan")?)
+            .map_err(|e| Failure::Poison(anyhow::anyhow!("store task {task_id}: bad plan: {e}")))?;
+        let kind = self.registry.kind(&store).ok_or_else(|| {
+            Failure::Poison(anyhow::anyhow!("store {store} is no longer configured"))
+        })?;
+
+        let outcome: anyhow::Result<&str> = match kind {
+            StoreKind::Postgres | StoreKind::Mysql | StoreKind::Sqlite => {
+                let sql = self
+                    .registry
+                    .sql(&store)
+                    .expect("SQL stores are registered");
+                match sql
+                    .apply(plan.kind, &plan.subject, &self.hash_key, today)
+                    .await
+                {
+                    Ok(applied) => {
+                        let (receipts, holds) = (&applied.receipts, &applied.holds);
+                        for r in receipts {
+                            sqlx::query(
+                                "INSERT INTO receipts (task_id, request_id, store, table_name, action, rows, detail, run)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            )
+                            .bind(task_id)
+                            .bind(request_id)
+                            .bind(&store)
+                            .bind(&r.table)
+                            .bind(&r.action)
+                            .bind(r.rows as i64)
+                            .bind(&r.detail)
+                            .bind(attempts)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        for h in holds {
+                            sqlx::query(
+                                "INSERT INTO holds (request_id, task_id, store, table_name, row_key, basis, destroy_after)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                 ON CONFLICT (store, table_name, row_key) DO UPDATE
+                                   SET destroy_after = greatest(holds.destroy_after, EXCLUDED.destroy_after)",
+                            )
+                            .bind(request_id)
+                            .bind(task_id)
+                            .bind(&h.store)
+                            .bind(&h.table)
+                            .bind(&h.row_key)
+                            .bind(&h.basis)
+                            .bind(h.destroy_after)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        let rows: u64 = receipts.iter().map(|r| r.rows).sum();
+                        sqlx::query("UPDATE store_tasks SET receipt = $2 WHERE id = $1")
+                            .bind(task_id)
+                            .bind(json!({ "tables": receipts, "rows": rows, "holds": holds.len() }))
+                            .execute(&mut *tx)
+                            .await?;
+                        // Our records are written (not yet committed); now the store commits. If
+                        // it cannot, our transaction rolls back too and the task is retried.
+                        applied.commit().await.map(|()| "done")
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            StoreKind::Webhook => {
+                let settings = self.registry.get(&store).expect("registered");
+                let call = WebhookCall {
+                    task_id,
+                    reference: &reference,
+                    kind: plan.kind.as_str(),
+                    subject: &plan.subject,
+                };
+                webhook::call(settings, &call)
+                    .await
+                    .map(|_| "waiting_confirmation")
+            }
+            StoreKind::Manual => Ok("waiting_manual"),
+        };
+        match outcome {
+            Ok(new_status) => {
+                sqlx::query(
+                    "UPDATE store_tasks SET status = $2, attempts = $3, last_error = NULL, updated_at = now()
+                     WHERE id = $1",
+                )
+                .bind(task_id)
+                .bind(new_status)
+                .bind(attempts)
+                .execute(&mut *tx)
+                .await?;
+                event(
+                    &mut tx,
+                    request_id,
+                    &format!("store_{new_status}"),
+                    json!({ "store": store, "task_id": task_id }),
+                )
+                .await?;
+                complete_if_done(&mut tx, &self.replier, request_id).await?;
+                tx.commit().await?;
+                tracing::info!(task_id, request_id, store = %store, status = new_status, "store task ran");
+                Ok(())
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                sqlx::query(
+                    "UPDATE store_tasks SET status = 'failed', attempts = $2, last_error = $3, updated_at = now()
+                     WHERE id = $1",
+                )
+                .bind(task_id)
+                .bind(attempts)
+                .bind(&message)
+                .execute(&mut *tx)
+                .await?;
+                event(
+                    &mut tx,
+                    request_id,
+                    "store_failed",
+                    json!({ "store": store, "task_id": task_id, "error": message }),
+                )
+                .await?;
+                tx.commit().await?;
+                Err(Failure::Retry(e))
+            }
+        }
+    }
+}
+
+/// Completes the request if every task is done or skipped: marks it and sends the reply.
+/// Locks the request row first, so two tasks finishing together complete it exactly once.
+pub async fn complete_if_done(
+    conn: &mut PgConnection,
+    replier: &Replier,
+    request_id: i64,
+) -> anyhow::Result<bool> {
+    let Some(request) = RequestRow::lock(conn, request_id).await? else {
+        return Ok(false);
+    };
+    if request.status != "executing" {
+        return Ok(false);
+    }
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM store_tasks WHERE request_id = $1 AND status NOT IN ('done', 'skipped')",
+    )
+    .bind(request_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if open > 0 {
+        return Ok(false);
+    }
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(rows), 0)::bigint FROM receipts WHERE request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let stores: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM store_tasks WHERE request_id = $1 AND status = 'done'",
+    )
+    .bind(request_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let holds: Vec<serde_json::Value> = sqlx::query(
+        "SELECT basis, max(destroy_after)::text AS until FROM holds
+         WHERE request_id = $1 AND destroyed_at IS NULL GROUP BY basis ORDER BY basis",
+    )
+    .bind(request_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| json!({ "basis": r.get::<String, _>("basis"), "until": r.get::<String, _>("until") }))
+    .collect();
+    replier
+        .send(
+            conn,
+            &request,
+            "completed",
+            &format!("complete:{request_id}"),
+            json!({ "rows": rows, "stores": stores, "holds": holds }),
+            vec![],
+        )
+        .await?;
+    sqlx::query("UPDATE requests SET status = 'completed', completed_at = now(), outcome = 'done' WHERE id = $1")
+        .bind(request_id)
+        .execute(&mut *conn)
+        .await?;
+    event(
+        conn,
+        request_id,
+        "completed",
+        json!({ "rows": rows, "stores": stores }),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Replays one task (after it failed, or on staff's demand): back to pending and on the queue.
+pub async fn retry(
+    pool: &PgPool,
+    queue: &WorkQueue,
+    task_id: i64,
+    actor: &str,
+) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(
+        "UPDATE store_tasks SET status = 'pending', updated_at = now()
+         WHERE id = $1 AND status IN ('failed', 'pending', 'running') RETURNING request_id, attempts",
+    )
+    .bind(task_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("task {task_id} does not exist or is not failed/pending"))?;
+    let request_id: i64 = row.try_get("request_id")?;
+    let attempts: i32 = row.try_get("attempts")?;
+    publish_task(
+        &mut tx,
+        queue,
+        task_id,
+        &format!("publish:task:{task_id}:replay:{attempts}"),
+    )
+    .await?;
+    event(
+        &mut tx,
+        request_id,
+        "store_task_replayed",
+        json!({ "task_id": task_id, "by": actor }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Marks a webhook task confirmed by its processor, or a manual task done by staff.
+pub async fn resolve(
+    pool: &PgPool,
+    replier: &Replier,
+    task_id: i64,
+    actor: &str,
+    note: &str,
+) -> anyhow::Result<bool> {
+    let mut tx = pool.begin().await?;
+    let request_id: i64 = sqlx::query_scalar(
+        "UPDATE store_tasks SET status = 'done', resolved_by = $2, updated_at = now(),
+                receipt = coalesce(receipt, '{}'::jsonb) || jsonb_build_object('resolved_by', $2::text, 'note', $3::text)
+         WHERE id = $1 AND status IN ('waiting_manual', 'waiting_confirmation') RETURNING request_id",
+    )
+    .bind(task_id)
+    .bind(actor)
+    .bind(note)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("task {task_id} does not exist or is not waiting for a confirmation"))?;
+    event(
+        &mut tx,
+        request_id,
+        "store_task_resolved",
+        json!({ "task_id": task_id, "by": actor, "note": note }),
+    )
+    .await?;
+    let completed = complete_if_done(&mut tx, replier, request_id).await?;
+    tx.commit().await?;
+    Ok(completed)
+}
+
+/// Destroys held rows whose retention duty has ended (`destroy_after < today`); returns how many.
+pub async fn destroy_due_holds(
+    pool: &PgPool,
+    registry: &Registry,
+    today: NaiveDate,
+) -> anyhow::Result<u64> {
+    let due = sqlx::query(
+        "SELECT id, request_id, task_id, store, table_name, row_key FROM holds
+         WHERE destroyed_at IS NULL AND destroy_after < $1 ORDER BY id",
+    )
+    .bind(today)
+    .fetch_all(pool)
+    .await?;
+    let mut destroyed = 0;
+    for hold in due {
+        let store: String = hold.try_get("store")?;
+        let table: String = hold.try_get("table_name")?;
+        let key: String = hold.try_get("row_key")?;
+        let Some(sql) = registry.sql(&store) else {
+            tracing::warn!(store = %store, "a hold's store is no longer configured; the hold stays");
+            continue;
+        };
+        let rows = sql.destroy_held(&table, &key).await?;
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE holds SET destroyed_at = now() WHERE id = $1")
+            .bind(hold.try_get::<i64, _>("id")?)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO receipts (task_id, request_id, store, table_name, action, rows, detail)
+             VALUES ($1, $2, $3, $4, 'destroy_after_hold', $5, '{}')",
+        )
+        .bind(hold.try_get::<i64, _>("task_id")?)
+        .bind(hold.try_get::<i64, _>("request_id")?)
+        .bind(&store)
+        .bind(&table)
+        .bind(rows as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        destroyed += rows;
+    }
+    Ok(destroyed)
+}
