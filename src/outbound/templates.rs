@@ -13,7 +13,13 @@ use serde::Serialize;
 use crate::domain::Language;
 
 /// The templates every language must have.
-pub const REQUIRED: &[&str] = &["acknowledgement"];
+pub const REQUIRED: &[&str] = &[
+    "acknowledgement",
+    // Staff review console (crate::review).
+    "rejection",
+    "more_information",
+    "digest",
+];
 
 pub const LANGUAGES: [Language; 3] = [Language::Kk, Language::Ru, Language::En];
 
