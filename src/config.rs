@@ -83,6 +83,9 @@ pub struct Settings {
     pub stores: Vec<StoreSettings>,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
+    /// The staff review console (web) and its daily deadline digest.
+    #[serde(default)]
+    pub console: ConsoleSettings,
     /// Directory of reply templates (`kk/`, `ru/`, `en/`), relative to the config file's
     /// directory's parent when relative (so `templates` works from `config/local.toml`).
     #[serde(default = "default_templates")]
@@ -293,6 +296,93 @@ impl Default for TelemetrySettings {
     }
 }
 
+/// The staff review console: a web server in the worker, and a daily digest of deadlines.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSettings {
+    /// Serve the console from `run`/`process`/`console`.
+    pub enabled: bool,
+    /// Address the console listens on.
+    pub bind: std::net::SocketAddr,
+    /// Mark the session cookie `Secure` (HTTPS only). May be off only on a loopback bind.
+    pub secure_cookie: bool,
+    /// How long a staff session lasts after signing in.
+    pub session_minutes: u64,
+    /// Failed logins in a row that lock an account...
+    pub lockout_attempts: u32,
+    /// ...for this long.
+    pub lockout_minutes: u64,
+    /// Hour (0-23, Almaty time) after which the daily digest of deadlines is sent.
+    pub digest_hour: u32,
+    /// Who gets the digest; empty = no digest.
+    pub digest_recipients: Vec<String>,
+    /// Language of the digest (kk, ru or en).
+    pub digest_language: String,
+    /// Requests with at most this many working days left are in the digest (overdue always).
+    pub digest_days_left: i64,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            secure_cookie: true,
+            session_minutes: 8 * 60,
+            lockout_attempts: 5,
+            lockout_minutes: 15,
+            digest_hour: 9,
+            digest_recipients: vec![],
+            digest_language: "ru".into(),
+            digest_days_left: 1,
+        }
+    }
+}
+
+impl ConsoleSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.secure_cookie && !self.bind.ip().is_loopback() {
+            return Err(key_error(
+                "console.secure_cookie",
+                format!(
+                    "may be false only when console.bind is a loopback address, not {}",
+                    self.bind
+                ),
+            ));
+        }
+        if self.session_minutes == 0 || self.session_minutes > 7 * 24 * 60 {
+            return Err(key_error(
+                "console.session_minutes",
+                "must be between 1 and 10080 (a week)",
+            ));
+        }
+        if self.lockout_attempts == 0 {
+            return Err(key_error("console.lockout_attempts", "must be positive"));
+        }
+        if self.lockout_minutes == 0 {
+            return Err(key_error("console.lockout_minutes", "must be positive"));
+        }
+        if self.digest_hour > 23 {
+            return Err(key_error("console.digest_hour", "must be between 0 and 23"));
+        }
+        if let Some(bad) = self
+            .digest_recipients
+            .iter()
+            .find(|r| r.parse::<lettre::message::Mailbox>().is_err())
+        {
+            let _ = bad;
+            return Err(key_error(
+                "console.digest_recipients",
+                "every entry must be an e-mail address",
+            ));
+        }
+        if !matches!(self.digest_language.as_str(), "kk" | "ru" | "en") {
+            return Err(key_error("console.digest_language", "must be kk, ru or en"));
+        }
+        Ok(())
+    }
+}
+
 impl ImapSettings {
     pub fn reconnect_backoff(&self) -> (Duration, Duration) {
         (
@@ -484,6 +574,7 @@ impl Settings {
             ));
         }
         crate::stores::settings::validate(&self.stores)?;
+        self.console.validate()?;
         Ok(())
     }
 }
@@ -630,6 +721,28 @@ mod tests {
                 "{file}: paths resolve from the root"
             );
         }
+    }
+
+    #[test]
+    fn console_defaults_and_validation() {
+        let s = Settings::parse(MINIMAL, no_env()).unwrap();
+        assert!(s.console.enabled && s.console.secure_cookie);
+        assert_eq!(s.console.bind.to_string(), "127.0.0.1:8080");
+        let env = vec![
+            ("DSR__CONSOLE__BIND".to_owned(), "0.0.0.0:8080".to_owned()),
+            ("DSR__CONSOLE__SECURE_COOKIE".to_owned(), "false".to_owned()),
+        ];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("console.secure_cookie"), "{err}");
+        let env = vec![("DSR__CONSOLE__DIGEST_HOUR".to_owned(), "24".to_owned())];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("console.digest_hour"), "{err}");
+        let env = vec![(
+            "DSR__CONSOLE__DIGEST_RECIPIENTS".to_owned(),
+            "[\"not an address\"]".to_owned(),
+        )];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("console.digest_recipients"), "{err}");
     }
 
     #[test]

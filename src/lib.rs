@@ -7,6 +7,7 @@
 //! - [`workflow`] — turns stored mail into requests (with references and deadlines) and runs them.
 //! - [`queue`] — the RabbitMQ topology: durable quorum queues, delayed retries, dead letters.
 //! - [`outbound`] — reply templates, the outbox, and SMTP delivery.
+//! - [`review`] — the staff review console (web + CLI), its audit log and deadline digest.
 //!
 //! PostgreSQL is the source of truth ([`db`]); RabbitMQ carries ids of work, never state.
 
@@ -18,6 +19,7 @@ pub mod ops;
 pub mod outbound;
 pub mod queue;
 pub mod redact;
+pub mod review;
 pub mod stores;
 pub mod telemetry;
 pub mod understand;

@@ -7,7 +7,10 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use dsr_worker::config::Settings;
-use dsr_worker::understand::{cli, Company};
+use dsr_worker::review::auth::Role;
+use dsr_worker::review::cli;
+use dsr_worker::review::decisions::Decision;
+use dsr_worker::understand::{cli as understand_cli, Company};
 use dsr_worker::worker::{self, Stages};
 use dsr_worker::{db, ops, telemetry};
 
@@ -83,6 +86,23 @@ enum Command {
         /// A directory of NNN.eml files with labels.jsonl (format: corpus/README.md).
         dir: PathBuf,
     },
+    /// Serve only the staff review console (and its daily digest) until Ctrl-C / SIGTERM.
+    Console,
+    /// Staff accounts of the review console.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Review flagged requests from the command line (the console's twin).
+    Review {
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
+    /// The hash-chained audit log of staff decisions.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -114,9 +134,73 @@ enum TasksCommand {
 }
 
 #[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a staff account. The password is read from DSR_STAFF_PASSWORD, else from stdin.
+    Add {
+        email: String,
+        /// reviewer (decides on requests) or admin (also manages staff).
+        #[arg(long, default_value = "reviewer")]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewCommand {
+    /// Requests by deadline; by default those needing attention.
+    List {
+        /// A status, or `all`.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One request: message, understanding, timeline, e-mails, decisions.
+    Show {
+        /// Request id or reference (DSR-2026-000123).
+        request: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a flagged request as a kind; it then runs like an automatic one.
+    Approve {
+        request: String,
+        #[arg(long)]
+        kind: String,
+        /// The staff member deciding (an active account's e-mail).
+        #[arg(long = "as")]
+        as_staff: String,
+    },
+    /// Reject with a reason, sent to the subject in the request's language.
+    Reject {
+        request: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long = "as")]
+        as_staff: String,
+    },
+    /// Ask the sender for more information.
+    Ask {
+        request: String,
+        #[arg(long)]
+        question: String,
+        #[arg(long = "as")]
+        as_staff: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum HoldsCommand {
     /// Destroy held rows whose retention has ended, now.
     Run,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exit 1 and name the first broken entry if it was altered.
+    Verify,
 }
 
 fn main() -> ExitCode {
@@ -125,7 +209,7 @@ fn main() -> ExitCode {
         Command::Classify { paths, .. } => {
             let company = company_for_offline_use(&cli.config);
             let mut out = std::io::stdout().lock();
-            match cli::classify_command(&paths, &company, &mut out) {
+            match understand_cli::classify_command(&paths, &company, &mut out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("dsr-worker classify: {e:#}");
@@ -136,7 +220,7 @@ fn main() -> ExitCode {
         Command::Eval { dir } => {
             let company = company_for_offline_use(&cli.config);
             let mut out = std::io::stdout().lock();
-            match cli::eval_command(&dir, &company, &mut out) {
+            match understand_cli::eval_command(&dir, &company, &mut out) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("dsr-worker eval: {e:#}");
@@ -207,7 +291,90 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Classify { .. } | Command::Eval { .. } => {
             unreachable!("handled without a runtime")
         }
+        Command::Console => {
+            return worker::run_console(settings, shutdown_on_signal()).await;
+        }
+        Command::Staff { command } => {
+            let pool = db::connect(&settings.database).await?;
+            db::migrate(&pool).await?;
+            return match command {
+                StaffCommand::Add { email, role } => {
+                    let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+                    cli::staff_add(&pool, &email, role).await
+                }
+            };
+        }
+        Command::Review { command } => {
+            let pool = db::connect(&settings.database).await?;
+            db::migrate(&pool).await?;
+            return match command {
+                ReviewCommand::List { status, kind, json } => {
+                    cli::list(&settings, &pool, status, kind, json).await
+                }
+                ReviewCommand::Show { request, json } => {
+                    cli::show(&settings, &pool, &request, json).await
+                }
+                ReviewCommand::Approve {
+                    request,
+                    kind,
+                    as_staff,
+                } => {
+                    let kind = cli::parse_kind(&kind)?;
+                    cli::decide(
+                        &settings,
+                        &pool,
+                        &request,
+                        &as_staff,
+                        Decision::Approve { kind },
+                    )
+                    .await
+                }
+                ReviewCommand::Reject {
+                    request,
+                    reason,
+                    as_staff,
+                } => {
+                    cli::decide(
+                        &settings,
+                        &pool,
+                        &request,
+                        &as_staff,
+                        Decision::Reject { reason },
+                    )
+                    .await
+                }
+                ReviewCommand::Ask {
+                    request,
+                    question,
+                    as_staff,
+                } => {
+                    cli::decide(
+                        &settings,
+                        &pool,
+                        &request,
+                        &as_staff,
+                        Decision::AskInformation { question },
+                    )
+                    .await
+                }
+            };
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let pool = db::connect(&settings.database).await?;
+            db::migrate(&pool).await?;
+            if cli::verify(&pool).await? {
+                return Ok(());
+            }
+            anyhow::bail!("the audit log's hash chain is broken");
+        }
     };
+    worker::run(settings, stages, shutdown_on_signal()).await
+}
+
+/// A token cancelled on Ctrl-C or SIGTERM.
+fn shutdown_on_signal() -> CancellationToken {
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();
     tokio::spawn(async move {
@@ -223,7 +390,7 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
         ctrl_c.await.ok();
         on_signal.cancel();
     });
-    worker::run(settings, stages, shutdown).await
+    shutdown
 }
 
 /// The company's contacts from the config file if it can be read; the agreement's otherwise.

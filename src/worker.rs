@@ -68,6 +68,7 @@ pub async fn run(
     let pool = db::connect(&settings.database).await?;
     db::migrate(&pool).await?;
     let templates = Arc::new(Templates::load(&settings.templates_dir)?);
+    let templates_for_console = templates.clone();
     let mailer = Mailer::new(
         &settings.smtp,
         &settings.company.reply_from,
@@ -121,6 +122,15 @@ pub async fn run(
             shutdown.clone(),
         ));
         tasks.spawn(holds(pool.clone(), registry, shutdown.clone()));
+    }
+    if stages.processing {
+        spawn_console(
+            &settings,
+            &pool,
+            templates_for_console,
+            &mut tasks,
+            &shutdown,
+        );
     }
     tracing::info!(
         intake = stages.intake,
@@ -180,6 +190,62 @@ async fn holds(pool: PgPool, registry: Arc<Registry>, shutdown: CancellationToke
 
 /// The RabbitMQ side: relay the outbox's publishes and consume the `requests` and
 /// `store-actions` queues; reconnect with backoff whenever the broker goes away.
+/// The staff review console and its daily digest (when `console.enabled`).
+fn spawn_console(
+    settings: &Settings,
+    pool: &PgPool,
+    templates: Arc<Templates>,
+    tasks: &mut JoinSet<()>,
+    shutdown: &CancellationToken,
+) {
+    if !settings.console.enabled {
+        return;
+    }
+    let decider = crate::review::decisions::Decider::new(
+        pool.clone(),
+        templates.clone(),
+        settings.company.clone(),
+        WorkQueue::requests(
+            &settings.rabbitmq.prefix,
+            &settings.rabbitmq.retry_delays_ms,
+        ),
+        Calendar::new(&settings.calendar),
+        settings.deadlines.clone(),
+    );
+    let console = crate::review::web::Console::new(decider, settings.console.clone());
+    tasks.spawn(crate::review::web::serve(
+        console,
+        settings.console.bind,
+        shutdown.clone(),
+    ));
+    let digest = crate::review::digest::Digest::new(
+        pool.clone(),
+        templates,
+        settings.company.clone(),
+        settings.console.clone(),
+        Calendar::new(&settings.calendar),
+    );
+    tasks.spawn(digest.run(shutdown.clone()));
+}
+
+/// Only the console and the digest (`dsr-worker console`), until `shutdown`.
+pub async fn run_console(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let pool = db::connect(&settings.database).await?;
+    db::migrate(&pool).await?;
+    let templates = Arc::new(Templates::load(&settings.templates_dir)?);
+    let mut tasks = JoinSet::new();
+    let mut console = settings.clone();
+    console.console.enabled = true;
+    spawn_console(&console, &pool, templates, &mut tasks, &shutdown);
+    shutdown.cancelled().await;
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(Duration::from_secs(20), drain).await;
+    pool.close().await;
+    Ok(())
+}
+
+/// The RabbitMQ side: relay the outbox's publishes and consume the `requests` queue; reconnect
+/// with backoff whenever the broker goes away.
 async fn broker(
     settings: Settings,
     pool: PgPool,

@@ -22,6 +22,10 @@ pub const REQUIRED: &[&str] = &[
     "completed",
     "access",
     "access_report.html",
+    // Staff review console (crate::review).
+    "rejection",
+    "more_information",
+    "digest",
 ];
 
 pub const LANGUAGES: [Language; 3] = [Language::Kk, Language::Ru, Language::En];

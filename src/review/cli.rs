@@ -1,0 +1,223 @@
+//! The console's command-line twin, for scripting: `dsr-worker review ...`, `staff add`,
+//! `audit verify`. Output is plain text by default, JSON lines with `--json`.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use super::audit::{self, Verification};
+use super::auth::{self, Role, Staff};
+use super::decisions::{Decider, Decision};
+use crate::config::Settings;
+use crate::domain::RequestKind;
+use crate::outbound::templates::Templates;
+use crate::queue::topology::WorkQueue;
+use crate::workflow::deadline::{almaty, Calendar};
+
+pub fn decider(settings: &Settings, pool: PgPool) -> anyhow::Result<Decider> {
+    let templates = Arc::new(Templates::load(&settings.templates_dir)?);
+    Ok(Decider::new(
+        pool,
+        templates,
+        settings.company.clone(),
+        WorkQueue::requests(
+            &settings.rabbitmq.prefix,
+            &settings.rabbitmq.retry_delays_ms,
+        ),
+        Calendar::new(&settings.calendar),
+        settings.deadlines.clone(),
+    ))
+}
+
+/// `staff add`: the password comes from `DSR_STAFF_PASSWORD` or the first line of stdin.
+pub async fn staff_add(pool: &PgPool, email: &str, role: Role) -> anyhow::Result<()> {
+    let password = match std::env::var("DSR_STAFF_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprintln!("password for the new account (one line on stdin):");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let actor = format!("cli:{}", whoami());
+    let staff = auth::add_staff(pool, email, role, &password, &actor).await?;
+    println!("staff {} added as {}", staff.id, role.as_str());
+    Ok(())
+}
+
+fn whoami() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+}
+
+pub async fn list(
+    settings: &Settings,
+    pool: &PgPool,
+    status: Option<String>,
+    kind: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let calendar = Calendar::new(&settings.calendar);
+    let mut conn = pool.acquire().await?;
+    let items = super::queue(
+        &mut conn,
+        &calendar,
+        &super::QueueFilter {
+            status,
+            kind,
+            limit: 1000,
+        },
+    )
+    .await?;
+    for i in items {
+        if json {
+            println!("{}", serde_json::to_string(&i)?);
+        } else {
+            println!(
+                "{:>6}  {}  {:<18} {:<21} {:<5} due {}  {:>3} wd{}",
+                i.id,
+                i.reference,
+                i.kind,
+                i.status,
+                i.language,
+                i.due_at.with_timezone(&almaty()).format("%Y-%m-%d"),
+                i.days_left,
+                if i.review { "  flagged" } else { "" }
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn show(settings: &Settings, pool: &PgPool, key: &str, json: bool) -> anyhow::Result<()> {
+    let calendar = Calendar::new(&settings.calendar);
+    let mut conn = pool.acquire().await?;
+    let id = super::resolve(&mut conn, key)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no request {key}"))?;
+    let d = super::request_detail(&mut conn, &calendar, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no request {key}"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&d)?);
+        return Ok(());
+    }
+    let i = &d.item;
+    println!(
+        "{} (id {})  {}  {}  language {}",
+        i.reference, i.id, i.kind, i.status, i.language
+    );
+    println!("sender:   {}", d.sender);
+    println!(
+        "deadline: {} ({} working days left)",
+        i.due_at.with_timezone(&almaty()).format("%Y-%m-%d %H:%M"),
+        i.days_left
+    );
+    println!("flagged:  {}", i.review);
+    if let Some(reasons) = d.understanding["reasons"].as_array() {
+        for r in reasons {
+            println!("  reason: {}", r.as_str().unwrap_or_default());
+        }
+    }
+    println!(
+        "\n--- message: {} ---\n{}\n---",
+        d.message.subject, d.message.text
+    );
+    for a in &d.message.attachments {
+        println!(
+            "attachment {}: {} ({}, {} B)",
+            a.index, a.filename, a.content_type, a.size
+        );
+    }
+    println!("\ntimeline:");
+    for e in &d.events {
+        println!(
+            "  {}  {}  {}",
+            e.at.with_timezone(&almaty()).format("%Y-%m-%d %H:%M"),
+            e.event,
+            e.detail
+        );
+    }
+    println!("e-mails:");
+    for e in &d.emails {
+        println!(
+            "  {}  {}  {}  {}",
+            e.created_at
+                .with_timezone(&almaty())
+                .format("%Y-%m-%d %H:%M"),
+            e.kind,
+            e.status,
+            e.subject
+        );
+    }
+    println!("decisions:");
+    for a in &d.audit {
+        println!(
+            "  #{}  {}  {}  {}  {} -> {}",
+            a.id,
+            a.at.to_rfc3339(),
+            a.actor,
+            a.action,
+            a.before,
+            a.after
+        );
+    }
+    Ok(())
+}
+
+async fn actor(pool: &PgPool, email: &str) -> anyhow::Result<Staff> {
+    let mut conn = pool.acquire().await?;
+    auth::find_staff(&mut conn, email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("--as: no active staff account with that address"))
+}
+
+/// `review approve|reject|ask`.
+pub async fn decide(
+    settings: &Settings,
+    pool: &PgPool,
+    key: &str,
+    as_staff: &str,
+    decision: Decision,
+) -> anyhow::Result<()> {
+    let staff = actor(pool, as_staff).await?;
+    let id = {
+        let mut conn = pool.acquire().await?;
+        super::resolve(&mut conn, key)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no request {key}"))?
+    };
+    let decided = decider(settings, pool.clone())?
+        .decide(&staff, id, decision)
+        .await?;
+    println!(
+        "request {} is now {} (audit entry {})",
+        decided.request_id, decided.status, decided.audit_id
+    );
+    Ok(())
+}
+
+pub fn parse_kind(kind: &str) -> anyhow::Result<RequestKind> {
+    kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))
+}
+
+/// `audit verify`: `Ok(true)` when the chain is intact.
+pub async fn verify(pool: &PgPool) -> anyhow::Result<bool> {
+    let mut conn = pool.acquire().await?;
+    match audit::verify(&mut conn).await? {
+        Verification::Intact { entries, head } => {
+            println!("audit log intact: {entries} entries, head {head}");
+            Ok(true)
+        }
+        Verification::Broken {
+            id,
+            reason,
+            checked,
+        } => {
+            println!(
+                "audit log BROKEN at entry {id}: {reason} ({checked} entries before it verified)"
+            );
+            Ok(false)
+        }
+    }
+}

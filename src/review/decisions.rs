@@ -1,0 +1,360 @@
+//! Staff decisions on a request: one transaction each, with its request event, its audit entry,
+//! and whatever must leave the database (a publish, an e-mail) in the outbox.
+//!
+//! The web console and the CLI both call [`Decider::decide`], so they cannot drift apart.
+//!
+//! Decisions that depend on the data stores of issue 4 — retry a failed store task, mark a
+//! manual store task done, link the request to a subject — are not here yet; their audit actions
+//! exist ([`AuditAction::RetryStoreTask`], [`AuditAction::MarkStoreTaskDone`],
+//! [`AuditAction::LinkSubject`]) and they belong in [`Decision`] as new variants.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use sqlx::{PgPool, Row};
+
+use super::audit::{self, AuditAction};
+use super::auth::Staff;
+use crate::config::CompanySettings;
+use crate::domain::{Language, RequestKind};
+use crate::outbound::outbox::{self, OutgoingEmail, OutgoingPublish};
+use crate::outbound::templates::Templates;
+use crate::queue::topology::WorkQueue;
+use crate::workflow::deadline::{Calendar, DeadlineSettings};
+
+/// Statuses in which a request waits for a staff decision.
+pub const AWAITING_STAFF: &[&str] = &["needs_review", "awaiting_information"];
+
+/// Longest reason or question staff may write (it goes into an e-mail).
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Run the request as `kind` through the same queue as automatic ones.
+    Approve { kind: RequestKind },
+    /// Refuse, with a reason the subject receives in the request's language.
+    Reject { reason: String },
+    /// Ask the sender for more information (the staff member's question, templated).
+    AskInformation { question: String },
+}
+
+impl Decision {
+    pub fn action(&self) -> AuditAction {
+        match self {
+            Decision::Approve { .. } => AuditAction::Approve,
+            Decision::Reject { .. } => AuditAction::Reject,
+            Decision::AskInformation { .. } => AuditAction::AskInformation,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error("request not found")]
+    NotFound,
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for DecisionError {
+    fn from(e: sqlx::Error) -> Self {
+        DecisionError::Failed(e.into())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Decided {
+    pub request_id: i64,
+    pub audit_id: i64,
+    pub status: String,
+}
+
+#[derive(Clone)]
+pub struct Decider {
+    pool: PgPool,
+    templates: Arc<Templates>,
+    company: CompanySettings,
+    requests: WorkQueue,
+    calendar: Calendar,
+    deadlines: DeadlineSettings,
+}
+
+impl Decider {
+    pub fn new(
+        pool: PgPool,
+        templates: Arc<Templates>,
+        company: CompanySettings,
+        requests: WorkQueue,
+        calendar: Calendar,
+        deadlines: DeadlineSettings,
+    ) -> Self {
+        Self {
+            pool,
+            templates,
+            company,
+            requests,
+            calendar,
+            deadlines,
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    /// Applies `decision` by `actor` to request `request_id`, all or nothing.
+    pub async fn decide(
+        &self,
+        actor: &Staff,
+        request_id: i64,
+        decision: Decision,
+    ) -> Result<Decided, DecisionError> {
+        let text = match &decision {
+            Decision::Approve { .. } => None,
+            Decision::Reject { reason } => Some(reason),
+            Decision::AskInformation { question } => Some(question),
+        };
+        if let Some(text) = text {
+            let chars = text.trim().chars().count();
+            if chars == 0 {
+                return Err(DecisionError::Invalid("the text must not be empty".into()));
+            }
+            if chars > MAX_TEXT_CHARS {
+                return Err(DecisionError::Invalid(format!(
+                    "the text is longer than {MAX_TEXT_CHARS} characters"
+                )));
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT reference, kind, language, review, status, sender, sender_message_id,
+                    sender_references, subject, created_at, due_at
+             FROM requests WHERE id = $1 FOR UPDATE",
+        )
+        .bind(request_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Err(DecisionError::NotFound);
+        };
+        let reference: String = row.try_get("reference")?;
+        let kind: String = row.try_get("kind")?;
+        let status: String = row.try_get("status")?;
+        let review: bool = row.try_get("review")?;
+        let due_at: chrono::DateTime<chrono::Utc> = row.try_get("due_at")?;
+        let language: Language = row
+            .try_get::<String, _>("language")?
+            .parse()
+            .unwrap_or(Language::Kk);
+        let allowed = match decision {
+            Decision::Approve { .. } => AWAITING_STAFF.contains(&status.as_str()),
+            _ => AWAITING_STAFF.contains(&status.as_str()) || status == "accepted",
+        };
+        if !allowed {
+            return Err(DecisionError::NotAllowed(format!(
+                "a request in status `{status}` cannot be decided this way{}",
+                if status == "received" {
+                    " yet (it has not been acknowledged)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let before = serde_json::json!({
+            "kind": kind, "status": status, "review": review, "due_at": due_at.to_rfc3339(),
+        });
+
+        let (new_status, after, event) = match &decision {
+            Decision::Approve { kind: new_kind } => {
+                let created_at: chrono::DateTime<chrono::Utc> = row.try_get("created_at")?;
+                let due = self
+                    .calendar
+                    .due(created_at, self.deadlines.working_days(*new_kind));
+                sqlx::query(
+                    "UPDATE requests SET kind = $2, review = false, status = 'approved', due_at = $3
+                     WHERE id = $1",
+                )
+                .bind(request_id)
+                .bind(new_kind.as_str())
+                .bind(due)
+                .execute(&mut *tx)
+                .await?;
+                (
+                    "approved",
+                    serde_json::json!({
+                        "kind": new_kind.as_str(), "status": "approved", "review": false,
+                        "due_at": due.to_rfc3339(),
+                    }),
+                    "approved",
+                )
+            }
+            Decision::Reject { reason } => {
+                sqlx::query("UPDATE requests SET status = 'rejected' WHERE id = $1")
+                    .bind(request_id)
+                    .execute(&mut *tx)
+                    .await?;
+                (
+                    "rejected",
+                    serde_json::json!({ "status": "rejected", "reason": reason.trim() }),
+                    "rejected",
+                )
+            }
+            Decision::AskInformation { question } => {
+                sqlx::query("UPDATE requests SET status = 'awaiting_information' WHERE id = $1")
+                    .bind(request_id)
+                    .execute(&mut *tx)
+                    .await?;
+                (
+                    "awaiting_information",
+                    serde_json::json!({ "status": "awaiting_information", "question": question.trim() }),
+                    "information_requested",
+                )
+            }
+        };
+        let entry = audit::append(
+            &mut tx,
+            &actor.email,
+            decision.action(),
+            Some(request_id),
+            before,
+            after.clone(),
+        )
+        .await?;
+        sqlx::query("INSERT INTO request_events (request_id, event, detail) VALUES ($1, $2, $3)")
+            .bind(request_id)
+            .bind(event)
+            .bind(serde_json::json!({
+                "by_staff_id": actor.id, "audit_id": entry.id, "after": after,
+            }))
+            .execute(&mut *tx)
+            .await?;
+
+        match &decision {
+            Decision::Approve { .. } => {
+                outbox::enqueue_publish(
+                    &mut tx,
+                    &format!("publish:approve:{request_id}:{}", entry.id),
+                    Some(request_id),
+                    &OutgoingPublish {
+                        exchange: self.requests.exchange(),
+                        routing_key: self.requests.routing_key().to_owned(),
+                        body: serde_json::json!({ "request_id": request_id }),
+                    },
+                )
+                .await?;
+            }
+            Decision::Reject { reason } => {
+                let email = self.email(
+                    &row,
+                    "rejection",
+                    language,
+                    &reference,
+                    &kind,
+                    "reason",
+                    reason,
+                    "reject",
+                )?;
+                outbox::enqueue_email(
+                    &mut tx,
+                    &format!("reject:{request_id}"),
+                    Some(request_id),
+                    &email,
+                    None,
+                )
+                .await?;
+            }
+            Decision::AskInformation { question } => {
+                let email = self.email(
+                    &row,
+                    "more_information",
+                    language,
+                    &reference,
+                    &kind,
+                    "question",
+                    question,
+                    &format!("info{}", entry.id),
+                )?;
+                outbox::enqueue_email(
+                    &mut tx,
+                    &format!("info:{request_id}:{}", entry.id),
+                    Some(request_id),
+                    &email,
+                    None,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        tracing::info!(
+            request_id,
+            audit_id = entry.id,
+            staff_id = actor.id,
+            action = decision.action().as_str(),
+            "review: decision recorded"
+        );
+        Ok(Decided {
+            request_id,
+            audit_id: entry.id,
+            status: new_status.to_owned(),
+        })
+    }
+
+    /// A templated reply from staff, threaded to the subject's message.
+    #[allow(clippy::too_many_arguments)]
+    fn email(
+        &self,
+        row: &sqlx::postgres::PgRow,
+        template: &str,
+        language: Language,
+        reference: &str,
+        kind: &str,
+        text_name: &str,
+        text: &str,
+        id_tag: &str,
+    ) -> Result<OutgoingEmail, DecisionError> {
+        let sender: String = row.try_get("sender")?;
+        let parent: Option<String> = row.try_get("sender_message_id")?;
+        let mut references: Vec<String> = row.try_get("sender_references")?;
+        let subject: String = row.try_get("subject")?;
+        let mut context = serde_json::json!({
+            "reference": reference,
+            "kind": kind,
+            "original_subject": subject,
+            "company": self.company.name,
+            "company_mailbox": self.company.mailbox,
+        });
+        context[text_name] = serde_json::Value::String(text.trim().to_owned());
+        let rendered = self
+            .templates
+            .render(template, language, context)
+            .map_err(DecisionError::Failed)?;
+        if let Some(parent) = &parent {
+            if !references.contains(parent) {
+                references.push(parent.clone());
+            }
+        }
+        Ok(OutgoingEmail {
+            to: sender,
+            subject: rendered.subject,
+            body: rendered.body,
+            message_id: format!(
+                "{}.{id_tag}@{}",
+                reference.to_ascii_lowercase(),
+                self.company.message_id_domain
+            ),
+            in_reply_to: parent,
+            references,
+            language: language.reply_language().as_str().to_owned(),
+            auto_replied: false,
+            attachments: vec![],
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! The original message as staff see it: header fields and text, never rendered HTML.
+//!
+//! Text parts are shown as they are; an HTML-only message is converted to plain text by
+//! mail-parser, and its HTML source is also offered, as escaped text. Attachments are listed and
+//! downloadable as opaque bytes.
+
+use mail_parser::{MessageParser, MimeHeaders};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AttachmentView {
+    /// Position among the message's attachments (the download URL's index).
+    pub index: usize,
+    pub filename: String,
+    pub content_type: String,
+    pub size: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MessageView {
+    pub from: String,
+    pub to: String,
+    pub date: String,
+    pub subject: String,
+    /// The text of the message (HTML converted to text when there is no text part).
+    pub text: String,
+    /// The HTML source, when the message has an HTML part (shown escaped, never rendered).
+    pub html_source: Option<String>,
+    pub attachments: Vec<AttachmentView>,
+    /// Could not be parsed as MIME: `text` is the raw bytes, lossily decoded.
+    pub unparsed: bool,
+}
+
+fn addresses(a: Option<&mail_parser::Address<'_>>) -> String {
+    let Some(a) = a else {
+        return String::new();
+    };
+    a.iter()
+        .map(|addr| match (addr.name(), addr.address()) {
+            (Some(n), Some(e)) => format!("{n} <{e}>"),
+            (None, Some(e)) => e.to_owned(),
+            (Some(n), None) => n.to_owned(),
+            (None, None) => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl MessageView {
+    pub fn parse(raw: &[u8]) -> Self {
+        let Some(m) = MessageParser::default().parse(raw) else {
+            return Self {
+                text: String::from_utf8_lossy(raw).into_owned(),
+                unparsed: true,
+                ..Self::default()
+            };
+        };
+        let mut texts = vec![];
+        for i in 0..m.text_body_count() {
+            if let Some(t) = m.body_text(i) {
+                texts.push(t.into_owned());
+            }
+        }
+        let html_source = m
+            .html_part(0)
+            .filter(|p| p.is_text_html())
+            .and_then(|p| p.text_contents())
+            .map(str::to_owned);
+        let attachments = m
+            .attachments()
+            .enumerate()
+            .map(|(index, p)| AttachmentView {
+                index,
+                filename: p
+                    .attachment_name()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("attachment-{}", index + 1)),
+                content_type: p
+                    .content_type()
+                    .map(|c| match c.subtype() {
+                        Some(s) => format!("{}/{s}", c.ctype()),
+                        None => c.ctype().to_owned(),
+                    })
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+                size: p.contents().len(),
+            })
+            .collect();
+        Self {
+            from: addresses(m.from()),
+            to: addresses(m.to()),
+            date: m.date().map(|d| d.to_rfc3339()).unwrap_or_default(),
+            subject: m.subject().unwrap_or_default().to_owned(),
+            text: texts.join("\n\n"),
+            html_source,
+            attachments,
+            unparsed: false,
+        }
+    }
+}
+
+/// The bytes and file name of attachment `index`.
+pub fn attachment(raw: &[u8], index: usize) -> Option<(String, Vec<u8>)> {
+    let m = MessageParser::default().parse(raw)?;
+    let part = m.attachments().nth(index)?;
+    let name = part
+        .attachment_name()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("attachment-{}", index + 1));
+    Some((name, part.contents().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOSTILE: &str = "From: Evil <evil@example.com>\r\nTo: info@nlg.kz\r\nSubject: hi\r\n\
+        MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+        Content-Type: text/html; charset=utf-8\r\n\r\n<p>Delete <b>me</b></p><script>alert(1)</script>\
+        <img src=\"http://tracker.example/x.png\">\r\n--b\r\nContent-Type: application/pdf\r\n\
+        Content-Disposition: attachment; filename=\"id.pdf\"\r\n\r\n%PDF-1.4 fake\r\n--b--\r\n";
+
+    #[test]
+    fn html_is_turned_into_text_and_attachments_listed() {
+        let v = MessageView::parse(HOSTILE.as_bytes());
+        assert!(v.text.contains("Delete"), "{}", v.text);
+        assert!(!v.text.contains("<b>"), "{}", v.text);
+        assert!(v.html_source.as_deref().unwrap().contains("<script>"));
+        assert_eq!(v.attachments.len(), 1);
+        assert_eq!(v.attachments[0].filename, "id.pdf");
+        assert_eq!(v.attachments[0].content_type, "application/pdf");
+        let (name, bytes) = attachment(HOSTILE.as_bytes(), 0).unwrap();
+        assert_eq!(name, "id.pdf");
+        assert!(bytes.starts_with(b"%PDF"));
+        assert!(attachment(HOSTILE.as_bytes(), 1).is_none());
+    }
+
+    #[test]
+    fn garbage_is_shown_raw() {
+        let v = MessageView::parse(b"");
+        assert!(v.unparsed || v.text.is_empty());
+    }
+}

@@ -1,0 +1,348 @@
+//! The staff review console: what staff see of requests, and what they decide.
+//!
+//! - [`auth`] — staff accounts (argon2id), sign-in with lockout, sessions, CSRF tokens.
+//! - [`audit`] — the append-only, hash-chained audit log and its verification.
+//! - [`decisions`] — approve / reject / ask for information, one transaction each.
+//! - [`digest`] — the daily e-mail to staff of requests close to or past their deadline.
+//! - [`web`] — the console (axum, server-rendered HTML, no JavaScript).
+//! - [`cli`] — the same views and decisions from the command line.
+//!
+//! Everything here reads the pipeline's tables (`requests`, `inbound_messages`,
+//! `request_events`, `outbox`); it writes them only through [`decisions`].
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod decisions;
+pub mod digest;
+pub mod message;
+pub mod web;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, Row};
+
+use crate::workflow::deadline::Calendar;
+
+/// Statuses after which a request needs nothing more.
+pub const FINISHED: &[&str] = &["completed", "rejected"];
+
+/// Every status the pipeline and the console use, for filters.
+pub const STATUSES: &[&str] = &[
+    "received",
+    "needs_review",
+    "awaiting_information",
+    "accepted",
+    "approved",
+    "completed",
+    "rejected",
+];
+
+/// One row of the queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueItem {
+    pub id: i64,
+    pub reference: String,
+    pub kind: String,
+    pub language: String,
+    pub status: String,
+    pub review: bool,
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// Working days left (negative when overdue).
+    pub days_left: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// `None`: what needs attention (flagged, or waiting for staff); `Some("all")`: everything.
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub limit: i64,
+}
+
+/// Requests ordered by statutory deadline, soonest first.
+pub async fn queue(
+    conn: &mut PgConnection,
+    calendar: &Calendar,
+    filter: &QueueFilter,
+) -> sqlx::Result<Vec<QueueItem>> {
+    let rows = sqlx::query(
+        "SELECT id, reference, kind, language, status, review, subject, created_at, due_at
+         FROM requests
+         WHERE CASE
+                 WHEN $1::text IS NULL THEN
+                   status NOT IN ('completed', 'rejected')
+                   AND (review OR status IN ('needs_review', 'awaiting_information'))
+                 WHEN $1 = 'all' THEN true
+                 ELSE status = $1
+               END
+           AND ($2::text IS NULL OR kind = $2)
+         ORDER BY due_at, id
+         LIMIT $3",
+    )
+    .bind(filter.status.as_deref())
+    .bind(filter.kind.as_deref())
+    .bind(if filter.limit > 0 { filter.limit } else { 500 })
+    .fetch_all(conn)
+    .await?;
+    let now = Utc::now();
+    rows.into_iter()
+        .map(|r| {
+            let due_at: DateTime<Utc> = r.try_get("due_at")?;
+            Ok(QueueItem {
+                id: r.try_get("id")?,
+                reference: r.try_get("reference")?,
+                kind: r.try_get("kind")?,
+                language: r.try_get("language")?,
+                status: r.try_get("status")?,
+                review: r.try_get("review")?,
+                subject: r.try_get("subject")?,
+                created_at: r.try_get("created_at")?,
+                due_at,
+                days_left: calendar.working_days_left(now, due_at),
+            })
+        })
+        .collect()
+}
+
+/// The dashboard's counts.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Dashboard {
+    /// Requests created since midnight, Almaty time.
+    pub received_today: i64,
+    /// Open requests running without staff (not flagged).
+    pub automated: i64,
+    /// Open requests flagged for, or waiting on, staff.
+    pub flagged: i64,
+    /// Open requests past their deadline.
+    pub overdue: i64,
+    /// Store tasks that failed (0 until the stores of issue 4 exist).
+    pub failed_store_tasks: i64,
+    /// E-mails that could not be sent.
+    pub failed_emails: i64,
+}
+
+pub async fn dashboard(conn: &mut PgConnection) -> sqlx::Result<Dashboard> {
+    let midnight = {
+        let local = Utc::now().with_timezone(&crate::workflow::deadline::almaty());
+        let start = local.date_naive().and_hms_opt(0, 0, 0).expect("midnight");
+        start
+            .and_local_timezone(crate::workflow::deadline::almaty())
+            .single()
+            .expect("fixed offset")
+            .with_timezone(&Utc)
+    };
+    let row = sqlx::query(
+        "SELECT
+           count(*) FILTER (WHERE created_at >= $1) AS received_today,
+           count(*) FILTER (WHERE status NOT IN ('completed', 'rejected') AND NOT review
+                              AND status NOT IN ('needs_review', 'awaiting_information')) AS automated,
+           count(*) FILTER (WHERE status NOT IN ('completed', 'rejected')
+                              AND (review OR status IN ('needs_review', 'awaiting_information'))) AS flagged,
+           count(*) FILTER (WHERE status NOT IN ('completed', 'rejected') AND due_at < now()) AS overdue
+         FROM requests",
+    )
+    .bind(midnight)
+    .fetch_one(&mut *conn)
+    .await?;
+    let failed_emails: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE channel = 'email' AND status = 'failed'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let has_store_tasks: bool = sqlx::query_scalar("SELECT to_regclass('store_tasks') IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await?;
+    let failed_store_tasks = if has_store_tasks {
+        sqlx::query_scalar("SELECT count(*) FROM store_tasks WHERE status = 'failed'")
+            .fetch_one(&mut *conn)
+            .await?
+    } else {
+        0
+    };
+    Ok(Dashboard {
+        received_today: row.try_get("received_today")?,
+        automated: row.try_get("automated")?,
+        flagged: row.try_get("flagged")?,
+        overdue: row.try_get("overdue")?,
+        failed_store_tasks,
+        failed_emails,
+    })
+}
+
+/// A request's work in one data store (issue 4). Filled by [`store_tasks`].
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreTaskView {
+    pub id: i64,
+    pub store: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    /// What the worker plans to do in this store (block, delete, anonymise, retain...).
+    pub plan: serde_json::Value,
+    /// The subjects matched in this store.
+    pub matched_subjects: Vec<String>,
+}
+
+/// The store tasks of a request.
+///
+/// Extension point for issue 4: `store_tasks` and subject matching are not part of this
+/// branch, so this returns nothing; once they exist, load them here and the request page (and
+/// `review show`) render them with their retry / mark-done / link-subject actions.
+pub async fn store_tasks(
+    _conn: &mut PgConnection,
+    _request_id: i64,
+) -> sqlx::Result<Vec<StoreTaskView>> {
+    Ok(Vec::new())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub at: DateTime<Utc>,
+    pub event: String,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailView {
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+    pub last_error: Option<String>,
+}
+
+/// Everything the request page shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestDetail {
+    pub item: QueueItem,
+    pub sender: String,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub understanding: serde_json::Value,
+    pub inbound_id: i64,
+    pub received_at: DateTime<Utc>,
+    pub message: message::MessageView,
+    pub events: Vec<EventView>,
+    pub emails: Vec<EmailView>,
+    pub audit: Vec<audit::AuditEntry>,
+    pub store_tasks: Vec<StoreTaskView>,
+}
+
+/// Finds a request by numeric id or reference (`DSR-2026-000123`).
+pub async fn resolve(conn: &mut PgConnection, key: &str) -> sqlx::Result<Option<i64>> {
+    let key = key.trim();
+    if let Ok(id) = key.parse::<i64>() {
+        return sqlx::query_scalar("SELECT id FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await;
+    }
+    sqlx::query_scalar("SELECT id FROM requests WHERE upper(reference) = upper($1)")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn request_detail(
+    conn: &mut PgConnection,
+    calendar: &Calendar,
+    id: i64,
+) -> sqlx::Result<Option<RequestDetail>> {
+    let Some(r) = sqlx::query(
+        "SELECT r.id, r.reference, r.kind, r.language, r.status, r.review, r.subject, r.created_at,
+                r.due_at, r.sender, r.acknowledged_at, r.understanding, m.id AS inbound_id,
+                m.received_at, m.raw
+         FROM requests r JOIN inbound_messages m ON m.id = r.inbound_message_id
+         WHERE r.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let due_at: DateTime<Utc> = r.try_get("due_at")?;
+    let raw: Vec<u8> = r.try_get("raw")?;
+    let item = QueueItem {
+        id,
+        reference: r.try_get("reference")?,
+        kind: r.try_get("kind")?,
+        language: r.try_get("language")?,
+        status: r.try_get("status")?,
+        review: r.try_get("review")?,
+        subject: r.try_get("subject")?,
+        created_at: r.try_get("created_at")?,
+        due_at,
+        days_left: calendar.working_days_left(Utc::now(), due_at),
+    };
+    let events = sqlx::query(
+        "SELECT at, event, detail FROM request_events WHERE request_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|e| {
+        Ok(EventView {
+            at: e.try_get("at")?,
+            event: e.try_get("event")?,
+            detail: e.try_get("detail")?,
+        })
+    })
+    .collect::<sqlx::Result<Vec<_>>>()?;
+    let emails = sqlx::query(
+        "SELECT created_at, sent_at, status, dedupe_key, payload, last_error FROM outbox
+         WHERE request_id = $1 AND channel = 'email' ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|e| {
+        let payload: serde_json::Value = e.try_get("payload")?;
+        let key: String = e.try_get("dedupe_key")?;
+        Ok(EmailView {
+            created_at: e.try_get("created_at")?,
+            sent_at: e.try_get("sent_at")?,
+            status: e.try_get("status")?,
+            kind: key.split(':').next().unwrap_or_default().to_owned(),
+            subject: payload["subject"].as_str().unwrap_or_default().to_owned(),
+            body: payload["body"].as_str().unwrap_or_default().to_owned(),
+            last_error: e.try_get("last_error")?,
+        })
+    })
+    .collect::<sqlx::Result<Vec<_>>>()?;
+    let audit = audit::for_request(&mut *conn, id).await?;
+    let store_tasks = store_tasks(&mut *conn, id).await?;
+    Ok(Some(RequestDetail {
+        item,
+        sender: r.try_get("sender")?,
+        acknowledged_at: r.try_get("acknowledged_at")?,
+        understanding: r.try_get("understanding")?,
+        inbound_id: r.try_get("inbound_id")?,
+        received_at: r.try_get("received_at")?,
+        message: message::MessageView::parse(&raw),
+        events,
+        emails,
+        audit,
+        store_tasks,
+    }))
+}
+
+/// The raw bytes of the message behind a request.
+pub async fn raw_message(
+    conn: &mut PgConnection,
+    request_id: i64,
+) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar(
+        "SELECT m.raw FROM requests r JOIN inbound_messages m ON m.id = r.inbound_message_id
+         WHERE r.id = $1",
+    )
+    .bind(request_id)
+    .fetch_optional(conn)
+    .await
+}

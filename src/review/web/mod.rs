@@ -1,0 +1,703 @@
+//! The console over HTTP (axum): server-rendered pages, forms with CSRF tokens, no JavaScript.
+//!
+//! Routes (all but `/login` and `/static/*` need a session; every POST needs the CSRF token):
+//!
+//! | method | path | what |
+//! | --- | --- | --- |
+//! | GET | `/login` | sign-in form |
+//! | POST | `/login` | sign in (lockout after `console.lockout_attempts` failures) |
+//! | POST | `/logout` | sign out |
+//! | GET | `/` | dashboard counts and the queue (`?status=`, `?kind=`), by deadline |
+//! | GET | `/requests/{id}` | one request: message as text, understanding, timeline, e-mails, audit |
+//! | GET | `/requests/{id}/raw` | the original .eml, as a download |
+//! | GET | `/requests/{id}/attachments/{n}` | attachment `n`, as a download |
+//! | POST | `/requests/{id}/approve` | approve as `kind` |
+//! | POST | `/requests/{id}/reject` | reject with `reason` |
+//! | POST | `/requests/{id}/ask` | ask the sender `question` |
+//! | GET | `/audit` | the audit log and the chain's verification |
+//! | GET, POST | `/staff` | staff accounts (admin only) |
+//! | GET | `/static/console.css` | the style sheet |
+//!
+//! Every response carries a strict Content-Security-Policy, `nosniff`, `no-referrer`, and
+//! (except the style sheet) `Cache-Control: no-store`.
+
+// Handlers return early with a ready `Response` as the error: that is how axum reads best.
+#![allow(clippy::result_large_err)]
+
+pub mod i18n;
+pub mod pages;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use tokio_util::sync::CancellationToken;
+
+use self::i18n::Lang;
+use super::auth::{self, LoginOutcome, LoginPolicy, Role, Session};
+use super::decisions::{Decider, Decision, DecisionError};
+use crate::config::ConsoleSettings;
+use crate::domain::RequestKind;
+
+pub const SESSION_COOKIE: &str = "dsr_session";
+pub const LOGIN_CSRF_COOKIE: &str = "dsr_login_csrf";
+pub const LANG_COOKIE: &str = "dsr_lang";
+
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const CSS: &str = include_str!("console.css");
+
+#[derive(Clone)]
+pub struct Console {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    decider: Decider,
+    settings: ConsoleSettings,
+}
+
+impl Console {
+    pub fn new(decider: Decider, settings: ConsoleSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner { decider, settings }),
+        }
+    }
+
+    fn pool(&self) -> &sqlx::PgPool {
+        self.inner.decider.pool()
+    }
+
+    fn policy(&self) -> LoginPolicy {
+        let s = &self.inner.settings;
+        LoginPolicy {
+            lockout_attempts: s.lockout_attempts,
+            lockout_minutes: s.lockout_minutes,
+            session_minutes: s.session_minutes,
+        }
+    }
+
+    fn cookie(&self, name: &str, value: &str, max_age_secs: u64) -> HeaderValue {
+        let secure = if self.inner.settings.secure_cookie {
+            "; Secure"
+        } else {
+            ""
+        };
+        HeaderValue::from_str(&format!(
+            "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+        ))
+        .expect("cookie values are base64url")
+    }
+
+    /// The router, with security headers on every response.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/login", get(login_form).post(login_submit))
+            .route("/logout", post(logout))
+            .route("/", get(queue_page))
+            .route("/requests/{id}", get(request_page))
+            .route("/requests/{id}/raw", get(raw_download))
+            .route(
+                "/requests/{id}/attachments/{index}",
+                get(attachment_download),
+            )
+            .route("/requests/{id}/approve", post(approve))
+            .route("/requests/{id}/reject", post(reject))
+            .route("/requests/{id}/ask", post(ask))
+            .route("/audit", get(audit_page))
+            .route("/staff", get(staff_page).post(staff_add))
+            .route("/static/console.css", get(stylesheet))
+            .fallback(not_found)
+            .layer(middleware::from_fn(security_headers))
+            .with_state(self)
+    }
+}
+
+async fn security_headers(request: Request, next: Next) -> Response {
+    let lang_param = request.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("lang="))
+            .and_then(Lang::parse)
+    });
+    let is_static = request.uri().path().starts_with("/static/");
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !is_static {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Some(lang) = lang_param {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000",
+            lang.code()
+        )) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            Some((k.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+fn language(headers: &HeaderMap, query: &HashMap<String, String>) -> Lang {
+    query
+        .get("lang")
+        .and_then(|l| Lang::parse(l))
+        .or_else(|| {
+            cookies(headers)
+                .get(LANG_COOKIE)
+                .and_then(|l| Lang::parse(l))
+        })
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or(Lang::Ru)
+}
+
+/// Either a page to show or an early response (redirect to sign in, error page).
+type Page = Result<Response, Response>;
+
+fn html(status: StatusCode, body: String) -> Response {
+    (status, Html(body)).into_response()
+}
+
+fn internal(lang: Lang, session: Option<&Session>, e: impl std::fmt::Display) -> Response {
+    tracing::error!("console: {e}");
+    html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        pages::error(lang, session, lang.t("error.internal")),
+    )
+}
+
+async fn require_session(
+    console: &Console,
+    headers: &HeaderMap,
+    lang: Lang,
+) -> Result<Session, Response> {
+    let Some(cookie) = cookies(headers).remove(SESSION_COOKIE) else {
+        return Err(Redirect::to("/login").into_response());
+    };
+    match auth::session(console.pool(), &cookie).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(Redirect::to("/login").into_response()),
+        Err(e) => Err(internal(lang, None, e)),
+    }
+}
+
+fn check_csrf(
+    session: &Session,
+    form: &HashMap<String, String>,
+    lang: Lang,
+) -> Result<(), Response> {
+    let sent = form.get("csrf").map(String::as_str).unwrap_or("");
+    if auth::tokens_equal(sent, &session.csrf_token) {
+        Ok(())
+    } else {
+        tracing::warn!(
+            staff_id = session.staff.id,
+            "console: POST without a valid CSRF token"
+        );
+        Err(html(
+            StatusCode::FORBIDDEN,
+            pages::error(lang, Some(session), lang.t("error.csrf")),
+        ))
+    }
+}
+
+async fn login_form(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = language(&headers, &query);
+    let token = auth::random_token();
+    let mut response = html(StatusCode::OK, pages::login(lang, &token, None));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        console.cookie(LOGIN_CSRF_COOKIE, &token, 3600),
+    );
+    response
+}
+
+async fn login_submit(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let lang = language(&headers, &HashMap::new());
+    let cookie_token = cookies(&headers)
+        .remove(LOGIN_CSRF_COOKIE)
+        .unwrap_or_default();
+    let sent = form.get("csrf").map(String::as_str).unwrap_or("");
+    if cookie_token.is_empty() || !auth::tokens_equal(sent, &cookie_token) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::error(lang, None, lang.t("error.csrf")),
+        );
+    }
+    let email = form.get("email").map(String::as_str).unwrap_or("");
+    let password = form.get("password").map(String::as_str).unwrap_or("");
+    let outcome = match auth::login(console.pool(), email, password, console.policy()).await {
+        Ok(o) => o,
+        Err(e) => return internal(lang, None, e),
+    };
+    let again = |message: String| {
+        let token = auth::random_token();
+        let mut r = html(
+            StatusCode::UNAUTHORIZED,
+            pages::login(lang, &token, Some(&message)),
+        );
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            console.cookie(LOGIN_CSRF_COOKIE, &token, 3600),
+        );
+        r
+    };
+    match outcome {
+        LoginOutcome::Success { cookie, session } => {
+            tracing::info!(staff_id = session.staff.id, "console: signed in");
+            let mut r = Redirect::to("/").into_response();
+            let h = r.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                console.cookie(
+                    SESSION_COOKIE,
+                    &cookie,
+                    console.inner.settings.session_minutes * 60,
+                ),
+            );
+            h.append(header::SET_COOKIE, console.cookie(LOGIN_CSRF_COOKIE, "", 0));
+            r
+        }
+        LoginOutcome::Invalid => again(lang.t("login.invalid").to_owned()),
+        LoginOutcome::Locked { until } => again(format!(
+            "{} {}.",
+            lang.t("login.locked"),
+            until
+                .with_timezone(&crate::workflow::deadline::almaty())
+                .format("%H:%M")
+        )),
+    }
+}
+
+async fn logout(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = language(&headers, &HashMap::new());
+    let session = require_session(&console, &headers, lang).await?;
+    check_csrf(&session, &form, lang)?;
+    if let Some(cookie) = cookies(&headers).remove(SESSION_COOKIE) {
+        auth::logout(console.pool(), &cookie)
+            .await
+            .map_err(|e| internal(lang, None, e))?;
+    }
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut()
+        .append(header::SET_COOKIE, console.cookie(SESSION_COOKIE, "", 0));
+    Ok(r)
+}
+
+fn non_empty(query: &HashMap<String, String>, key: &str) -> Option<String> {
+    query
+        .get(key)
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+async fn queue_page(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Page {
+    let lang = language(&headers, &query);
+    let session = require_session(&console, &headers, lang).await?;
+    let status =
+        non_empty(&query, "status").filter(|s| s == "all" || super::STATUSES.contains(&s.as_str()));
+    let kind = non_empty(&query, "kind").filter(|k| k.parse::<RequestKind>().is_ok());
+    let filter = super::QueueFilter {
+        status: status.clone(),
+        kind: kind.clone(),
+        limit: 500,
+    };
+    let fail = |e: sqlx::Error| internal(lang, Some(&session), e);
+    let mut conn = console.pool().acquire().await.map_err(fail)?;
+    let dashboard = super::dashboard(&mut conn).await.map_err(fail)?;
+    let items = super::queue(&mut conn, console.inner.decider.calendar(), &filter)
+        .await
+        .map_err(fail)?;
+    Ok(html(
+        StatusCode::OK,
+        pages::queue(
+            lang,
+            &session,
+            &pages::QueuePage {
+                dashboard: &dashboard,
+                items: &items,
+                status: status.as_deref(),
+                kind: kind.as_deref(),
+            },
+        ),
+    ))
+}
+
+async fn request_page(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Page {
+    let lang = language(&headers, &query);
+    let session = require_session(&console, &headers, lang).await?;
+    let mut conn = console
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| internal(lang, Some(&session), e))?;
+    let detail = super::request_detail(&mut conn, console.inner.decider.calendar(), id)
+        .await
+        .map_err(|e| internal(lang, Some(&session), e))?;
+    let Some(detail) = detail else {
+        return Err(html(
+            StatusCode::NOT_FOUND,
+            pages::error(lang, Some(&session), lang.t("error.not_found")),
+        ));
+    };
+    let done = query.get("done").map(String::as_str);
+    Ok(html(
+        StatusCode::OK,
+        pages::request(lang, &session, &detail, done),
+    ))
+}
+
+fn download(name: &str, bytes: Vec<u8>) -> Response {
+    // Only a safe subset of the name reaches the header; the bytes are opaque.
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    let mut r = (StatusCode::OK, bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+async fn raw_download(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Page {
+    let lang = language(&headers, &HashMap::new());
+    let session = require_session(&console, &headers, lang).await?;
+    let mut conn = console
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| internal(lang, Some(&session), e))?;
+    match super::raw_message(&mut conn, id).await {
+        Ok(Some(raw)) => Ok(download(&format!("request-{id}.eml"), raw)),
+        Ok(None) => Err(html(
+            StatusCode::NOT_FOUND,
+            pages::error(lang, Some(&session), lang.t("error.not_found")),
+        )),
+        Err(e) => Err(internal(lang, Some(&session), e)),
+    }
+}
+
+async fn attachment_download(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path((id, index)): Path<(i64, usize)>,
+) -> Page {
+    let lang = language(&headers, &HashMap::new());
+    let session = require_session(&console, &headers, lang).await?;
+    let mut conn = console
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| internal(lang, Some(&session), e))?;
+    let raw = super::raw_message(&mut conn, id)
+        .await
+        .map_err(|e| internal(lang, Some(&session), e))?;
+    match raw.and_then(|raw| super::message::attachment(&raw, index)) {
+        Some((name, bytes)) => Ok(download(&name, bytes)),
+        None => Err(html(
+            StatusCode::NOT_FOUND,
+            pages::error(lang, Some(&session), lang.t("error.not_found")),
+        )),
+    }
+}
+
+async fn decide(
+    console: Console,
+    headers: HeaderMap,
+    id: i64,
+    form: HashMap<String, String>,
+    make: impl FnOnce(&HashMap<String, String>) -> Result<Decision, String>,
+) -> Page {
+    let lang = language(&headers, &HashMap::new());
+    let session = require_session(&console, &headers, lang).await?;
+    check_csrf(&session, &form, lang)?;
+    let decision = make(&form).map_err(|m| {
+        html(
+            StatusCode::BAD_REQUEST,
+            pages::error(lang, Some(&session), &m),
+        )
+    })?;
+    match console
+        .inner
+        .decider
+        .decide(&session.staff, id, decision)
+        .await
+    {
+        Ok(done) => {
+            Ok(Redirect::to(&format!("/requests/{id}?done={}", done.status)).into_response())
+        }
+        Err(DecisionError::NotFound) => Err(html(
+            StatusCode::NOT_FOUND,
+            pages::error(lang, Some(&session), lang.t("error.not_found")),
+        )),
+        Err(e @ (DecisionError::NotAllowed(_) | DecisionError::Invalid(_))) => Err(html(
+            StatusCode::CONFLICT,
+            pages::error(lang, Some(&session), &e.to_string()),
+        )),
+        Err(DecisionError::Failed(e)) => Err(internal(lang, Some(&session), format!("{e:#}"))),
+    }
+}
+
+async fn approve(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    decide(console, headers, id, form, |f| {
+        let kind = f.get("kind").map(String::as_str).unwrap_or("");
+        kind.parse::<RequestKind>()
+            .map(|kind| Decision::Approve { kind })
+            .map_err(|e| e.to_string())
+    })
+    .await
+}
+
+async fn reject(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    decide(console, headers, id, form, |f| {
+        Ok(Decision::Reject {
+            reason: f.get("reason").cloned().unwrap_or_default(),
+        })
+    })
+    .await
+}
+
+async fn ask(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    decide(console, headers, id, form, |f| {
+        Ok(Decision::AskInformation {
+            question: f.get("question").cloned().unwrap_or_default(),
+        })
+    })
+    .await
+}
+
+async fn audit_page(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Page {
+    let lang = language(&headers, &query);
+    let session = require_session(&console, &headers, lang).await?;
+    let fail = |e: sqlx::Error| internal(lang, Some(&session), e);
+    let mut conn = console.pool().acquire().await.map_err(fail)?;
+    let verification = super::audit::verify(&mut conn).await.map_err(fail)?;
+    let entries = super::audit::recent(&mut conn, 200).await.map_err(fail)?;
+    Ok(html(
+        StatusCode::OK,
+        pages::audit(lang, &session, &verification, &entries),
+    ))
+}
+
+async fn staff_rows(console: &Console) -> sqlx::Result<Vec<(String, String, bool)>> {
+    use sqlx::Row;
+    sqlx::query("SELECT email, role, active FROM staff ORDER BY lower(email)")
+        .fetch_all(console.pool())
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get("email")?,
+                r.try_get("role")?,
+                r.try_get("active")?,
+            ))
+        })
+        .collect()
+}
+
+fn require_admin(session: &Session, lang: Lang) -> Result<(), Response> {
+    if session.staff.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(html(
+            StatusCode::FORBIDDEN,
+            pages::error(lang, Some(session), lang.t("error.forbidden")),
+        ))
+    }
+}
+
+async fn staff_page(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Page {
+    let lang = language(&headers, &query);
+    let session = require_session(&console, &headers, lang).await?;
+    require_admin(&session, lang)?;
+    let rows = staff_rows(&console)
+        .await
+        .map_err(|e| internal(lang, Some(&session), e))?;
+    let message = query.contains_key("added").then(|| lang.t("staff.added"));
+    Ok(html(
+        StatusCode::OK,
+        pages::staff(lang, &session, &rows, message),
+    ))
+}
+
+async fn staff_add(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = language(&headers, &HashMap::new());
+    let session = require_session(&console, &headers, lang).await?;
+    check_csrf(&session, &form, lang)?;
+    require_admin(&session, lang)?;
+    let role = form
+        .get("role")
+        .and_then(|r| r.parse::<Role>().ok())
+        .unwrap_or(Role::Reviewer);
+    let result = auth::add_staff(
+        console.pool(),
+        form.get("email").map(String::as_str).unwrap_or(""),
+        role,
+        form.get("password").map(String::as_str).unwrap_or(""),
+        &session.staff.email,
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/staff?added=1").into_response()),
+        Err(e) => Err(html(
+            StatusCode::BAD_REQUEST,
+            pages::error(lang, Some(&session), &e.to_string()),
+        )),
+    }
+}
+
+async fn stylesheet() -> Response {
+    let mut r = CSS.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
+async fn not_found(headers: HeaderMap) -> Response {
+    let lang = language(&headers, &HashMap::new());
+    html(
+        StatusCode::NOT_FOUND,
+        pages::error(lang, None, lang.t("error.not_found")),
+    )
+}
+
+/// Serves the console on `console.bind` until `shutdown`. When the address is taken (another
+/// worker on this host serves it) it retries every 30 s rather than stopping the worker.
+pub async fn serve(console: Console, bind: SocketAddr, shutdown: CancellationToken) {
+    let mut warned = false;
+    let listener = loop {
+        match tokio::net::TcpListener::bind(bind).await {
+            Ok(l) => break l,
+            Err(e) => {
+                if !warned {
+                    tracing::warn!(
+                        "console: cannot listen on {bind} (console.bind): {e}; retrying every 30 s"
+                    );
+                    warned = true;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(30)) => {},
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+        }
+    };
+    tracing::info!("console: serving on http://{bind}/");
+    let app = console.router();
+    let stop = shutdown.clone();
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+    {
+        tracing::warn!("console: server stopped: {e}");
+    }
+}

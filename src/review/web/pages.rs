@@ -1,0 +1,652 @@
+//! Server-rendered HTML. Every value from the database or the request goes through [`esc`].
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+
+use super::i18n::Lang;
+use crate::domain::RequestKind;
+use crate::review::audit::{AuditEntry, Verification};
+use crate::review::auth::Session;
+use crate::review::decisions::AWAITING_STAFF;
+use crate::review::{Dashboard, QueueItem, RequestDetail, STATUSES};
+use crate::workflow::deadline::almaty;
+
+/// HTML-escapes text for element content and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.with_timezone(&almaty())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn json_text(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// The page frame: header with navigation, language switch, sign-out.
+pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) -> String {
+    let mut nav = String::new();
+    if let Some(s) = session {
+        let _ = write!(
+            nav,
+            r#"<nav><a href="/">{queue}</a> <a href="/audit">{audit}</a>{staff}
+<form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{csrf}"><button type="submit" class="link">{logout}</button></form>
+<span class="who">{who}</span></nav>"#,
+            queue = lang.t("nav.queue"),
+            audit = lang.t("nav.audit"),
+            staff = if s.staff.role == crate::review::auth::Role::Admin {
+                format!(r#" <a href="/staff">{}</a>"#, lang.t("nav.staff"))
+            } else {
+                String::new()
+            },
+            csrf = esc(&s.csrf_token),
+            logout = lang.t("logout"),
+            who = esc(&s.staff.email),
+        );
+    }
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="{code}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — {app}</title>
+<link rel="stylesheet" href="/static/console.css">
+</head><body>
+<header><a class="brand" href="/">{app}</a>
+<span class="langs"><a href="?lang=kk">ҚАЗ</a> <a href="?lang=ru">РУС</a> <a href="?lang=en">ENG</a></span>
+{nav}</header>
+<main>
+{body}
+</main></body></html>"#,
+        code = lang.code(),
+        title = esc(title),
+        app = lang.t("app"),
+    )
+}
+
+pub fn login(lang: Lang, csrf: &str, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, esc(e)))
+        .unwrap_or_default();
+    let body = format!(
+        r#"<section class="login"><h1>{welcome}</h1><h2>{title}</h2>{error}
+<form method="post" action="/login">
+<input type="hidden" name="csrf" value="{csrf}">
+<label>{email}<input type="email" name="email" id="email" autocomplete="username" required></label>
+<label>{password}<input type="password" name="password" id="password" autocomplete="current-password" required></label>
+<button type="submit" id="login">{submit}</button>
+</form></section>"#,
+        welcome = lang.t("welcome"),
+        title = lang.t("login.title"),
+        email = lang.t("login.email"),
+        password = lang.t("login.password"),
+        submit = lang.t("login.submit"),
+        csrf = esc(csrf),
+    );
+    layout(lang, lang.t("login.title"), None, &body)
+}
+
+pub fn error(lang: Lang, session: Option<&Session>, message: &str) -> String {
+    let body = format!(
+        r#"<h1>{}</h1><p class="error">{}</p><p><a href="/">{}</a></p>"#,
+        lang.t("error.title"),
+        esc(message),
+        lang.t("back")
+    );
+    layout(lang, lang.t("error.title"), session, &body)
+}
+
+fn days_cell(lang: Lang, item: &QueueItem) -> String {
+    if item.due_at < Utc::now() {
+        format!(
+            r#"<span class="badge overdue">{} ({})</span>"#,
+            lang.t("overdue"),
+            item.days_left
+        )
+    } else {
+        item.days_left.to_string()
+    }
+}
+
+pub struct QueuePage<'a> {
+    pub dashboard: &'a Dashboard,
+    pub items: &'a [QueueItem],
+    pub status: Option<&'a str>,
+    pub kind: Option<&'a str>,
+}
+
+pub fn queue(lang: Lang, session: &Session, page: &QueuePage<'_>) -> String {
+    let d = page.dashboard;
+    let mut body = String::new();
+    body.push_str(r#"<section class="cards">"#);
+    for (key, value, alert) in [
+        ("dash.received_today", d.received_today, false),
+        ("dash.automated", d.automated, false),
+        ("dash.flagged", d.flagged, d.flagged > 0),
+        ("dash.overdue", d.overdue, d.overdue > 0),
+        (
+            "dash.failed_store_tasks",
+            d.failed_store_tasks,
+            d.failed_store_tasks > 0,
+        ),
+        ("dash.failed_emails", d.failed_emails, d.failed_emails > 0),
+    ] {
+        let _ = write!(
+            body,
+            r#"<div class="card{}" id="{}"><span class="n">{value}</span><span>{}</span></div>"#,
+            if alert { " alert" } else { "" },
+            key.replace('.', "-"),
+            lang.t(key)
+        );
+    }
+    body.push_str("</section>");
+
+    // Filters.
+    let mut status_options = format!(
+        r#"<option value="">{}</option><option value="all"{}>{}</option>"#,
+        lang.t("filter.attention"),
+        if page.status == Some("all") {
+            " selected"
+        } else {
+            ""
+        },
+        lang.t("filter.all")
+    );
+    for s in STATUSES {
+        let _ = write!(
+            status_options,
+            r#"<option value="{s}"{}>{}</option>"#,
+            if page.status == Some(s) {
+                " selected"
+            } else {
+                ""
+            },
+            esc(&lang.label("status", s))
+        );
+    }
+    let mut kind_options = format!(r#"<option value="">{}</option>"#, lang.t("filter.all"));
+    for k in RequestKind::ALL {
+        let _ = write!(
+            kind_options,
+            r#"<option value="{k}"{}>{}</option>"#,
+            if page.kind == Some(k.as_str()) {
+                " selected"
+            } else {
+                ""
+            },
+            esc(&lang.label("kind", k.as_str()))
+        );
+    }
+    let heading = if page.status.is_none() {
+        lang.t("queue.title")
+    } else {
+        lang.t("queue.all")
+    };
+    let _ = write!(
+        body,
+        r#"<h1>{heading}</h1>
+<form method="get" action="/" class="filters">
+<label>{ls}<select name="status">{status_options}</select></label>
+<label>{lk}<select name="kind">{kind_options}</select></label>
+<button type="submit">{apply}</button></form>"#,
+        ls = lang.t("filter.status"),
+        lk = lang.t("filter.kind"),
+        apply = lang.t("filter.apply"),
+    );
+    if page.items.is_empty() {
+        let _ = write!(body, r#"<p class="empty">{}</p>"#, lang.t("queue.empty"));
+    } else {
+        let _ = write!(
+            body,
+            r#"<div class="scroll"><table class="queue"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+            lang.t("col.reference"),
+            lang.t("col.kind"),
+            lang.t("col.status"),
+            lang.t("col.language"),
+            lang.t("col.received"),
+            lang.t("col.due"),
+            lang.t("col.days_left"),
+        );
+        for item in page.items {
+            let overdue = item.due_at < Utc::now();
+            let _ = write!(
+                body,
+                r#"<tr class="{cls}"><td><a href="/requests/{id}">{reference}</a>{flag}</td><td>{kind}</td><td>{status}</td><td>{language}</td><td>{received}</td><td>{due}</td><td>{days}</td></tr>"#,
+                cls = if overdue { "overdue" } else { "" },
+                id = item.id,
+                reference = esc(&item.reference),
+                flag = if item.review {
+                    format!(r#" <span class="badge flag">{}</span>"#, lang.t("flagged"))
+                } else {
+                    String::new()
+                },
+                kind = esc(&lang.label("kind", &item.kind)),
+                status = esc(&lang.label("status", &item.status)),
+                language = esc(&item.language),
+                received = when(item.created_at),
+                due = when(item.due_at),
+                days = days_cell(lang, item),
+            );
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    layout(lang, lang.t("nav.queue"), Some(session), &body)
+}
+
+fn list_of(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| match x {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn request(lang: Lang, session: &Session, d: &RequestDetail, done: Option<&str>) -> String {
+    let item = &d.item;
+    let u = &d.understanding;
+    let mut body = String::new();
+    if let Some(done) = done {
+        let key = format!("done.{done}");
+        let text = lang.t(&key);
+        if text != "?" {
+            let _ = write!(body, r#"<p class="notice" role="status">{text}</p>"#);
+        }
+    }
+    let _ = write!(
+        body,
+        r#"<h1>{reference} <span class="badge status" id="status">{status}</span>{flag}</h1>
+<dl class="facts">
+<dt>{lk}</dt><dd>{kind}</dd>
+<dt>{ll}</dt><dd>{language}</dd>
+<dt>{ls}</dt><dd>{sender}</dd>
+<dt>{lr}</dt><dd>{received}</dd>
+<dt>{ld}</dt><dd class="{due_cls}">{due} — {days}</dd>
+</dl>"#,
+        reference = esc(&item.reference),
+        status = esc(&lang.label("status", &item.status)),
+        flag = if item.review {
+            format!(r#" <span class="badge flag">{}</span>"#, lang.t("flagged"))
+        } else {
+            String::new()
+        },
+        lk = lang.t("col.kind"),
+        kind = esc(&lang.label("kind", &item.kind)),
+        ll = lang.t("col.language"),
+        language = esc(&item.language),
+        ls = lang.t("req.sender"),
+        sender = esc(&d.sender),
+        lr = lang.t("col.received"),
+        received = when(d.received_at),
+        ld = lang.t("col.due"),
+        due_cls = if item.due_at < Utc::now() {
+            "overdue"
+        } else {
+            ""
+        },
+        due = when(item.due_at),
+        days = days_cell(lang, item),
+    );
+
+    // Decisions first on a phone: that is what the page is for.
+    body.push_str(&decisions(lang, session, d));
+
+    // Understanding.
+    let reasons = list_of(&u["reasons"]);
+    let _ = write!(
+        body,
+        r#"<section><h2>{}</h2><h3>{}</h3>"#,
+        lang.t("req.understood"),
+        lang.t("req.reasons")
+    );
+    if reasons.is_empty() {
+        let _ = write!(body, "<p>{}</p>", lang.t("req.no_reasons"));
+    } else {
+        body.push_str(r#"<ul class="reasons">"#);
+        for r in &reasons {
+            let _ = write!(body, "<li>{}</li>", esc(r));
+        }
+        body.push_str("</ul>");
+    }
+    let _ = write!(
+        body,
+        r#"<h3>{}</h3><dl class="facts">"#,
+        lang.t("req.identifiers")
+    );
+    for (key, field) in [
+        ("req.iin", "iin"),
+        ("req.bin", "bin"),
+        ("req.phones", "phones"),
+        ("req.invalid_iin", "invalid_iin"),
+        ("req.also", "also"),
+    ] {
+        let values = list_of(&u[field]);
+        if !values.is_empty() {
+            let _ = write!(
+                body,
+                "<dt>{}</dt><dd>{}</dd>",
+                lang.t(key),
+                esc(&values.join(", "))
+            );
+        }
+    }
+    body.push_str("</dl></section>");
+
+    // The original message, as text.
+    let m = &d.message;
+    let _ = write!(
+        body,
+        r#"<section><h2>{title}</h2><p class="hint">{note}</p>
+<dl class="facts"><dt>From</dt><dd>{from}</dd><dt>To</dt><dd>{to}</dd><dt>Date</dt><dd>{date}</dd><dt>{ls}</dt><dd>{subject}</dd></dl>
+<pre class="mail" id="message-text">{text}</pre>"#,
+        title = lang.t("req.message"),
+        note = lang.t("req.message_note"),
+        from = esc(&m.from),
+        to = esc(&m.to),
+        date = esc(&m.date),
+        ls = lang.t("col.subject"),
+        subject = esc(&m.subject),
+        text = esc(&m.text),
+    );
+    if let Some(html) = &m.html_source {
+        let _ = write!(
+            body,
+            r#"<details><summary>{}</summary><pre class="mail">{}</pre></details>"#,
+            lang.t("req.html_source"),
+            esc(html)
+        );
+    }
+    if !m.attachments.is_empty() {
+        let _ = write!(body, "<h3>{}</h3><ul>", lang.t("req.attachments"));
+        for a in &m.attachments {
+            let _ = write!(
+                body,
+                r#"<li><a href="/requests/{id}/attachments/{i}" download>{name}</a> ({ct}, {size} B)</li>"#,
+                id = item.id,
+                i = a.index,
+                name = esc(&a.filename),
+                ct = esc(&a.content_type),
+                size = a.size,
+            );
+        }
+        body.push_str("</ul>");
+    }
+    let _ = write!(
+        body,
+        r#"<p><a href="/requests/{}/raw" download>{}</a></p></section>"#,
+        item.id,
+        lang.t("req.download_raw")
+    );
+
+    // Stores (issue 4 fills `store_tasks`).
+    let _ = write!(
+        body,
+        r#"<section id="stores"><h2>{}</h2>"#,
+        lang.t("req.stores")
+    );
+    if d.store_tasks.is_empty() {
+        let _ = write!(body, "<p>{}</p>", lang.t("req.stores_empty"));
+    } else {
+        body.push_str(r#"<div class="scroll"><table><tbody>"#);
+        for t in &d.store_tasks {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td><td>{}</td></tr>",
+                esc(&t.store),
+                esc(&t.status),
+                t.attempts,
+                esc(&t.matched_subjects.join(", ")),
+                esc(&json_text(&t.plan)),
+                esc(t.last_error.as_deref().unwrap_or("")),
+            );
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    body.push_str("</section>");
+
+    // Timeline.
+    let _ = write!(
+        body,
+        r#"<section><h2>{}</h2><ol class="timeline">"#,
+        lang.t("req.timeline")
+    );
+    for e in &d.events {
+        let _ = write!(
+            body,
+            r#"<li><time>{}</time> <strong>{}</strong> <code>{}</code></li>"#,
+            when(e.at),
+            esc(&e.event),
+            esc(&serde_json::to_string(&e.detail).unwrap_or_default()),
+        );
+    }
+    body.push_str("</ol></section>");
+
+    // E-mails.
+    let _ = write!(body, r#"<section><h2>{}</h2>"#, lang.t("req.emails"));
+    if d.emails.is_empty() {
+        let _ = write!(body, "<p>{}</p>", lang.t("req.emails_empty"));
+    }
+    for e in &d.emails {
+        let _ = write!(
+            body,
+            r#"<details class="email"><summary>{} · {} · {} · {}</summary><pre class="mail">{}</pre>{}</details>"#,
+            when(e.created_at),
+            esc(&e.kind),
+            esc(&e.status),
+            esc(&e.subject),
+            esc(&e.body),
+            e.last_error
+                .as_deref()
+                .map(|x| format!(r#"<p class="error">{}</p>"#, esc(x)))
+                .unwrap_or_default(),
+        );
+    }
+    body.push_str("</section>");
+
+    // Audit.
+    let _ = write!(body, r#"<section><h2>{}</h2>"#, lang.t("req.audit"));
+    body.push_str(&audit_table(lang, &d.audit));
+    body.push_str("</section>");
+    layout(lang, &item.reference, Some(session), &body)
+}
+
+fn decisions(lang: Lang, session: &Session, d: &RequestDetail) -> String {
+    let item = &d.item;
+    let status = item.status.as_str();
+    let mut out = format!(
+        r#"<section class="decide" id="decide"><h2>{}</h2>"#,
+        lang.t("req.decide")
+    );
+    if status == "received" {
+        let _ = write!(out, "<p>{}</p></section>", lang.t("req.not_acknowledged"));
+        return out;
+    }
+    let awaiting = AWAITING_STAFF.contains(&status);
+    if !awaiting && status != "accepted" {
+        let _ = write!(out, "<p>{}</p></section>", lang.t("req.not_decidable"));
+        return out;
+    }
+    let csrf = esc(&session.csrf_token);
+    if awaiting {
+        let mut options = String::new();
+        for k in RequestKind::ALL {
+            let _ = write!(
+                options,
+                r#"<option value="{k}"{}>{}</option>"#,
+                if item.kind == k.as_str() {
+                    " selected"
+                } else {
+                    ""
+                },
+                esc(&lang.label("kind", k.as_str()))
+            );
+        }
+        let _ = write!(
+            out,
+            r#"<form method="post" action="/requests/{id}/approve" class="row">
+<input type="hidden" name="csrf" value="{csrf}">
+<label>{label} <select name="kind" id="approve-kind">{options}</select></label>
+<button type="submit" id="approve" class="primary">{button}</button></form>"#,
+            id = item.id,
+            label = lang.t("act.approve"),
+            button = lang.t("act.approve_button"),
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<details><summary>{ask}</summary><form method="post" action="/requests/{id}/ask">
+<input type="hidden" name="csrf" value="{csrf}">
+<textarea name="question" rows="4" required maxlength="4000"></textarea>
+<button type="submit">{ask_button}</button></form></details>
+<details><summary>{reject}</summary><form method="post" action="/requests/{id}/reject">
+<input type="hidden" name="csrf" value="{csrf}">
+<p class="hint">{hint}</p>
+<textarea name="reason" rows="4" required maxlength="4000"></textarea>
+<button type="submit" class="danger">{reject_button}</button></form></details></section>"#,
+        id = item.id,
+        ask = lang.t("act.ask"),
+        ask_button = lang.t("act.ask_button"),
+        reject = lang.t("act.reject"),
+        reject_button = lang.t("act.reject_button"),
+        hint = lang.t("act.reason_hint"),
+    );
+    out
+}
+
+fn audit_table(lang: Lang, entries: &[AuditEntry]) -> String {
+    if entries.is_empty() {
+        return format!("<p>{}</p>", lang.t("queue.empty"));
+    }
+    let mut out = format!(
+        r#"<div class="scroll"><table class="audit"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>hash</th></tr></thead><tbody>"#,
+        lang.t("col.at"),
+        lang.t("col.actor"),
+        lang.t("col.action"),
+        lang.t("col.request"),
+        lang.t("col.before"),
+        lang.t("col.after"),
+    );
+    for e in entries {
+        let _ = write!(
+            out,
+            r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td><code title="{}">{}…</code></td></tr>"#,
+            e.id,
+            when(e.at),
+            esc(&e.actor),
+            esc(&e.action),
+            e.request_id
+                .map(|id| format!(r#"<a href="/requests/{id}">{id}</a>"#))
+                .unwrap_or_default(),
+            esc(&serde_json::to_string(&e.before).unwrap_or_default()),
+            esc(&serde_json::to_string(&e.after).unwrap_or_default()),
+            esc(&e.hash),
+            esc(&e.hash[..12.min(e.hash.len())]),
+        );
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
+
+pub fn audit(
+    lang: Lang,
+    session: &Session,
+    verification: &Verification,
+    entries: &[AuditEntry],
+) -> String {
+    let mut body = format!("<h1>{}</h1>", lang.t("audit.title"));
+    match verification {
+        Verification::Intact { entries, head } => {
+            let _ = write!(
+                body,
+                r#"<p class="notice" id="chain">{} ({entries} {}) · head <code>{}</code></p>"#,
+                lang.t("audit.intact"),
+                lang.t("audit.entries"),
+                esc(head)
+            );
+        }
+        Verification::Broken { id, reason, .. } => {
+            let _ = write!(
+                body,
+                r#"<p class="error" id="chain">{} {id}: {}</p>"#,
+                lang.t("audit.broken"),
+                esc(reason)
+            );
+        }
+    }
+    body.push_str(&audit_table(lang, entries));
+    layout(lang, lang.t("audit.title"), Some(session), &body)
+}
+
+pub fn staff(
+    lang: Lang,
+    session: &Session,
+    rows: &[(String, String, bool)],
+    message: Option<&str>,
+) -> String {
+    let mut body = format!("<h1>{}</h1>", lang.t("nav.staff"));
+    if let Some(m) = message {
+        let _ = write!(body, r#"<p class="notice">{}</p>"#, esc(m));
+    }
+    let _ = write!(
+        body,
+        r#"<div class="scroll"><table><thead><tr><th>{}</th><th>{}</th><th></th></tr></thead><tbody>"#,
+        lang.t("col.email"),
+        lang.t("col.role")
+    );
+    for (email, role, active) in rows {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(email),
+            esc(role),
+            if *active { "" } else { "inactive" }
+        );
+    }
+    let _ = write!(
+        body,
+        r#"</tbody></table></div><h2>{add}</h2><form method="post" action="/staff">
+<input type="hidden" name="csrf" value="{csrf}">
+<label>{le}<input type="email" name="email" required></label>
+<label>{lr}<select name="role"><option value="reviewer">reviewer</option><option value="admin">admin</option></select></label>
+<label>{lp}<input type="password" name="password" minlength="12" required autocomplete="new-password"></label>
+<p class="hint">{hint}</p><button type="submit">{add}</button></form>"#,
+        add = lang.t("staff.add"),
+        csrf = esc(&session.csrf_token),
+        le = lang.t("col.email"),
+        lr = lang.t("col.role"),
+        lp = lang.t("login.password"),
+        hint = lang.t("staff.password_hint"),
+    );
+    layout(lang, lang.t("nav.staff"), Some(session), &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            esc(r#"<script>alert("x")</script> & 'y'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+        );
+    }
+}
