@@ -37,7 +37,10 @@ impl RequestRow {
         let Some(row) = sqlx::query(
             "SELECT id, reference, kind, language, review, status, sender, sender_message_id,
                     sender_references, understanding, inbound_message_id,
-                    verified_at IS NOT NULL AS verified, approved_by IS NOT NULL AS approved
+                    verified_at IS NOT NULL AS verified,
+                    approved_by IS NOT NULL OR EXISTS (
+                        SELECT 1 FROM request_events e
+                        WHERE e.request_id = requests.id AND e.event = 'approved') AS approved
              FROM requests WHERE id = $1 FOR NO KEY UPDATE",
         )
         .bind(id)
