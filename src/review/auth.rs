@@ -324,7 +324,9 @@ mod tests {
 
     #[test]
     fn passwords_hash_with_argon2id_and_verify() {
+        let started = std::time::Instant::now();
         let h = hash_password("correct horse battery").unwrap();
+        eprintln!("argon2id hash: {:?}", started.elapsed());
         assert!(h.starts_with("$argon2id$"), "{h}");
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("wrong horse battery", &h));

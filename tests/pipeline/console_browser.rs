@@ -251,6 +251,7 @@ async fn reviewer_approves_a_flagged_request_in_the_browser() {
     b.find(&link).await;
     b.screenshot("queue.png").await;
 
+    b.size(1280, 1800).await;
     b.click(&link).await;
     b.find("#decide").await;
     assert!(b
