@@ -1036,6 +1036,15 @@ async fn roles_and_the_cli_twin() {
     ])
     .await;
     assert!(ok, "{out}");
+    // Deactivating an account ends its sessions at once.
+    let (ok, out) = run(vec![
+        "staff".into(),
+        "deactivate".into(),
+        "reviewer@nlg.kz".into(),
+    ])
+    .await;
+    assert!(ok, "{out}");
+    assert_eq!(reviewer.get("/").await.status, 303);
     let actor: String = sqlx::query_scalar(
         "SELECT actor FROM audit_log WHERE action = 'approve' ORDER BY id DESC LIMIT 1",
     )
