@@ -33,7 +33,10 @@ pub const STATUSES: &[&str] = &[
     "needs_review",
     "awaiting_information",
     "accepted",
+    "awaiting_confirmation",
+    "confirmed",
     "approved",
+    "executing",
     "completed",
     "rejected",
 ];
