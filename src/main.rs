@@ -142,6 +142,8 @@ enum StaffCommand {
         #[arg(long, default_value = "reviewer")]
         role: String,
     },
+    /// Deactivate a staff account and end its sessions.
+    Deactivate { email: String },
 }
 
 #[derive(Subcommand)]
@@ -302,6 +304,7 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
                     let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
                     cli::staff_add(&pool, &email, role).await
                 }
+                StaffCommand::Deactivate { email } => cli::staff_deactivate(&pool, &email).await,
             };
         }
         Command::Review { command } => {

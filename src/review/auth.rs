@@ -159,6 +159,35 @@ pub async fn add_staff(
     Ok(staff)
 }
 
+/// Deactivates an account and ends its sessions (`dsr-worker staff deactivate`).
+pub async fn deactivate_staff(pool: &PgPool, email: &str, actor: &str) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "UPDATE staff SET active = false WHERE lower(email) = $1 AND active RETURNING id",
+    )
+    .bind(normalise_email(email))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else {
+        anyhow::bail!("no active staff account with that address");
+    };
+    sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        AuditAction::StaffDeactivated,
+        None,
+        serde_json::json!({ "staff_id": id, "active": true }),
+        serde_json::json!({ "staff_id": id, "active": false }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// An active staff member by e-mail (the CLI's `--as`).
 pub async fn find_staff(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<Staff>> {
     let row = sqlx::query("SELECT id, email, role FROM staff WHERE lower(email) = $1 AND active")
@@ -324,7 +353,9 @@ mod tests {
 
     #[test]
     fn passwords_hash_with_argon2id_and_verify() {
+        let started = std::time::Instant::now();
         let h = hash_password("correct horse battery").unwrap();
+        eprintln!("argon2id hash: {:?}", started.elapsed());
         assert!(h.starts_with("$argon2id$"), "{h}");
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("wrong horse battery", &h));

@@ -46,6 +46,13 @@ pub async fn staff_add(pool: &PgPool, email: &str, role: Role) -> anyhow::Result
     Ok(())
 }
 
+/// `staff deactivate`: the account can no longer sign in; its sessions end now.
+pub async fn staff_deactivate(pool: &PgPool, email: &str) -> anyhow::Result<()> {
+    auth::deactivate_staff(pool, email, &format!("cli:{}", whoami())).await?;
+    println!("staff account deactivated");
+    Ok(())
+}
+
 fn whoami() -> String {
     std::env::var("USER").unwrap_or_else(|_| "unknown".into())
 }

@@ -33,7 +33,10 @@ pub const STATUSES: &[&str] = &[
     "needs_review",
     "awaiting_information",
     "accepted",
+    "awaiting_confirmation",
+    "confirmed",
     "approved",
+    "executing",
     "completed",
     "rejected",
 ];
@@ -345,4 +348,32 @@ pub async fn raw_message(
     .bind(request_id)
     .fetch_optional(conn)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::Language;
+    use crate::outbound::templates::Templates;
+
+    #[test]
+    fn console_templates_render_in_every_language() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let t = Templates::load(&dir).unwrap();
+        let base = serde_json::json!({
+            "reference": "DSR-2026-000123", "kind": "erasure", "original_subject": "x",
+            "company": "NLG.KZ LLP", "company_mailbox": "info@nlg.kz",
+            "reason": "REASON-TEXT", "question": "QUESTION-TEXT",
+            "day": "2026-11-24", "overdue": 1,
+            "lines": [{"reference": "DSR-2026-000123", "kind": "erasure", "status": "needs_review",
+                       "due": "2026-11-25 23:59", "days_left": -1, "overdue": true}],
+        });
+        for lang in [Language::Kk, Language::Ru, Language::En, Language::Mixed] {
+            let r = t.render("rejection", lang, &base).unwrap();
+            assert!(r.subject.contains("DSR-2026-000123") && r.body.contains("REASON-TEXT"));
+            let r = t.render("more_information", lang, &base).unwrap();
+            assert!(r.subject.contains("DSR-2026-000123") && r.body.contains("QUESTION-TEXT"));
+            let r = t.render("digest", lang, &base).unwrap();
+            assert!(r.subject.contains("2026-11-24") && r.body.contains("DSR-2026-000123"));
+        }
+    }
 }

@@ -1,1 +1,320 @@
-//! placeholder
+//! The console in a real browser: headless Chromium (Debian's `chromium` + `chromium-driver`,
+//! installed by `scripts/services up`) driven over WebDriver. A flagged request comes in through
+//! the whole pipeline; a reviewer signs in, opens it, approves it as a kind and sees its status
+//! change. Screenshots of the queue and the request page go to `docs/screenshots/`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use dsr_worker::review::auth::Role;
+use serde_json::{json, Value};
+
+use super::console_http::{free_port, http, wait_listening, PASSWORD};
+use super::helpers::*;
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin")]) {
+        for name in names {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// chromedriver on a free port with one headless Chromium session.
+struct Browser {
+    driver: tokio::process::Child,
+    addr: SocketAddr,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Self {
+        let chromium = find_program(&["chromium", "chromium-browser"]).expect(
+            "headless Chromium is required for the console browser tests and was not found: \
+             run ./scripts/services up (it installs Debian's chromium and chromium-driver)",
+        );
+        let driver = find_program(&["chromedriver"]).expect(
+            "chromedriver is required for the console browser tests and was not found: \
+             run ./scripts/services up (it installs Debian's chromium-driver)",
+        );
+        let port = free_port();
+        let child = tokio::process::Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        wait_listening(addr).await;
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": chromium.to_str().unwrap(),
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync",
+                        "--lang=en-US", "--hide-scrollbars",
+                        format!("--user-data-dir={}", profile.path().display()),
+                    ],
+                },
+            }},
+        });
+        let mut browser = Self {
+            driver: child,
+            addr,
+            session: String::new(),
+            _profile: profile,
+        };
+        let v = browser.call("POST", "/session", Some(caps)).await;
+        browser.session = v["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("WebDriver session: {v}"))
+            .to_owned();
+        browser
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let r = http(
+            self.addr,
+            method,
+            path,
+            &[],
+            body.map(|b| ("application/json", b.to_string().into_bytes())),
+        )
+        .await;
+        let v: Value = serde_json::from_slice(&r.body)
+            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}: {}", r.text()));
+        if r.status != 200 {
+            return json!({ "error": v["value"].clone() });
+        }
+        v.get("value").cloned().unwrap_or(Value::Null)
+    }
+
+    async fn cmd(&self, method: &str, rest: &str, body: Option<Value>) -> Value {
+        let v = self
+            .call(method, &format!("/session/{}{rest}", self.session), body)
+            .await;
+        assert!(v.get("error").is_none(), "WebDriver {rest}: {v}");
+        v
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url }))).await;
+    }
+
+    async fn size(&self, width: u32, height: u32) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
+    }
+
+    /// Waits up to 15 s for an element matching `css`.
+    async fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let v = self
+                .call(
+                    "POST",
+                    &format!("/session/{}/element", self.session),
+                    Some(json!({ "using": "css selector", "value": css })),
+                )
+                .await;
+            if let Some(id) = v[ELEMENT].as_str() {
+                return id.to_owned();
+            }
+            assert!(Instant::now() < deadline, "no element {css}: {v}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})))
+            .await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.cmd("GET", &format!("/element/{e}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let v = self.cmd("GET", "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().expect("base64 PNG"))
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        let dir = root().join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), png).unwrap();
+    }
+
+    async fn stop(mut self) {
+        let _ = self
+            .call("DELETE", &format!("/session/{}", self.session), None)
+            .await;
+        let _ = self.driver.kill().await;
+    }
+}
+
+/// Log in, open a flagged request, approve it as a kind, see its status change — in Chromium.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewer_approves_a_flagged_request_in_the_browser() {
+    let port = free_port();
+    let d = Deployment::with_env(vec![("DSR__CONSOLE__BIND", format!("127.0.0.1:{port}"))]).await;
+    let worker = d.start_worker();
+    let site = format!("http://127.0.0.1:{port}");
+
+    // A lawyer writes for a client with two requests in one: the worker flags it.
+    let lawyer = subject_address("lawyer");
+    d.deliver(&message(
+        &lawyer,
+        "info@nlg.kz",
+        "Erasure on behalf of my client",
+        "Hello,\r\n\r\nI am a lawyer acting on behalf of my client, Mr. Aidar B. Please delete all \
+         personal data you hold about him, and unsubscribe him from your newsletters.\r\n\r\n\
+         Kind regards,\r\nAdvocate",
+    ))
+    .await;
+    // A second, automatic request so the queue and dashboard are not empty of context.
+    let other = subject_address("other");
+    d.deliver(&message(
+        &other,
+        "info@nlg.kz",
+        "Отписка",
+        "Прошу отписать меня от рассылки.",
+    ))
+    .await;
+    assert_eq!(
+        wait_for_mail(&lawyer, 1, Duration::from_secs(30))
+            .await
+            .len(),
+        1,
+        "the lawyer is acknowledged"
+    );
+    let (id, status): (i64, String) =
+        sqlx::query_as("SELECT id, status FROM requests WHERE review ORDER BY id LIMIT 1")
+            .fetch_one(&d.pool)
+            .await
+            .expect("a flagged request");
+    assert_eq!(status, "needs_review");
+    dsr_worker::review::auth::add_staff(
+        &d.pool,
+        "aigerim@nlg.kz",
+        Role::Reviewer,
+        PASSWORD,
+        "test",
+    )
+    .await
+    .unwrap();
+    wait_listening(format!("127.0.0.1:{port}").parse().unwrap()).await;
+
+    let b = Browser::start().await;
+    b.size(1280, 1000).await;
+    b.goto(&format!("{site}/login?lang=en")).await;
+    b.type_into("#email", "aigerim@nlg.kz").await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("#login").await;
+    let link = format!("a[href=\"/requests/{id}\"]");
+    b.find(&link).await;
+    b.screenshot("queue.png").await;
+
+    b.size(1280, 1800).await;
+    b.click(&link).await;
+    b.find("#decide").await;
+    assert!(b
+        .text("#message-text")
+        .await
+        .contains("on behalf of my client"));
+    b.screenshot("request.png").await;
+
+    b.click("#approve-kind option[value=\"erasure\"]").await;
+    b.click("#approve").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = b.text("#status").await;
+        if status == "approved" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "status shown: {status}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(b.text(".notice").await.contains("Approved"));
+
+    // Phone-sized view of the queue, for the README.
+    b.size(400, 860).await;
+    b.goto(&format!("{site}/?status=all")).await;
+    b.find("table.queue").await;
+    b.screenshot("queue-phone.png").await;
+    b.stop().await;
+
+    // The approval went through the same queue as automatic requests: published by the relay.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let published: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM outbox WHERE request_id = $1 AND dedupe_key LIKE 'publish:approve:%'",
+        )
+        .bind(id)
+        .fetch_optional(&d.pool)
+        .await
+        .unwrap();
+        if published.as_deref() == Some("sent") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "approval published: {published:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let row: (String, bool, String) =
+        sqlx::query_as("SELECT kind, review, status FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&d.pool)
+            .await
+            .unwrap();
+    assert_eq!(row.0, "erasure");
+    assert!(!row.1);
+    assert_ne!(
+        row.2, "needs_review",
+        "the decision stands after the queue ran"
+    );
+    // The personal data of the test never reached the logs.
+    let logs = log_text();
+    assert!(!logs.contains(&lawyer) && !logs.contains("aigerim@nlg.kz"));
+
+    worker.stop().await;
+    d.cleanup().await;
+}

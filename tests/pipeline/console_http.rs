@@ -87,12 +87,17 @@ pub async fn http(
     if let Some(b) = body {
         stream.write_all(&b).await.unwrap();
     }
+    // Read the head, then exactly the body (servers may keep the connection open).
     let mut raw = vec![];
-    stream.read_to_end(&mut raw).await.unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("HTTP header end");
+    let mut buf = [0u8; 16384];
+    let split = loop {
+        if let Some(p) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed before the HTTP head ended");
+        raw.extend_from_slice(&buf[..n]);
+    };
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut body = raw[split + 4..].to_vec();
     let mut lines = head.split("\r\n");
@@ -105,6 +110,24 @@ pub async fn http(
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
+    let length = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    loop {
+        let complete = match length {
+            Some(len) => body.len() >= len,
+            None => body.ends_with(b"0\r\n\r\n"),
+        };
+        if complete {
+            break;
+        }
+        let n = stream.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
     let chunked = headers.iter().any(|(k, v)| {
         k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
     });
@@ -1013,6 +1036,15 @@ async fn roles_and_the_cli_twin() {
     ])
     .await;
     assert!(ok, "{out}");
+    // Deactivating an account ends its sessions at once.
+    let (ok, out) = run(vec![
+        "staff".into(),
+        "deactivate".into(),
+        "reviewer@nlg.kz".into(),
+    ])
+    .await;
+    assert!(ok, "{out}");
+    assert_eq!(reviewer.get("/").await.status, 303);
     let actor: String = sqlx::query_scalar(
         "SELECT actor FROM audit_log WHERE action = 'approve' ORDER BY id DESC LIMIT 1",
     )

@@ -370,6 +370,24 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ),
     ("status.accepted", "accepted", "принят", ""),
     ("status.approved", "approved", "одобрен", ""),
+    (
+        "status.awaiting_confirmation",
+        "awaiting identity confirmation",
+        "ожидает подтверждения личности",
+        "",
+    ),
+    (
+        "status.confirmed",
+        "identity confirmed",
+        "личность подтверждена",
+        "",
+    ),
+    (
+        "status.executing",
+        "executing in stores",
+        "исполняется в хранилищах",
+        "",
+    ),
     ("status.completed", "completed", "выполнен", ""),
     ("status.rejected", "rejected", "отказано", ""),
 ];

@@ -279,7 +279,7 @@ pub fn request(lang: Lang, session: &Session, d: &RequestDetail, done: Option<&s
 <dt>{ll}</dt><dd>{language}</dd>
 <dt>{ls}</dt><dd>{sender}</dd>
 <dt>{lr}</dt><dd>{received}</dd>
-<dt>{ld}</dt><dd class="{due_cls}">{due} — {days}</dd>
+<dt>{ld}</dt><dd class="{due_cls}">{due} · {ldl}: {days}</dd>
 </dl>"#,
         reference = esc(&item.reference),
         status = esc(&lang.label("status", &item.status)),
@@ -297,6 +297,7 @@ pub fn request(lang: Lang, session: &Session, d: &RequestDetail, done: Option<&s
         lr = lang.t("col.received"),
         received = when(d.received_at),
         ld = lang.t("col.due"),
+        ldl = lang.t("col.days_left"),
         due_cls = if item.due_at < Utc::now() {
             "overdue"
         } else {
@@ -338,7 +339,13 @@ pub fn request(lang: Lang, session: &Session, d: &RequestDetail, done: Option<&s
         ("req.invalid_iin", "invalid_iin"),
         ("req.also", "also"),
     ] {
-        let values = list_of(&u[field]);
+        let mut values = list_of(&u[field]);
+        if field == "also" {
+            values = values
+                .iter()
+                .map(|k| lang.label("kind", k).into_owned())
+                .collect();
+        }
         if !values.is_empty() {
             let _ = write!(
                 body,
