@@ -257,6 +257,8 @@ pub struct WorkerSettings {
     pub outbox_poll_ms: u64,
     /// Attempts at sending one email before it is marked failed for staff.
     pub outbox_max_attempts: i32,
+    /// E-mails sent at the same time by one worker (each claims its own outbox row).
+    pub mailer_concurrency: u16,
     /// At most this many automatic replies to one sender per hour (a loop guard).
     pub replies_per_sender_per_hour: i64,
 }
@@ -266,6 +268,7 @@ impl Default for WorkerSettings {
         Self {
             outbox_poll_ms: 500,
             outbox_max_attempts: 8,
+            mailer_concurrency: 4,
             replies_per_sender_per_hour: 5,
         }
     }
@@ -443,7 +446,8 @@ impl Settings {
             .into_iter()
             .filter(|(k, _)| k.starts_with(ENV_PREFIX))
             .collect();
-        overrides.sort();
+        // By key, stably: for a key given twice, the later value wins.
+        overrides.sort_by(|a, b| a.0.cmp(&b.0));
         for (var, raw) in overrides {
             apply_override(&mut value, &var, &raw)?;
         }
@@ -565,6 +569,12 @@ impl Settings {
             return Err(key_error(
                 "company.reply_from",
                 "must be a mailbox like `NLG.KZ <info@nlg.kz>`",
+            ));
+        }
+        if !(1..=64).contains(&self.worker.mailer_concurrency) {
+            return Err(key_error(
+                "worker.mailer_concurrency",
+                "must be between 1 and 64",
             ));
         }
         if self.worker.outbox_max_attempts <= 0 || self.worker.outbox_poll_ms == 0 {

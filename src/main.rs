@@ -191,6 +191,33 @@ enum ReviewCommand {
         #[arg(long = "as")]
         as_staff: String,
     },
+    /// Replay a failed store task.
+    Retry {
+        task_id: i64,
+        #[arg(long = "as")]
+        as_staff: String,
+    },
+    /// Mark a manual store task done (or record a processor's confirmation).
+    Done {
+        task_id: i64,
+        /// What was done, and by whom.
+        #[arg(long)]
+        note: String,
+        #[arg(long = "as")]
+        as_staff: String,
+    },
+    /// Link a flagged request to the person it is about (replaces the sender's identifiers).
+    Link {
+        request: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        iin: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long = "as")]
+        as_staff: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -343,6 +370,64 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
                         &request,
                         &as_staff,
                         Decision::Reject { reason },
+                    )
+                    .await
+                }
+                ReviewCommand::Retry { task_id, as_staff } => {
+                    let request = cli::request_of_task(&pool, task_id).await?;
+                    cli::decide(
+                        &settings,
+                        &pool,
+                        &request,
+                        &as_staff,
+                        Decision::RetryStoreTask { task_id },
+                    )
+                    .await
+                }
+                ReviewCommand::Done {
+                    task_id,
+                    note,
+                    as_staff,
+                } => {
+                    let request = cli::request_of_task(&pool, task_id).await?;
+                    cli::decide(
+                        &settings,
+                        &pool,
+                        &request,
+                        &as_staff,
+                        Decision::MarkStoreTaskDone { task_id, note },
+                    )
+                    .await
+                }
+                ReviewCommand::Link {
+                    request,
+                    email,
+                    iin,
+                    phone,
+                    as_staff,
+                } => {
+                    let mut subject = dsr_worker::stores::SubjectIds::default();
+                    if let Some(email) = email {
+                        let email = dsr_worker::domain::EmailAddress::parse(&email)
+                            .map_err(|_| anyhow::anyhow!("--email is not a valid address"))?;
+                        subject.emails.push(email.to_string());
+                    }
+                    if let Some(iin) = iin {
+                        let iin = dsr_worker::domain::Iin::parse(&iin)
+                            .map_err(|e| anyhow::anyhow!("--iin: {e}"))?;
+                        subject.iins.push(iin.to_string());
+                    }
+                    if let Some(phone) = phone {
+                        let phone = dsr_worker::domain::Phone::parse(&phone)
+                            .ok_or_else(|| anyhow::anyhow!("--phone is not a valid number"))?;
+                        subject.phones.push(phone.to_string());
+                    }
+                    cli::decide(
+                        &settings,
+                        &pool,
+                        &request,
+                        &as_staff,
+                        Decision::LinkSubject { subject },
                     )
                     .await
                 }

@@ -98,7 +98,12 @@ pub async fn run(
             settings.deadlines.clone(),
         );
         tasks.spawn(triage.run(poll, shutdown.clone()));
-        tasks.spawn(mailer.run(pool.clone(), poll, shutdown.clone()));
+        tasks.spawn(mailer.run(
+            pool.clone(),
+            poll,
+            settings.worker.mailer_concurrency,
+            shutdown.clone(),
+        ));
         let processor = Processor {
             pool: pool.clone(),
             registry: registry.clone(),

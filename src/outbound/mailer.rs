@@ -150,8 +150,15 @@ impl Mailer {
         }
     }
 
-    /// Drains the outbox whenever it is notified, and at least every `poll`.
-    pub async fn run(self, pool: PgPool, poll: Duration, shutdown: CancellationToken) {
+    /// Drains the outbox whenever it is notified, and at least every `poll`, with `concurrency`
+    /// sends in flight (each claims its own row; one LISTEN connection for all of them).
+    pub async fn run(
+        self,
+        pool: PgPool,
+        poll: Duration,
+        concurrency: u16,
+        shutdown: CancellationToken,
+    ) {
         db::run_on_notify(
             "mailer",
             CHANNEL_OUTBOX,
@@ -160,7 +167,18 @@ impl Mailer {
             shutdown,
             move |pool| {
                 let mailer = self.clone();
-                async move { mailer.drain(&pool).await.map(|p| p.sent + p.failed) }
+                async move {
+                    let passes = futures::future::join_all(
+                        (0..concurrency.max(1)).map(|_| mailer.drain(&pool)),
+                    )
+                    .await;
+                    let mut handled = 0;
+                    for pass in passes {
+                        let pass = pass?;
+                        handled += pass.sent + pass.failed;
+                    }
+                    Ok(handled)
+                }
             },
         )
         .await

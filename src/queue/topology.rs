@@ -36,6 +36,11 @@ impl WorkQueue {
         Self::new(prefix, "store-actions", retry_delays_ms)
     }
 
+    /// Another work queue of the same deployment (same prefix and retry ladder).
+    pub fn sibling(&self, name: &'static str) -> Self {
+        Self::new(&self.prefix, name, &self.retry_delays_ms)
+    }
+
     pub fn exchange(&self) -> String {
         self.prefix.clone()
     }

@@ -180,6 +180,16 @@ async fn actor(pool: &PgPool, email: &str) -> anyhow::Result<Staff> {
 }
 
 /// `review approve|reject|ask`.
+/// The request a store task belongs to (its id as text, for [`decide`]).
+pub async fn request_of_task(pool: &PgPool, task_id: i64) -> anyhow::Result<String> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT request_id FROM store_tasks WHERE id = $1")
+        .bind(task_id)
+        .fetch_optional(pool)
+        .await?;
+    id.map(|id| id.to_string())
+        .ok_or_else(|| anyhow::anyhow!("no store task {task_id}"))
+}
+
 pub async fn decide(
     settings: &Settings,
     pool: &PgPool,

@@ -3,10 +3,8 @@
 //!
 //! The web console and the CLI both call [`Decider::decide`], so they cannot drift apart.
 //!
-//! Decisions that depend on the data stores of issue 4 — retry a failed store task, mark a
-//! manual store task done, link the request to a subject — are not here yet; their audit actions
-//! exist ([`AuditAction::RetryStoreTask`], [`AuditAction::MarkStoreTaskDone`],
-//! [`AuditAction::LinkSubject`]) and they belong in [`Decision`] as new variants.
+//! Decisions on the data stores' work go through the same path: replay a failed store task,
+//! mark a manual (or processor's) store task done, link the request to a subject.
 
 use std::sync::Arc;
 
@@ -36,6 +34,12 @@ pub enum Decision {
     Reject { reason: String },
     /// Ask the sender for more information (the staff member's question, templated).
     AskInformation { question: String },
+    /// Replay one failed store task of this request.
+    RetryStoreTask { task_id: i64 },
+    /// Record a manual task done by staff, or a processor's confirmation, with a note.
+    MarkStoreTaskDone { task_id: i64, note: String },
+    /// Say who the request is about: these identifiers replace the sender's in the stores.
+    LinkSubject { subject: crate::stores::SubjectIds },
 }
 
 impl Decision {
@@ -44,6 +48,9 @@ impl Decision {
             Decision::Approve { .. } => AuditAction::Approve,
             Decision::Reject { .. } => AuditAction::Reject,
             Decision::AskInformation { .. } => AuditAction::AskInformation,
+            Decision::RetryStoreTask { .. } => AuditAction::RetryStoreTask,
+            Decision::MarkStoreTaskDone { .. } => AuditAction::MarkStoreTaskDone,
+            Decision::LinkSubject { .. } => AuditAction::LinkSubject,
         }
     }
 }
@@ -118,9 +125,19 @@ impl Decider {
         decision: Decision,
     ) -> Result<Decided, DecisionError> {
         let text = match &decision {
-            Decision::Approve { .. } => None,
+            Decision::Approve { .. } | Decision::RetryStoreTask { .. } => None,
+            Decision::LinkSubject { subject } => {
+                if subject.emails.is_empty() && subject.iins.is_empty() && subject.phones.is_empty()
+                {
+                    return Err(DecisionError::Invalid(
+                        "give an e-mail address, a valid IIN or a phone number".into(),
+                    ));
+                }
+                None
+            }
             Decision::Reject { reason } => Some(reason),
             Decision::AskInformation { question } => Some(question),
+            Decision::MarkStoreTaskDone { note, .. } => Some(note),
         };
         if let Some(text) = text {
             let chars = text.trim().chars().count();
@@ -155,8 +172,29 @@ impl Decider {
             .parse()
             .unwrap_or(Language::Kk);
         let allowed = match decision {
-            Decision::Approve { .. } => AWAITING_STAFF.contains(&status.as_str()),
+            Decision::Approve { .. } | Decision::LinkSubject { .. } => {
+                AWAITING_STAFF.contains(&status.as_str())
+            }
+            Decision::RetryStoreTask { .. } | Decision::MarkStoreTaskDone { .. } => {
+                status == "executing"
+            }
             _ => AWAITING_STAFF.contains(&status.as_str()) || status == "accepted",
+        };
+        let task = match &decision {
+            Decision::RetryStoreTask { task_id } | Decision::MarkStoreTaskDone { task_id, .. } => {
+                let found: Option<(String, String)> = sqlx::query_as(
+                    "SELECT store, status FROM store_tasks WHERE id = $1 AND request_id = $2",
+                )
+                .bind(task_id)
+                .bind(request_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(found) = found else {
+                    return Err(DecisionError::NotFound);
+                };
+                Some(found)
+            }
+            _ => None,
         };
         if !allowed {
             return Err(DecisionError::NotAllowed(format!(
@@ -205,6 +243,66 @@ impl Decider {
                     "rejected",
                     serde_json::json!({ "status": "rejected", "reason": reason.trim() }),
                     "rejected",
+                )
+            }
+            Decision::RetryStoreTask { task_id } => {
+                let (store, task_status) = task.clone().expect("loaded above");
+                if task_status != "failed" {
+                    return Err(DecisionError::NotAllowed(format!(
+                        "task {task_id} is `{task_status}`; only a failed task is replayed"
+                    )));
+                }
+                crate::workflow::tasks::retry_in(
+                    &mut tx,
+                    &self.requests.sibling("store-actions"),
+                    *task_id,
+                )
+                .await?;
+                (
+                    "executing",
+                    serde_json::json!({ "task_id": task_id, "store": store, "task_status": "pending" }),
+                    "store_task_replayed",
+                )
+            }
+            Decision::MarkStoreTaskDone { task_id, note } => {
+                let (store, task_status) = task.clone().expect("loaded above");
+                if !matches!(
+                    task_status.as_str(),
+                    "waiting_manual" | "waiting_confirmation"
+                ) {
+                    return Err(DecisionError::NotAllowed(format!(
+                        "task {task_id} is `{task_status}`; only a task waiting for staff or a processor is marked done"
+                    )));
+                }
+                let replier = crate::workflow::reply::Replier::new(
+                    self.templates.clone(),
+                    self.company.clone(),
+                );
+                let (_, completed) = crate::workflow::tasks::resolve_in(
+                    &mut tx,
+                    &replier,
+                    *task_id,
+                    &actor.email,
+                    note.trim(),
+                )
+                .await?;
+                let new_status = if completed { "completed" } else { "executing" };
+                (
+                    new_status,
+                    serde_json::json!({ "task_id": task_id, "store": store, "task_status": "done", "note": note.trim(), "status": new_status }),
+                    "store_task_resolved",
+                )
+            }
+            Decision::LinkSubject { subject } => {
+                sqlx::query("UPDATE requests SET linked_subject = $2 WHERE id = $1")
+                    .bind(request_id)
+                    .bind(serde_json::json!(subject))
+                    .execute(&mut *tx)
+                    .await?;
+                (
+                    status.as_str(),
+                    serde_json::json!({ "linked_subject": subject }),
+                    "subject_linked",
                 )
             }
             Decision::AskInformation { question } => {
@@ -271,6 +369,9 @@ impl Decider {
                 )
                 .await?;
             }
+            Decision::RetryStoreTask { .. }
+            | Decision::MarkStoreTaskDone { .. }
+            | Decision::LinkSubject { .. } => {}
             Decision::AskInformation { question } => {
                 let email = self.email(
                     &row,

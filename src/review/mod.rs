@@ -189,16 +189,53 @@ pub struct StoreTaskView {
     pub matched_subjects: Vec<String>,
 }
 
-/// The store tasks of a request.
-///
-/// Extension point for issue 4: `store_tasks` and subject matching are not part of this
-/// branch, so this returns nothing; once they exist, load them here and the request page (and
-/// `review show`) render them with their retry / mark-done / link-subject actions.
+/// The store tasks of a request, with what was matched in each store (counts per table).
 pub async fn store_tasks(
-    _conn: &mut PgConnection,
-    _request_id: i64,
+    conn: &mut PgConnection,
+    request_id: i64,
 ) -> sqlx::Result<Vec<StoreTaskView>> {
-    Ok(Vec::new())
+    let matched: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT subject_match FROM requests WHERE id = $1")
+            .bind(request_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    let rows = sqlx::query(
+        "SELECT id, store, status, attempts, last_error, plan, receipt
+         FROM store_tasks WHERE request_id = $1 ORDER BY store",
+    )
+    .bind(request_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = vec![];
+    for row in rows {
+        let store: String = row.try_get("store")?;
+        let matched_subjects = matched
+            .as_ref()
+            .and_then(|m| m.get(&store))
+            .and_then(serde_json::Value::as_object)
+            .map(|tables| {
+                tables
+                    .iter()
+                    .map(|(table, n)| format!("{table}: {n}"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut plan: serde_json::Value = row.try_get("plan")?;
+        if let Some(receipt) = row.try_get::<Option<serde_json::Value>, _>("receipt")? {
+            plan["receipt"] = receipt;
+        }
+        out.push(StoreTaskView {
+            id: row.try_get("id")?,
+            store,
+            status: row.try_get("status")?,
+            attempts: row.try_get("attempts")?,
+            last_error: row.try_get("last_error")?,
+            plan,
+            matched_subjects,
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, Serialize)]

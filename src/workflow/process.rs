@@ -110,11 +110,7 @@ impl Processor {
         }
 
         // 2. Who is it, in every store?
-        let ids = SubjectIds {
-            emails: vec![request.sender.clone()],
-            iins: request.understood("iin"),
-            phones: request.understood("phones"),
-        };
+        let ids = request.subject_ids();
         let mut matches: BTreeMap<String, StoreMatch> = BTreeMap::new();
         for store in self.registry.sql_stores() {
             // A store that is down fails the whole step; the queue retries it later.
@@ -133,7 +129,7 @@ impl Processor {
             .execute(&mut *tx)
             .await?;
         let conflicts: Vec<String> = matches.values().flat_map(|m| m.conflicts.clone()).collect();
-        if !conflicts.is_empty() && !request.approved {
+        if !conflicts.is_empty() && !request.approved && request.linked_subject.is_none() {
             return self.to_review(tx, request_id, conflicts).await;
         }
         let found = matches.values().any(|m| !m.is_empty());
@@ -395,11 +391,7 @@ pub async fn dry_run(
         .ok_or_else(|| anyhow::anyhow!("request {request_id} does not exist"))?;
     tx.rollback().await?;
     let kind: RequestKind = request.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ids = SubjectIds {
-        emails: vec![request.sender.clone()],
-        iins: request.understood("iin"),
-        phones: request.understood("phones"),
-    };
+    let ids = request.subject_ids();
     let mut out = vec![];
     for store in &registry.settings {
         let found = match registry.sql(&store.name) {

@@ -27,6 +27,8 @@ pub struct RequestRow {
     pub inbound_message_id: i64,
     pub verified: bool,
     pub approved: bool,
+    /// Identifiers staff linked the request to (replace the sender's own when looking up).
+    pub linked_subject: Option<Value>,
 }
 
 impl RequestRow {
@@ -40,7 +42,8 @@ impl RequestRow {
                     verified_at IS NOT NULL AS verified,
                     approved_by IS NOT NULL OR EXISTS (
                         SELECT 1 FROM request_events e
-                        WHERE e.request_id = requests.id AND e.event = 'approved') AS approved
+                        WHERE e.request_id = requests.id AND e.event = 'approved') AS approved,
+                    linked_subject
              FROM requests WHERE id = $1 FOR NO KEY UPDATE",
         )
         .bind(id)
@@ -66,7 +69,25 @@ impl RequestRow {
             inbound_message_id: row.try_get("inbound_message_id")?,
             verified: row.try_get("verified")?,
             approved: row.try_get("approved")?,
+            linked_subject: row.try_get("linked_subject")?,
         }))
+    }
+
+    /// Who to look for in the stores: the identifiers staff linked, or the sender's address with
+    /// the IINs and phones they gave.
+    pub fn subject_ids(&self) -> crate::stores::SubjectIds {
+        if let Some(linked) = self
+            .linked_subject
+            .as_ref()
+            .and_then(|v| serde_json::from_value::<crate::stores::SubjectIds>(v.clone()).ok())
+        {
+            return linked;
+        }
+        crate::stores::SubjectIds {
+            emails: vec![self.sender.clone()],
+            iins: self.understood("iin"),
+            phones: self.understood("phones"),
+        }
     }
 
     /// Strings of an understanding field (`iin`, `phones`, ...).

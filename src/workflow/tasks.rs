@@ -276,23 +276,7 @@ pub async fn retry(
     actor: &str,
 ) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
-    let row = sqlx::query(
-        "UPDATE store_tasks SET status = 'pending', updated_at = now()
-         WHERE id = $1 AND status IN ('failed', 'pending', 'running') RETURNING request_id, attempts",
-    )
-    .bind(task_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| anyhow::anyhow!("task {task_id} does not exist or is not failed/pending"))?;
-    let request_id: i64 = row.try_get("request_id")?;
-    let attempts: i32 = row.try_get("attempts")?;
-    publish_task(
-        &mut tx,
-        queue,
-        task_id,
-        &format!("publish:task:{task_id}:replay:{attempts}"),
-    )
-    .await?;
+    let request_id = retry_in(&mut tx, queue, task_id).await?;
     event(
         &mut tx,
         request_id,
@@ -304,6 +288,32 @@ pub async fn retry(
     Ok(())
 }
 
+/// [`retry`] inside the caller's transaction (no timeline event); returns the request id.
+pub async fn retry_in(
+    conn: &mut PgConnection,
+    queue: &WorkQueue,
+    task_id: i64,
+) -> anyhow::Result<i64> {
+    let row = sqlx::query(
+        "UPDATE store_tasks SET status = 'pending', updated_at = now()
+         WHERE id = $1 AND status IN ('failed', 'pending', 'running') RETURNING request_id, attempts",
+    )
+    .bind(task_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("task {task_id} does not exist or is not failed/pending"))?;
+    let request_id: i64 = row.try_get("request_id")?;
+    let attempts: i32 = row.try_get("attempts")?;
+    publish_task(
+        conn,
+        queue,
+        task_id,
+        &format!("publish:task:{task_id}:replay:{attempts}"),
+    )
+    .await?;
+    Ok(request_id)
+}
+
 /// Marks a webhook task confirmed by its processor, or a manual task done by staff.
 pub async fn resolve(
     pool: &PgPool,
@@ -313,6 +323,27 @@ pub async fn resolve(
     note: &str,
 ) -> anyhow::Result<bool> {
     let mut tx = pool.begin().await?;
+    let (request_id, completed) = resolve_in(&mut tx, replier, task_id, actor, note).await?;
+    event(
+        &mut tx,
+        request_id,
+        "store_task_resolved",
+        json!({ "task_id": task_id, "by": actor, "note": note }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(completed)
+}
+
+/// [`resolve`] inside the caller's transaction (no timeline event); returns the request id and
+/// whether the request is now complete.
+pub async fn resolve_in(
+    conn: &mut PgConnection,
+    replier: &Replier,
+    task_id: i64,
+    actor: &str,
+    note: &str,
+) -> anyhow::Result<(i64, bool)> {
     let request_id: i64 = sqlx::query_scalar(
         "UPDATE store_tasks SET status = 'done', resolved_by = $2, updated_at = now(),
                 receipt = coalesce(receipt, '{}'::jsonb) || jsonb_build_object('resolved_by', $2::text, 'note', $3::text)
@@ -321,19 +352,11 @@ pub async fn resolve(
     .bind(task_id)
     .bind(actor)
     .bind(note)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| anyhow::anyhow!("task {task_id} does not exist or is not waiting for a confirmation"))?;
-    event(
-        &mut tx,
-        request_id,
-        "store_task_resolved",
-        json!({ "task_id": task_id, "by": actor, "note": note }),
-    )
-    .await?;
-    let completed = complete_if_done(&mut tx, replier, request_id).await?;
-    tx.commit().await?;
-    Ok(completed)
+    let completed = complete_if_done(conn, replier, request_id).await?;
+    Ok((request_id, completed))
 }
 
 /// Destroys held rows whose retention duty has ended (`destroy_after < today`); returns how many.

@@ -193,21 +193,32 @@ impl Browser {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reviewer_approves_a_flagged_request_in_the_browser() {
     let port = free_port();
-    let d = Deployment::with_env(vec![("DSR__CONSOLE__BIND", format!("127.0.0.1:{port}"))]).await;
+    let d = Deployment::with_env(vec![
+        ("DSR__CONSOLE__BIND", format!("127.0.0.1:{port}")),
+        ("DSR__CONSOLE__ENABLED", "true".to_owned()),
+        // Our receiving server vouches for the sender, so an approval can run to the end.
+        (
+            "DSR__IDENTITY__TRUSTED_AUTHSERV_IDS",
+            "[\"mx.test.nlg.kz\"]".to_owned(),
+        ),
+    ])
+    .await;
     let worker = d.start_worker();
     let site = format!("http://127.0.0.1:{port}");
 
     // A lawyer writes for a client with two requests in one: the worker flags it.
     let lawyer = subject_address("lawyer");
-    d.deliver(&message(
+    let mut flagged =
+        b"Authentication-Results: mx.test.nlg.kz; dkim=pass header.d=subjects.test\r\n".to_vec();
+    flagged.extend(message(
         &lawyer,
         "info@nlg.kz",
         "Erasure on behalf of my client",
         "Hello,\r\n\r\nI am a lawyer acting on behalf of my client, Mr. Aidar B. Please delete all \
          personal data you hold about him, and unsubscribe him from your newsletters.\r\n\r\n\
          Kind regards,\r\nAdvocate",
-    ))
-    .await;
+    ));
+    d.deliver(&flagged).await;
     // A second, automatic request so the queue and dashboard are not empty of context.
     let other = subject_address("other");
     d.deliver(&message(
@@ -263,15 +274,19 @@ async fn reviewer_approves_a_flagged_request_in_the_browser() {
     b.click("#approve-kind option[value=\"erasure\"]").await;
     b.click("#approve").await;
     let deadline = Instant::now() + Duration::from_secs(15);
+    assert!(b.text(".notice").await.contains("Approved"));
+    // The approved request runs through the same queue as automatic ones, to its end: here no
+    // store holds the person, so it completes with a request for identifying details.
+    let page = format!("{site}/requests/{id}");
     loop {
+        b.goto(&page).await;
         let status = b.text("#status").await;
-        if status == "approved" {
+        if status == "completed" {
             break;
         }
         assert!(Instant::now() < deadline, "status shown: {status}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    assert!(b.text(".notice").await.contains("Approved"));
 
     // Phone-sized view of the queue, for the README.
     b.size(400, 860).await;

@@ -265,7 +265,10 @@ pub struct Site {
 impl Site {
     pub async fn start(extra: Vec<(&str, String)>) -> Self {
         let port = free_port();
-        let mut env = vec![("DSR__CONSOLE__BIND", format!("127.0.0.1:{port}"))];
+        let mut env = vec![
+            ("DSR__CONSOLE__BIND", format!("127.0.0.1:{port}")),
+            ("DSR__CONSOLE__ENABLED", "true".to_owned()),
+        ];
         env.extend(extra);
         let d = Deployment::with_env(env).await;
         let shutdown = CancellationToken::new();
@@ -423,6 +426,15 @@ async fn every_route_requires_a_session() {
         (format!("/requests/{id}/approve"), vec![("kind", "erasure")]),
         (format!("/requests/{id}/reject"), vec![("reason", "no")]),
         (format!("/requests/{id}/ask"), vec![("question", "who?")]),
+        (
+            format!("/requests/{id}/link"),
+            vec![("email", "x@subjects.test")],
+        ),
+        (format!("/requests/{id}/tasks/1/retry"), vec![]),
+        (
+            format!("/requests/{id}/tasks/1/done"),
+            vec![("note", "done")],
+        ),
         ("/staff".to_owned(), vec![("email", "x@nlg.kz")]),
         ("/logout".to_owned(), vec![]),
     ] {
@@ -503,6 +515,15 @@ async fn csrf_is_enforced_on_every_form() {
         (format!("/requests/{id}/approve"), vec![("kind", "erasure")]),
         (format!("/requests/{id}/reject"), vec![("reason", "no")]),
         (format!("/requests/{id}/ask"), vec![("question", "who?")]),
+        (
+            format!("/requests/{id}/link"),
+            vec![("email", "x@subjects.test")],
+        ),
+        (format!("/requests/{id}/tasks/1/retry"), vec![]),
+        (
+            format!("/requests/{id}/tasks/1/done"),
+            vec![("note", "done")],
+        ),
         (
             "/staff".to_owned(),
             vec![

@@ -77,6 +77,7 @@ pub struct Deployment {
     extra_env: Vec<(String, String)>,
     /// TOML appended to config/local.toml (e.g. `[[stores]]`).
     pub extra_toml: String,
+    cleaned: bool,
 }
 
 impl Deployment {
@@ -111,6 +112,7 @@ impl Deployment {
             pool,
             extra_env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             extra_toml: String::new(),
+            cleaned: false,
         }
     }
 
@@ -128,6 +130,8 @@ impl Deployment {
                 "[100, 300]".to_owned(),
             ),
             ("DSR__WORKER__OUTBOX_POLL_MS".to_owned(), "200".to_owned()),
+            // Parallel workers would all bind the console's port; console tests turn it on.
+            ("DSR__CONSOLE__ENABLED".to_owned(), "false".to_owned()),
         ];
         if let Ok(password) = std::env::var("DSR_MAIL_PASSWORD") {
             env.push(("DSR__IMAP__PASSWORD".to_owned(), password));
@@ -209,34 +213,60 @@ impl Deployment {
     }
 
     /// Drops the database and the RabbitMQ queues of this deployment.
-    pub async fn cleanup(self) {
+    pub async fn cleanup(mut self) {
+        self.cleaned = true;
         self.pool.close().await;
-        if let Ok(connection) =
-            dsr_worker::queue::connect("amqp://guest:guest@127.0.0.1:5672/%2f").await
-        {
-            if let Ok(channel) = connection.create_channel().await {
-                let q = dsr_worker::queue::topology::WorkQueue::requests(&self.prefix, &[100, 300]);
+        remove(self.database.clone(), self.settings()).await;
+    }
+}
+
+/// A test that panics never reaches `cleanup`: its queues and database go here instead, so
+/// interrupted runs do not pile quorum queues up in the shared broker.
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        if self.cleaned {
+            return;
+        }
+        let (database, settings) = (self.database.clone(), self.settings());
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(remove(database, settings));
+            }
+        })
+        .join();
+    }
+}
+
+async fn remove(database: String, settings: Settings) {
+    if let Ok(connection) =
+        dsr_worker::queue::connect("amqp://guest:guest@127.0.0.1:5672/%2f").await
+    {
+        if let Ok(channel) = connection.create_channel().await {
+            let (requests, tasks) = dsr_worker::worker::queues(&settings);
+            for q in [&requests, &tasks] {
                 let mut names = vec![q.queue(), q.dead_letter_queue()];
-                names.extend((0..2).map(|i| q.retry_queue(i)));
+                names.extend((0..q.retry_delays_ms().len()).map(|i| q.retry_queue(i)));
                 for name in names {
                     let _ = channel.queue_delete(name.into(), Default::default()).await;
                 }
-                for exchange in [q.exchange(), q.dead_letter_exchange()] {
-                    let _ = channel
-                        .exchange_delete(exchange.into(), Default::default())
-                        .await;
-                }
             }
-            let _ = connection.close(200, "bye".into()).await;
+            for exchange in [requests.exchange(), requests.dead_letter_exchange()] {
+                let _ = channel
+                    .exchange_delete(exchange.into(), Default::default())
+                    .await;
+            }
         }
-        if let Ok(mut admin) = PgConnection::connect(ADMIN_DB).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.database
-            )))
-            .execute(&mut admin)
-            .await;
-        }
+        let _ = connection.close(200, "bye".into()).await;
+    }
+    if let Ok(mut admin) = PgConnection::connect(ADMIN_DB).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await;
     }
 }
 

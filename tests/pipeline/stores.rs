@@ -1007,3 +1007,236 @@ async fn stores_check_finds_missing_columns_and_unindexed_identifiers() {
     );
     lab.drop().await;
 }
+
+/// Staff decisions on the stores' work (console and CLI share them): link a conflicting request
+/// to the right person and approve it; mark manual tasks done; replay a failed task. Each is
+/// audited and moves the request on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_link_approve_mark_done_and_retry_move_requests_on() {
+    use dsr_worker::domain::RequestKind;
+    use dsr_worker::review::auth::{add_staff, Role};
+    use dsr_worker::review::decisions::{Decider, Decision};
+
+    let lab = StoreLab::new().await;
+    let (a, b) = (Person::new("link-a", 13), Person::new("link-b", 14));
+    lab.seed(&a, false).await;
+    lab.seed(&b, false).await;
+    let d = deployment(&lab, 3306, vec![]).await;
+    let worker = d.start_worker();
+    let settings = d.settings();
+    let staff = add_staff(
+        &d.pool,
+        "dpo@nlg.kz",
+        Role::Reviewer,
+        "a long enough password 1",
+        "test",
+    )
+    .await
+    .unwrap();
+    let decider = Decider::new(
+        d.pool.clone(),
+        std::sync::Arc::new(
+            dsr_worker::outbound::templates::Templates::load(&settings.templates_dir).unwrap(),
+        ),
+        settings.company.clone(),
+        dsr_worker::worker::queues(&settings).0,
+        dsr_worker::workflow::deadline::Calendar::new(&settings.calendar),
+        settings.deadlines.clone(),
+    );
+    let request_of = |email: String| {
+        let pool = d.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM requests WHERE sender = $1")
+                .bind(email)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+
+    // A writes from her address but gives B's IIN: the identifiers point at different people.
+    d.deliver(&authenticated(
+        &a.email,
+        "Блокирование данных",
+        &format!(
+            "Прошу заблокировать мои персональные данные. Мой ИИН {}.",
+            b.iin
+        ),
+    ))
+    .await;
+    wait_status(&d, &a.email, "needs_review").await;
+    assert_eq!(lab.crm_rows(&a).await, (1, 0, 2, 0));
+    assert_eq!(lab.crm_rows(&b).await, (1, 0, 2, 0));
+    let id = request_of(a.email.clone()).await;
+    // Staff establish it is A (by her own IIN) and approve the blocking.
+    decider
+        .decide(
+            &staff,
+            id,
+            Decision::LinkSubject {
+                subject: dsr_worker::stores::SubjectIds {
+                    iins: vec![a.iin.clone()],
+                    ..Default::default()
+                },
+            },
+        )
+        .await
+        .unwrap();
+    decider
+        .decide(
+            &staff,
+            id,
+            Decision::Approve {
+                kind: RequestKind::Restriction,
+            },
+        )
+        .await
+        .unwrap();
+    wait_status(&d, &a.email, "completed").await;
+    assert_eq!(lab.crm_rows(&a).await, (1, 1, 2, 2), "A is blocked");
+    assert_eq!(
+        lab.crm_rows(&b).await,
+        (1, 0, 2, 0),
+        "B, whose IIN was given, is untouched"
+    );
+
+    // Rectification: every store holding B gets a manual task; the request completes when staff
+    // have marked each done.
+    d.deliver(&authenticated(
+        &b.email,
+        "Исправление данных",
+        "Прошу исправить мою фамилию в ваших системах: правильно — Ахметова.",
+    ))
+    .await;
+    wait_status(&d, &b.email, "executing").await;
+    let rid = request_of(b.email.clone()).await;
+    let tasks: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, status FROM store_tasks WHERE request_id = $1 ORDER BY id")
+            .bind(rid)
+            .fetch_all(&d.pool)
+            .await
+            .unwrap();
+    assert_eq!(tasks.len(), 3);
+    assert!(
+        tasks.iter().all(|(_, s)| s == "waiting_manual"),
+        "{tasks:?}"
+    );
+    for (i, (task_id, _)) in tasks.iter().enumerate() {
+        let done = decider
+            .decide(
+                &staff,
+                rid,
+                Decision::MarkStoreTaskDone {
+                    task_id: *task_id,
+                    note: "surname corrected".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let want = if i + 1 == tasks.len() {
+            "completed"
+        } else {
+            "executing"
+        };
+        assert_eq!(done.status, want);
+    }
+    assert_eq!(request_status(&d, &b.email).await.0, "completed");
+
+    // Replay: a failed task goes back on the queue and runs.
+    d.deliver(&authenticated(
+        &b.email,
+        "Отзыв согласия",
+        "Отзываю согласие на обработку моих персональных данных.",
+    ))
+    .await;
+    let deadline = std::time::Instant::now() + WAIT;
+    let withdrawal = loop {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM requests WHERE sender = $1 AND kind = 'withdraw_consent' AND status = 'completed'")
+            .bind(&b.email)
+            .fetch_all(&d.pool)
+            .await
+            .unwrap();
+        if let Some(id) = ids.first() {
+            break *id;
+        }
+        assert!(std::time::Instant::now() < deadline, "withdrawal completes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let task: i64 =
+        sqlx::query_scalar("SELECT id FROM store_tasks WHERE request_id = $1 AND store = 'shop'")
+            .bind(withdrawal)
+            .fetch_one(&d.pool)
+            .await
+            .unwrap();
+    let refused = decider
+        .decide(
+            &staff,
+            withdrawal,
+            Decision::RetryStoreTask { task_id: task },
+        )
+        .await;
+    assert!(
+        refused.is_err(),
+        "a completed request's task is not replayed"
+    );
+    sqlx::query("UPDATE requests SET status = 'executing' WHERE id = $1")
+        .bind(withdrawal)
+        .execute(&d.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE store_tasks SET status = 'failed', last_error = 'simulated' WHERE id = $1")
+        .bind(task)
+        .execute(&d.pool)
+        .await
+        .unwrap();
+    decider
+        .decide(
+            &staff,
+            withdrawal,
+            Decision::RetryStoreTask { task_id: task },
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let status: String = sqlx::query_scalar("SELECT status FROM store_tasks WHERE id = $1")
+            .bind(task)
+            .fetch_one(&d.pool)
+            .await
+            .unwrap();
+        if status == "done" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "replayed task runs");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Every decision is in the hash-chained audit log.
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY id")
+        .fetch_all(&d.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        actions,
+        vec![
+            "staff_added",
+            "link_subject",
+            "approve",
+            "mark_store_task_done",
+            "mark_store_task_done",
+            "mark_store_task_done",
+            "retry_store_task"
+        ]
+    );
+    let mut conn = d.pool.acquire().await.unwrap();
+    assert!(
+        matches!(
+            dsr_worker::review::audit::verify(&mut conn).await.unwrap(),
+            dsr_worker::review::audit::Verification::Intact { entries: 7, .. }
+        ),
+        "chain intact"
+    );
+    drop(conn);
+    worker.stop().await;
+    d.cleanup().await;
+    lab.drop().await;
+}

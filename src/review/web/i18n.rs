@@ -222,6 +222,17 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
         "",
     ),
     ("act.approve", "Approve as", "Одобрить как", ""),
+    ("act.retry_task", "Retry", "Повторить", "Қайталау"),
+    ("act.task_done", "Mark done", "Отметить выполненной", "Орындалды деп белгілеу"),
+    ("act.task_note", "What was done, by whom", "Что сделано и кем", ""),
+    ("act.link", "Link to a subject", "Связать с субъектом", ""),
+    (
+        "act.link_hint",
+        "Identifiers of the person this request is about; they replace the sender's own when the stores are searched.",
+        "Идентификаторы человека, о котором обращение; при поиске в системах они заменят данные отправителя.",
+        "",
+    ),
+    ("act.link_button", "Link", "Связать", "Байланыстыру"),
     ("act.approve_button", "Approve", "Одобрить", "Мақұлдау"),
     (
         "act.reject",

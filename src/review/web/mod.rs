@@ -12,6 +12,9 @@
 //! | GET | `/requests/{id}/raw` | the original .eml, as a download |
 //! | GET | `/requests/{id}/attachments/{n}` | attachment `n`, as a download |
 //! | POST | `/requests/{id}/approve` | approve as `kind` |
+//! | POST | `/requests/{id}/link` | link to a subject (`email`, `iin`, `phone`) |
+//! | POST | `/requests/{id}/tasks/{task_id}/retry` | replay a failed store task |
+//! | POST | `/requests/{id}/tasks/{task_id}/done` | mark a manual / processor task done (`note`) |
 //! | POST | `/requests/{id}/reject` | reject with `reason` |
 //! | POST | `/requests/{id}/ask` | ask the sender `question` |
 //! | GET | `/audit` | the audit log and the chain's verification |
@@ -112,6 +115,9 @@ impl Console {
             .route("/requests/{id}/approve", post(approve))
             .route("/requests/{id}/reject", post(reject))
             .route("/requests/{id}/ask", post(ask))
+            .route("/requests/{id}/link", post(link_subject))
+            .route("/requests/{id}/tasks/{task_id}/retry", post(retry_task))
+            .route("/requests/{id}/tasks/{task_id}/done", post(task_done))
             .route("/audit", get(audit_page))
             .route("/staff", get(staff_page).post(staff_add))
             .route("/static/console.css", get(stylesheet))
@@ -524,6 +530,61 @@ async fn approve(
         kind.parse::<RequestKind>()
             .map(|kind| Decision::Approve { kind })
             .map_err(|e| e.to_string())
+    })
+    .await
+}
+
+async fn link_subject(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    decide(console, headers, id, form, |f| {
+        let field = |name: &str| f.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let mut subject = crate::stores::SubjectIds::default();
+        if let Some(email) = field("email") {
+            let email = crate::domain::EmailAddress::parse(email)
+                .map_err(|_| "the e-mail address is not valid".to_owned())?;
+            subject.emails.push(email.to_string());
+        }
+        if let Some(iin) = field("iin") {
+            let iin = crate::domain::Iin::parse(iin).map_err(|e| format!("IIN: {e}"))?;
+            subject.iins.push(iin.to_string());
+        }
+        if let Some(phone) = field("phone") {
+            let phone = crate::domain::Phone::parse(phone)
+                .ok_or_else(|| "the phone number is not valid".to_owned())?;
+            subject.phones.push(phone.to_string());
+        }
+        Ok(Decision::LinkSubject { subject })
+    })
+    .await
+}
+
+async fn retry_task(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path((id, task_id)): Path<(i64, i64)>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    decide(console, headers, id, form, |_| {
+        Ok(Decision::RetryStoreTask { task_id })
+    })
+    .await
+}
+
+async fn task_done(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path((id, task_id)): Path<(i64, i64)>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    decide(console, headers, id, form, |f| {
+        Ok(Decision::MarkStoreTaskDone {
+            task_id,
+            note: f.get("note").cloned().unwrap_or_default(),
+        })
     })
     .await
 }

@@ -413,16 +413,34 @@ pub fn request(lang: Lang, session: &Session, d: &RequestDetail, done: Option<&s
         let _ = write!(body, "<p>{}</p>", lang.t("req.stores_empty"));
     } else {
         body.push_str(r#"<div class="scroll"><table><tbody>"#);
+        let csrf = esc(&session.csrf_token);
         for t in &d.store_tasks {
+            let action = match t.status.as_str() {
+                "failed" => format!(
+                    r#"<form method="post" action="/requests/{rid}/tasks/{tid}/retry"><input type="hidden" name="csrf" value="{csrf}"><button type="submit" id="retry-{tid}">{label}</button></form>"#,
+                    rid = d.item.id,
+                    tid = t.id,
+                    label = lang.t("act.retry_task"),
+                ),
+                "waiting_manual" | "waiting_confirmation" => format!(
+                    r#"<form method="post" action="/requests/{rid}/tasks/{tid}/done"><input type="hidden" name="csrf" value="{csrf}"><input name="note" required maxlength="4000" placeholder="{hint}"><button type="submit" id="done-{tid}">{label}</button></form>"#,
+                    rid = d.item.id,
+                    tid = t.id,
+                    hint = lang.t("act.task_note"),
+                    label = lang.t("act.task_done"),
+                ),
+                _ => String::new(),
+            };
             let _ = write!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td><td>{}</td><td>{}</td></tr>",
                 esc(&t.store),
-                esc(&t.status),
+                esc(&lang.label("status", &t.status)),
                 t.attempts,
                 esc(&t.matched_subjects.join(", ")),
                 esc(&json_text(&t.plan)),
                 esc(t.last_error.as_deref().unwrap_or("")),
+                action,
             );
         }
         body.push_str("</tbody></table></div>");
@@ -515,6 +533,22 @@ fn decisions(lang: Lang, session: &Session, d: &RequestDetail) -> String {
             id = item.id,
             label = lang.t("act.approve"),
             button = lang.t("act.approve_button"),
+        );
+    }
+    if awaiting {
+        let _ = write!(
+            out,
+            r#"<details><summary>{link}</summary><form method="post" action="/requests/{id}/link">
+<input type="hidden" name="csrf" value="{csrf}">
+<p class="hint">{hint}</p>
+<label>e-mail <input name="email" type="email" maxlength="254"></label>
+<label>ИИН/ЖСН <input name="iin" inputmode="numeric" pattern="[0-9]{{12}}" maxlength="12"></label>
+<label>tel. <input name="phone" maxlength="20"></label>
+<button type="submit" id="link">{button}</button></form></details>"#,
+            id = item.id,
+            link = lang.t("act.link"),
+            hint = lang.t("act.link_hint"),
+            button = lang.t("act.link_button"),
         );
     }
     let _ = write!(
