@@ -14,11 +14,12 @@ use sqlx::{PgPool, Row};
 use super::audit::{self, AuditAction};
 use super::auth::Staff;
 use crate::config::CompanySettings;
-use crate::domain::{Language, RequestKind};
+use crate::domain::RequestKind;
 use crate::outbound::outbox::{self, OutgoingEmail, OutgoingPublish};
 use crate::outbound::templates::Templates;
 use crate::queue::topology::WorkQueue;
 use crate::workflow::deadline::{Calendar, DeadlineSettings};
+use crate::workflow::reply::{Replier, RequestRow};
 
 /// Statuses in which a request waits for a staff decision.
 pub const AWAITING_STAFF: &[&str] = &["needs_review", "awaiting_information"];
@@ -152,8 +153,7 @@ impl Decider {
         }
         let mut tx = self.pool.begin().await?;
         let Some(row) = sqlx::query(
-            "SELECT reference, kind, language, review, status, sender, sender_message_id,
-                    sender_references, subject, created_at, due_at
+            "SELECT kind, review, status, subject, created_at, due_at
              FROM requests WHERE id = $1 FOR UPDATE",
         )
         .bind(request_id)
@@ -162,15 +162,10 @@ impl Decider {
         else {
             return Err(DecisionError::NotFound);
         };
-        let reference: String = row.try_get("reference")?;
         let kind: String = row.try_get("kind")?;
         let status: String = row.try_get("status")?;
         let review: bool = row.try_get("review")?;
         let due_at: chrono::DateTime<chrono::Utc> = row.try_get("due_at")?;
-        let language: Language = row
-            .try_get::<String, _>("language")?
-            .parse()
-            .unwrap_or(Language::Kk);
         let allowed = match decision {
             Decision::Approve { .. } | Decision::LinkSubject { .. } => {
                 AWAITING_STAFF.contains(&status.as_str())
@@ -217,12 +212,14 @@ impl Decider {
                     .calendar
                     .due(created_at, self.deadlines.working_days(*new_kind));
                 sqlx::query(
-                    "UPDATE requests SET kind = $2, review = false, status = 'approved', due_at = $3
+                    "UPDATE requests SET kind = $2, review = false, status = 'approved', due_at = $3,
+                            approved_by = $4
                      WHERE id = $1",
                 )
                 .bind(request_id)
                 .bind(new_kind.as_str())
                 .bind(due)
+                .bind(&actor.email)
                 .execute(&mut *tx)
                 .await?;
                 (
@@ -350,47 +347,37 @@ impl Decider {
                 .await?;
             }
             Decision::Reject { reason } => {
-                let email = self.email(
-                    &row,
-                    "rejection",
-                    language,
-                    &reference,
-                    &kind,
-                    "reason",
-                    reason,
-                    "reject",
-                )?;
-                outbox::enqueue_email(
-                    &mut tx,
-                    &format!("reject:{request_id}"),
-                    Some(request_id),
-                    &email,
-                    None,
-                )
-                .await?;
+                let dedupe = format!("reject:{request_id}");
+                let email = self
+                    .staff_email(
+                        &mut tx,
+                        &row,
+                        request_id,
+                        "rejection",
+                        &dedupe,
+                        "reason",
+                        reason,
+                    )
+                    .await?;
+                outbox::enqueue_email(&mut tx, &dedupe, Some(request_id), &email, None).await?;
             }
             Decision::RetryStoreTask { .. }
             | Decision::MarkStoreTaskDone { .. }
             | Decision::LinkSubject { .. } => {}
             Decision::AskInformation { question } => {
-                let email = self.email(
-                    &row,
-                    "more_information",
-                    language,
-                    &reference,
-                    &kind,
-                    "question",
-                    question,
-                    &format!("info{}", entry.id),
-                )?;
-                outbox::enqueue_email(
-                    &mut tx,
-                    &format!("info:{request_id}:{}", entry.id),
-                    Some(request_id),
-                    &email,
-                    None,
-                )
-                .await?;
+                let dedupe = format!("info:{request_id}:{}", entry.id);
+                let email = self
+                    .staff_email(
+                        &mut tx,
+                        &row,
+                        request_id,
+                        "more_information",
+                        &dedupe,
+                        "question",
+                        question,
+                    )
+                    .await?;
+                outbox::enqueue_email(&mut tx, &dedupe, Some(request_id), &email, None).await?;
             }
         }
         tx.commit().await?;
@@ -408,54 +395,28 @@ impl Decider {
         })
     }
 
-    /// A templated reply from staff, threaded to the subject's message.
+    /// A templated reply from staff, threaded to the subject's message, composed like every
+    /// other reply ([`Replier::compose`]) but not marked automatic: a person wrote it.
     #[allow(clippy::too_many_arguments)]
-    fn email(
+    async fn staff_email(
         &self,
+        conn: &mut sqlx::PgConnection,
         row: &sqlx::postgres::PgRow,
+        request_id: i64,
         template: &str,
-        language: Language,
-        reference: &str,
-        kind: &str,
+        dedupe: &str,
         text_name: &str,
         text: &str,
-        id_tag: &str,
     ) -> Result<OutgoingEmail, DecisionError> {
-        let sender: String = row.try_get("sender")?;
-        let parent: Option<String> = row.try_get("sender_message_id")?;
-        let mut references: Vec<String> = row.try_get("sender_references")?;
+        let request = RequestRow::lock(conn, request_id)
+            .await?
+            .ok_or(DecisionError::NotFound)?;
         let subject: String = row.try_get("subject")?;
-        let mut context = serde_json::json!({
-            "reference": reference,
-            "kind": kind,
-            "original_subject": subject,
-            "company": self.company.name,
-            "company_mailbox": self.company.mailbox,
-        });
-        context[text_name] = serde_json::Value::String(text.trim().to_owned());
-        let rendered = self
-            .templates
-            .render(template, language, context)
-            .map_err(DecisionError::Failed)?;
-        if let Some(parent) = &parent {
-            if !references.contains(parent) {
-                references.push(parent.clone());
-            }
-        }
-        Ok(OutgoingEmail {
-            to: sender,
-            subject: rendered.subject,
-            body: rendered.body,
-            message_id: format!(
-                "{}.{id_tag}@{}",
-                reference.to_ascii_lowercase(),
-                self.company.message_id_domain
-            ),
-            in_reply_to: parent,
-            references,
-            language: language.reply_language().as_str().to_owned(),
-            auto_replied: false,
-            attachments: vec![],
-        })
+        let mut extra = serde_json::json!({ "original_subject": subject });
+        extra[text_name] = serde_json::Value::String(text.trim().to_owned());
+        let replier = Replier::new(self.templates.clone(), self.company.clone());
+        let mut email = replier.compose(&request, template, dedupe, extra, vec![])?;
+        email.auto_replied = false;
+        Ok(email)
     }
 }

@@ -40,9 +40,7 @@ impl RequestRow {
             "SELECT id, reference, kind, language, review, status, sender, sender_message_id,
                     sender_references, understanding, inbound_message_id,
                     verified_at IS NOT NULL AS verified,
-                    approved_by IS NOT NULL OR EXISTS (
-                        SELECT 1 FROM request_events e
-                        WHERE e.request_id = requests.id AND e.event = 'approved') AS approved,
+approved_by IS NOT NULL AS approved,
                     linked_subject
              FROM requests WHERE id = $1 FOR NO KEY UPDATE",
         )
@@ -149,8 +147,29 @@ impl Replier {
         base
     }
 
-    /// Renders `template` in the request's language and enqueues it; `false` if this
-    /// `dedupe` key was sent before.
+    /// Renders `template` in the request's language into an e-mail threaded to the sender's
+    /// message; its Message-ID is derived from `dedupe`, so distinct e-mails never share one.
+    pub fn compose(
+        &self,
+        request: &RequestRow,
+        template: &str,
+        dedupe: &str,
+        extra: Value,
+        attachments: Vec<Attachment>,
+    ) -> anyhow::Result<OutgoingEmail> {
+        let rendered =
+            self.templates
+                .render(template, request.language, self.context(request, extra))?;
+        Ok(self.email(
+            request,
+            &dedupe.replace(':', "-"),
+            rendered.subject,
+            rendered.body,
+            attachments,
+        ))
+    }
+
+    /// [`Replier::compose`] and enqueue; `false` if this `dedupe` key was sent before.
     pub async fn send(
         &self,
         conn: &mut PgConnection,
@@ -160,16 +179,7 @@ impl Replier {
         extra: Value,
         attachments: Vec<Attachment>,
     ) -> anyhow::Result<bool> {
-        let rendered =
-            self.templates
-                .render(template, request.language, self.context(request, extra))?;
-        let email = self.email(
-            request,
-            template,
-            rendered.subject,
-            rendered.body,
-            attachments,
-        );
+        let email = self.compose(request, template, dedupe, extra, attachments)?;
         Ok(outbox::enqueue_email(conn, dedupe, Some(request.id), &email, None).await?)
     }
 
