@@ -8,6 +8,7 @@
 mod automatic;
 pub mod cli;
 mod decide;
+pub mod dispute;
 mod envelope;
 pub mod identifiers;
 pub mod intent;
