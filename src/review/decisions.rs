@@ -20,6 +20,8 @@ use crate::outbound::templates::Templates;
 use crate::queue::topology::WorkQueue;
 use crate::workflow::deadline::{Calendar, DeadlineSettings};
 use crate::workflow::reply::{Replier, RequestRow};
+use crate::workflow::status::{transition, RequestStatus, TransitionError};
+use serde_json::json;
 
 /// Statuses in which a request waits for a staff decision.
 pub const AWAITING_STAFF: &[&str] = &["needs_review", "awaiting_information"];
@@ -66,6 +68,16 @@ pub enum DecisionError {
     Invalid(String),
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
+}
+
+impl From<TransitionError> for DecisionError {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::NotFound(_) => DecisionError::NotFound,
+            TransitionError::NotAllowed { .. } => DecisionError::NotAllowed(e.to_string()),
+            TransitionError::Database(e) => DecisionError::Failed(e.into()),
+        }
+    }
 }
 
 impl From<sqlx::Error> for DecisionError {
@@ -212,8 +224,7 @@ impl Decider {
                     .calendar
                     .due(created_at, self.deadlines.working_days(*new_kind));
                 sqlx::query(
-                    "UPDATE requests SET kind = $2, review = false, status = 'approved', due_at = $3,
-                            approved_by = $4
+                    "UPDATE requests SET kind = $2, review = false, due_at = $3, approved_by = $4
                      WHERE id = $1",
                 )
                 .bind(request_id)
@@ -221,6 +232,14 @@ impl Decider {
                 .bind(due)
                 .bind(&actor.email)
                 .execute(&mut *tx)
+                .await?;
+                transition(
+                    &mut tx,
+                    request_id,
+                    RequestStatus::Approved,
+                    "status_changed",
+                    json!({ "by_staff_id": actor.id }),
+                )
                 .await?;
                 (
                     "approved",
@@ -232,10 +251,14 @@ impl Decider {
                 )
             }
             Decision::Reject { reason } => {
-                sqlx::query("UPDATE requests SET status = 'rejected' WHERE id = $1")
-                    .bind(request_id)
-                    .execute(&mut *tx)
-                    .await?;
+                transition(
+                    &mut tx,
+                    request_id,
+                    RequestStatus::Rejected,
+                    "status_changed",
+                    json!({ "by_staff_id": actor.id }),
+                )
+                .await?;
                 (
                     "rejected",
                     serde_json::json!({ "status": "rejected", "reason": reason.trim() }),
@@ -303,10 +326,14 @@ impl Decider {
                 )
             }
             Decision::AskInformation { question } => {
-                sqlx::query("UPDATE requests SET status = 'awaiting_information' WHERE id = $1")
-                    .bind(request_id)
-                    .execute(&mut *tx)
-                    .await?;
+                transition(
+                    &mut tx,
+                    request_id,
+                    RequestStatus::AwaitingInformation,
+                    "status_changed",
+                    json!({ "by_staff_id": actor.id }),
+                )
+                .await?;
                 (
                     "awaiting_information",
                     serde_json::json!({ "status": "awaiting_information", "question": question.trim() }),

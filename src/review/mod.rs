@@ -23,23 +23,22 @@ use serde::Serialize;
 use sqlx::{PgConnection, Row};
 
 use crate::workflow::deadline::Calendar;
+use crate::workflow::status::RequestStatus;
 
 /// Statuses after which a request needs nothing more.
-pub const FINISHED: &[&str] = &["completed", "rejected"];
+pub const FINISHED: &[&str] = &["completed", "rejected", "closed"];
 
-/// Every status the pipeline and the console use, for filters.
-pub const STATUSES: &[&str] = &[
-    "received",
-    "needs_review",
-    "awaiting_information",
-    "accepted",
-    "awaiting_confirmation",
-    "confirmed",
-    "approved",
-    "executing",
-    "completed",
-    "rejected",
-];
+/// Every status the pipeline and the console use, for filters (the lifecycle's own list).
+pub const STATUSES: [&str; 13] = {
+    let all = RequestStatus::ALL;
+    let mut names = [""; 13];
+    let mut i = 0;
+    while i < all.len() {
+        names[i] = all[i].as_str();
+        i += 1;
+    }
+    names
+};
 
 /// One row of the queue.
 #[derive(Debug, Clone, Serialize)]
@@ -76,8 +75,8 @@ pub async fn queue(
          FROM requests
          WHERE CASE
                  WHEN $1::text IS NULL THEN
-                   status NOT IN ('completed', 'rejected')
-                   AND (review OR status IN ('needs_review', 'awaiting_information'))
+                   status NOT IN ('completed', 'rejected', 'closed')
+                   AND (review OR status IN ('needs_review', 'awaiting_information', 'disputed', 'failed'))
                  WHEN $1 = 'all' THEN true
                  ELSE status = $1
                END
@@ -140,11 +139,11 @@ pub async fn dashboard(conn: &mut PgConnection) -> sqlx::Result<Dashboard> {
     let row = sqlx::query(
         "SELECT
            count(*) FILTER (WHERE created_at >= $1) AS received_today,
-           count(*) FILTER (WHERE status NOT IN ('completed', 'rejected') AND NOT review
+           count(*) FILTER (WHERE status NOT IN ('completed', 'rejected', 'closed') AND NOT review
                               AND status NOT IN ('needs_review', 'awaiting_information')) AS automated,
-           count(*) FILTER (WHERE status NOT IN ('completed', 'rejected')
-                              AND (review OR status IN ('needs_review', 'awaiting_information'))) AS flagged,
-           count(*) FILTER (WHERE status NOT IN ('completed', 'rejected') AND due_at < now()) AS overdue
+           count(*) FILTER (WHERE status NOT IN ('completed', 'rejected', 'closed')
+                              AND (review OR status IN ('needs_review', 'awaiting_information', 'disputed', 'failed'))) AS flagged,
+           count(*) FILTER (WHERE status NOT IN ('completed', 'rejected', 'closed') AND due_at < now()) AS overdue
          FROM requests",
     )
     .bind(midnight)

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::reply::{event, Replier, RequestRow};
+use super::reply::{Replier, RequestRow};
+use super::status::{transition, RequestStatus};
 use crate::config::WorkerSettings;
 use crate::outbound::outbox;
 use crate::queue::consumer::Failure;
@@ -105,13 +106,12 @@ impl Acknowledger {
             }
         };
         let status = if request.review {
-            "needs_review"
+            RequestStatus::NeedsReview
         } else {
-            "accepted"
+            RequestStatus::Accepted
         };
-        sqlx::query("UPDATE requests SET acknowledged_at = now(), status = $2 WHERE id = $1")
+        sqlx::query("UPDATE requests SET acknowledged_at = now() WHERE id = $1")
             .bind(request_id)
-            .bind(status)
             .execute(&mut *tx)
             .await?;
         let name = match outcome {
@@ -120,7 +120,9 @@ impl Acknowledger {
             Acknowledged::NotReplied => "acknowledgement_not_sent",
             Acknowledged::AlreadyDone => unreachable!("returned above"),
         };
-        event(&mut tx, request_id, name, json!({ "status": status })).await?;
+        transition(&mut tx, request_id, status, name, json!({}))
+            .await
+            .map_err(|e| Failure::Poison(e.into()))?;
         tx.commit().await?;
         tracing::info!(request_id, to = %redact::email(&request.sender), ?outcome, "request acknowledged");
         Ok(outcome)

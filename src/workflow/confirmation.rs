@@ -10,6 +10,7 @@ use sqlx::{PgConnection, Row};
 use super::identity;
 use super::process::publish_request;
 use super::reply::event;
+use super::status::{transition, RequestStatus};
 use crate::queue::topology::WorkQueue;
 use crate::understand::Reading;
 
@@ -42,7 +43,7 @@ pub async fn accept(
         let Some(row) = sqlx::query(
             "SELECT r.id, r.sender, v.code_hash, v.expires_at > now() AS fresh
              FROM requests r JOIN verifications v ON v.request_id = r.id
-             WHERE r.reference = $1 AND r.status = 'awaiting_confirmation' AND v.confirmed_at IS NULL
+             WHERE r.reference = $1 AND r.status = 'awaiting_confirmation' AND v.confirmed_at IS NULL AND v.closed_at IS NULL
              FOR NO KEY UPDATE OF r",
         )
         .bind(&reference)
@@ -68,21 +69,22 @@ pub async fn accept(
             .await?;
             continue;
         }
-        sqlx::query("UPDATE verifications SET confirmed_at = now(), inbound_message_id = $2 WHERE request_id = $1")
+        sqlx::query("UPDATE verifications SET confirmed_at = now(), inbound_message_id = $2 WHERE request_id = $1 AND confirmed_at IS NULL AND closed_at IS NULL")
             .bind(request_id)
             .bind(inbound_id)
             .execute(&mut *conn)
             .await?;
         sqlx::query(
             "UPDATE requests SET verified_at = now(), verification = 'confirmation round trip',
-                    status = 'confirmed' WHERE id = $1",
+                    verified_address = sender WHERE id = $1",
         )
         .bind(request_id)
         .execute(&mut *conn)
         .await?;
-        event(
+        transition(
             conn,
             request_id,
+            RequestStatus::Confirmed,
             "identity_verified",
             json!({ "how": "confirmation round trip", "inbound_id": inbound_id }),
         )

@@ -13,5 +13,6 @@ pub mod deadline;
 pub mod identity;
 pub mod process;
 pub mod reply;
+pub mod status;
 pub mod tasks;
 pub mod triage;

@@ -25,6 +25,7 @@ use super::access;
 use super::acknowledge::{Acknowledger, RequestMessage};
 use super::identity;
 use super::reply::{event, Replier, RequestRow};
+use super::status::{transition, RequestStatus, TransitionError};
 use super::tasks;
 use crate::config::IdentitySettings;
 use crate::domain::{EmailAddress, RequestKind};
@@ -59,9 +60,6 @@ pub struct Processor {
     pub store_actions: WorkQueue,
 }
 
-/// States from which processing continues.
-const ACTIONABLE: &[&str] = &["accepted", "approved", "confirmed"];
-
 impl Processor {
     /// Queue handler entry point.
     pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
@@ -80,7 +78,11 @@ impl Processor {
             .ok_or_else(|| {
                 Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"))
             })?;
-        if !ACTIONABLE.contains(&request.status.as_str()) {
+        if !request
+            .status
+            .parse::<RequestStatus>()
+            .is_ok_and(RequestStatus::is_actionable)
+        {
             return Ok(Step::Waiting(request.status));
         }
         let kind: RequestKind = request
@@ -191,11 +193,15 @@ impl Processor {
 
         // 5. One task per store.
         let planned = self.plan(&mut tx, &request, kind, &ids, &matches).await?;
-        sqlx::query("UPDATE requests SET status = 'executing' WHERE id = $1")
-            .bind(request_id)
-            .execute(&mut *tx)
-            .await?;
-        event(&mut tx, request_id, "planned", json!({ "tasks": planned })).await?;
+        transition(
+            &mut tx,
+            request_id,
+            RequestStatus::Executing,
+            "planned",
+            json!({ "tasks": planned }),
+        )
+        .await
+        .map_err(|e| Failure::Poison(e.into()))?;
         let completed = tasks::complete_if_done(&mut tx, &self.replier, request_id).await?;
         tx.commit().await?;
         Ok(if completed {
@@ -212,13 +218,14 @@ impl Processor {
     ) -> Result<(), Failure> {
         let (code, hash) = identity::new_code();
         let inserted = sqlx::query(
-            "INSERT INTO verifications (request_id, code_hash, expires_at)
-             VALUES ($1, $2, now() + make_interval(hours => $3))
-             ON CONFLICT (request_id) DO NOTHING",
+            "INSERT INTO verifications (request_id, code_hash, expires_at, address)
+             VALUES ($1, $2, now() + make_interval(hours => $3), $4)
+             ON CONFLICT (request_id) WHERE confirmed_at IS NULL AND closed_at IS NULL DO NOTHING",
         )
         .bind(request.id)
         .bind(hash)
         .bind(self.identity.confirmation_hours as i32)
+        .bind(&request.sender)
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -236,17 +243,15 @@ impl Processor {
                 .await
                 .map_err(Failure::Poison)?;
         }
-        sqlx::query("UPDATE requests SET status = 'awaiting_confirmation' WHERE id = $1")
-            .bind(request.id)
-            .execute(&mut *tx)
-            .await?;
-        event(
+        transition(
             tx,
             request.id,
+            RequestStatus::AwaitingConfirmation,
             "confirmation_requested",
             json!({ "reason": "no trusted sender authentication" }),
         )
-        .await?;
+        .await
+        .map_err(|e| Failure::Poison(e.into()))?;
         Ok(())
     }
 
@@ -256,17 +261,19 @@ impl Processor {
         request_id: i64,
         reasons: Vec<String>,
     ) -> Result<Step, Failure> {
-        sqlx::query("UPDATE requests SET status = 'needs_review', review = true WHERE id = $1")
+        sqlx::query("UPDATE requests SET review = true WHERE id = $1")
             .bind(request_id)
             .execute(&mut *tx)
             .await?;
-        event(
+        transition(
             &mut tx,
             request_id,
+            RequestStatus::NeedsReview,
             "flagged_for_review",
             json!({ "reasons": reasons }),
         )
-        .await?;
+        .await
+        .map_err(|e| Failure::Poison(e.into()))?;
         tx.commit().await?;
         Ok(Step::NeedsReview(reasons))
     }
@@ -464,10 +471,22 @@ async fn set_verified(conn: &mut PgConnection, request_id: i64, how: &str) -> sq
 }
 
 async fn finish(conn: &mut PgConnection, request_id: i64, outcome: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE requests SET status = 'completed', completed_at = now(), outcome = $2 WHERE id = $1")
+    sqlx::query("UPDATE requests SET outcome = $2 WHERE id = $1")
         .bind(request_id)
         .bind(outcome)
         .execute(&mut *conn)
         .await?;
-    event(conn, request_id, "completed", json!({ "outcome": outcome })).await
+    transition(
+        conn,
+        request_id,
+        RequestStatus::Completed,
+        "completed",
+        json!({ "outcome": outcome }),
+    )
+    .await
+    .map_err(|e| match e {
+        TransitionError::Database(e) => e,
+        other => sqlx::Error::Protocol(other.to_string()),
+    })?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ use sqlx::{PgConnection, PgPool, Row};
 
 use super::process::publish_task;
 use super::reply::{event, Replier, RequestRow};
+use super::status::{transition, RequestStatus};
 use crate::domain::RequestKind;
 use crate::queue::consumer::Failure;
 use crate::queue::topology::WorkQueue;
@@ -254,13 +255,14 @@ pub async fn complete_if_done(
             vec![],
         )
         .await?;
-    sqlx::query("UPDATE requests SET status = 'completed', completed_at = now(), outcome = 'done' WHERE id = $1")
+    sqlx::query("UPDATE requests SET outcome = 'done' WHERE id = $1")
         .bind(request_id)
         .execute(&mut *conn)
         .await?;
-    event(
+    transition(
         conn,
         request_id,
+        RequestStatus::Completed,
         "completed",
         json!({ "rows": rows, "stores": stores }),
     )

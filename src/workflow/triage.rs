@@ -188,12 +188,14 @@ impl Triage {
         let now = chrono::Utc::now();
         let year = now.year();
         let due_at = self.calendar.due(now, self.deadlines.working_days(kind));
+        let key = message_key(sender.as_str(), reading.envelope.message_id.as_deref());
+        let identifiers = serde_json::json!({ "iins": u.iin, "phones": u.phones });
         let inserted = sqlx::query(
             "INSERT INTO requests (reference, inbound_message_id, kind, language, review, status,
                                    sender, sender_message_id, sender_references, subject, understanding,
-                                   due_at)
-             VALUES ('pending:' || $1::text, $1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (lower(sender), sender_message_id) WHERE sender_message_id IS NOT NULL
+                                   due_at, message_key, identifiers)
+             VALUES ('pending:' || $1::text, $1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT (message_key) WHERE message_key IS NOT NULL
              DO NOTHING
              RETURNING id",
         )
@@ -207,17 +209,16 @@ impl Triage {
         .bind(&reading.envelope.subject)
         .bind(&understanding)
         .bind(due_at)
+        .bind(&key)
+        .bind(&identifiers)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
-            let existing: i64 = sqlx::query(
-                "SELECT id FROM requests WHERE lower(sender) = lower($1) AND sender_message_id = $2",
-            )
-            .bind(sender.as_str())
-            .bind(reading.envelope.message_id.as_deref())
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?;
+            let existing: i64 = sqlx::query("SELECT id FROM requests WHERE message_key = $1")
+                .bind(&key)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?;
             mark("duplicate").execute(&mut *tx).await?;
             return Ok(Outcome::Duplicate {
                 request_id: existing,
@@ -266,4 +267,17 @@ impl Triage {
         })
         .await
     }
+}
+
+/// `sha256(lower(sender) 0x00 Message-ID)`: the identity of "the same message twice", of any
+/// length (a header value too long for an index cannot stall triage). `None` without a
+/// Message-ID: such messages are never taken for duplicates.
+pub fn message_key(sender: &str, message_id: Option<&str>) -> Option<Vec<u8>> {
+    use sha2::{Digest, Sha256};
+    let id = message_id?;
+    let mut h = Sha256::new();
+    h.update(sender.to_lowercase().as_bytes());
+    h.update([0u8]);
+    h.update(id.as_bytes());
+    Some(h.finalize().to_vec())
 }
