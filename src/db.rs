@@ -103,3 +103,65 @@ pub async fn run_on_notify<F, Fut>(
         }
     }
 }
+
+/// Text made safe to store: PostgreSQL rejects NUL in `text` and `jsonb`, and other C0 control
+/// characters (but tab and line breaks) have no business in a header or a reason either; at
+/// most `max_chars` characters. Borrowed when nothing had to change.
+pub fn clean_text(s: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    let too_long = s.len() > max_chars && s.chars().nth(max_chars).is_some();
+    if !too_long && !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| if bad(c) { '\u{FFFD}' } else { c })
+            .take(max_chars)
+            .collect(),
+    )
+}
+
+/// [`clean_text`] on every string (keys too) of a JSON value, each at most `max_chars`.
+pub fn clean_json(value: &mut serde_json::Value, max_chars: usize) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(clean) = clean_text(s, max_chars) {
+                *s = clean;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| clean_json(v, max_chars)),
+        Value::Object(map) => {
+            let dirty = map.keys().any(|k| clean_text(k, max_chars) != k.as_str());
+            if dirty {
+                let entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+                for (k, v) in entries {
+                    map.insert(clean_text(&k, max_chars).into_owned(), v);
+                }
+            }
+            map.values_mut().for_each(|v| clean_json(v, max_chars));
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_loses_nul_and_control_characters_and_length() {
+        assert!(matches!(
+            clean_text("plain\ttext\n", 100),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(clean_text("a\0b\x07c", 100), "a\u{FFFD}b\u{FFFD}c");
+        assert_eq!(clean_text("абвгд", 3), "абв");
+        let mut v = serde_json::json!({ "k\0": ["x\0y", { "z": "\u{1}" }], "n": 1 });
+        clean_json(&mut v, 100);
+        assert_eq!(
+            v,
+            serde_json::json!({ "k\u{FFFD}": ["x\u{FFFD}y", { "z": "\u{FFFD}" }], "n": 1 })
+        );
+    }
+}

@@ -28,6 +28,7 @@ use crate::stores::Registry;
 use crate::understand::{Company, Reader};
 use crate::workflow::acknowledge::Acknowledger;
 use crate::workflow::deadline::{almaty, Calendar};
+use crate::workflow::expiry;
 use crate::workflow::process::Processor;
 use crate::workflow::reply::Replier;
 use crate::workflow::tasks::{self, Executor};
@@ -77,7 +78,8 @@ pub async fn run(
     let poll = Duration::from_millis(settings.worker.outbox_poll_ms);
     let (requests, store_actions) = queues(&settings);
     let registry = Arc::new(Registry::new(&settings.stores)?);
-    let replier = Replier::new(templates, settings.company.clone());
+    let replier = Replier::new(templates, settings.company.clone())
+        .with_limit(settings.worker.replies_per_sender_per_hour);
 
     let mut tasks = JoinSet::new();
     if stages.intake {
@@ -94,10 +96,17 @@ pub async fn run(
             pool.clone(),
             reader,
             requests.clone(),
+            replier.clone(),
             Calendar::new(&settings.calendar),
             settings.deadlines.clone(),
         );
         tasks.spawn(triage.run(poll, shutdown.clone()));
+        tasks.spawn(expiry::run(
+            pool.clone(),
+            replier.clone(),
+            poll,
+            shutdown.clone(),
+        ));
         tasks.spawn(mailer.run(
             pool.clone(),
             poll,
@@ -109,7 +118,7 @@ pub async fn run(
             registry: registry.clone(),
             replier: replier.clone(),
             identity: settings.identity.clone(),
-            acknowledger: Acknowledger::new(pool.clone(), replier.clone(), settings.worker.clone()),
+            acknowledger: Acknowledger::new(pool.clone(), replier.clone()),
             store_actions: store_actions.clone(),
         };
         let executor = Executor {
@@ -297,14 +306,22 @@ async fn broker(
                     async move { executor.handle(payload).await }
                 }
             };
+            let on_dead_request = {
+                let processor = processor.clone();
+                move |payload: Vec<u8>, error: String| {
+                    let processor = processor.clone();
+                    async move { processor.dead_lettered(payload, error).await }
+                }
+            };
             let consumers = async {
                 let r = tokio::try_join!(
-                    consumer::consume(
+                    consumer::consume_with_dead_letters(
                         &connection,
                         &requests,
                         prefetch,
                         session.clone(),
-                        on_request
+                        on_request,
+                        on_dead_request
                     ),
                     consumer::consume(
                         &connection,

@@ -102,6 +102,100 @@ pub async fn enqueue_publish(
     Ok(inserted)
 }
 
+/// What [`enqueue_automatic`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    New,
+    /// Over the limit: recorded as `suppressed`, never sent.
+    Suppressed,
+    /// Over the limit: waits for the recipient's window.
+    Deferred,
+    /// This dedupe key was enqueued before.
+    Known,
+}
+
+impl Queued {
+    /// A row was written by this call.
+    pub fn is_new(self) -> bool {
+        self != Queued::Known
+    }
+}
+
+/// What happens to an automatic e-mail over the per-recipient limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    /// Acknowledgements, code requests, notices: suppressed (recorded, never sent).
+    Ordinary,
+    /// The result of a verified request (completion, access report): it waits until the
+    /// recipient's window has room, and is never dropped.
+    Result,
+}
+
+/// Enqueues an automatic e-mail about a request within the limit of `per_hour` automatic
+/// e-mails to one address (every purpose and request counted; a loop or a flood of spoofed
+/// requests can never make the worker a mail cannon). Serialised per recipient with an
+/// advisory lock, so concurrent requests cannot both squeeze under the limit.
+pub async fn enqueue_automatic(
+    conn: &mut PgConnection,
+    dedupe_key: &str,
+    request_id: Option<i64>,
+    email: &OutgoingEmail,
+    urgency: Urgency,
+    per_hour: i64,
+) -> sqlx::Result<Queued> {
+    let to = email.to.to_lowercase();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7193))")
+        .bind(&to)
+        .execute(&mut *conn)
+        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outbox WHERE dedupe_key = $1)")
+            .bind(dedupe_key)
+            .fetch_one(&mut *conn)
+            .await?;
+    if exists {
+        return Ok(Queued::Known);
+    }
+    let (recent, oldest): (i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+        "SELECT count(*), min(created_at) FROM outbox
+         WHERE channel = 'email' AND lower(payload ->> 'to') = $1
+           AND status IN ('pending', 'sent') AND created_at > now() - interval '1 hour'",
+    )
+    .bind(&to)
+    .fetch_one(&mut *conn)
+    .await?;
+    if recent < per_hour {
+        enqueue_email(conn, dedupe_key, request_id, email, None).await?;
+        return Ok(Queued::New);
+    }
+    match urgency {
+        Urgency::Ordinary => {
+            enqueue_email(
+                conn,
+                dedupe_key,
+                request_id,
+                email,
+                Some("rate limit: too many automatic e-mails to this address in the last hour"),
+            )
+            .await?;
+            Ok(Queued::Suppressed)
+        }
+        Urgency::Result => {
+            let at = oldest.unwrap_or_else(chrono::Utc::now) + chrono::Duration::hours(1);
+            enqueue_email(conn, dedupe_key, request_id, email, None).await?;
+            sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE dedupe_key = $1",
+            )
+            .bind(dedupe_key)
+            .bind(at)
+            .bind("rate limit: waits until the recipient's hourly window has room")
+            .execute(&mut *conn)
+            .await?;
+            Ok(Queued::Deferred)
+        }
+    }
+}
+
 /// E-mails to `to` that were sent or are waiting to be sent in the last hour.
 pub async fn recent_emails_to(conn: &mut PgConnection, to: &str) -> sqlx::Result<i64> {
     let row = sqlx::query(

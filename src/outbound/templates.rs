@@ -17,6 +17,10 @@ use crate::domain::Language;
 pub const REQUIRED: &[&str] = &[
     "acknowledgement",
     "confirmation",
+    "contact_confirmation",
+    "contact_on_file_notice",
+    "disputed",
+    "expired",
     "unknown_subject",
     "obligation_hold",
     "completed",
@@ -168,5 +172,41 @@ mod tests {
             "invalid IIN is quoted back: {}",
             kk.body
         );
+    }
+
+    #[test]
+    fn codes_are_in_the_body_and_never_in_the_subject() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let t = Templates::load(&dir).unwrap();
+        for lang in LANGUAGES {
+            for name in ["confirmation", "contact_confirmation"] {
+                let r = t
+                    .render(
+                        name,
+                        lang,
+                        serde_json::json!({
+                            "reference": "DSR-2026-000123", "kind": "erasure",
+                            "code": "ABCD-EF23", "expires_hours": 72,
+                            "company": "NLG.KZ LLP", "company_mailbox": "info@nlg.kz",
+                        }),
+                    )
+                    .unwrap();
+                assert!(!r.subject.contains("ABCD"), "{lang} {name}: {}", r.subject);
+                assert!(r.body.contains("ABCD-EF23"), "{lang} {name}");
+            }
+            for name in ["contact_on_file_notice", "disputed", "expired"] {
+                let r = t
+                    .render(
+                        name,
+                        lang,
+                        serde_json::json!({
+                            "reference": "DSR-2026-000123", "kind": "access", "expires_hours": 72,
+                            "company": "NLG.KZ LLP", "company_mailbox": "info@nlg.kz",
+                        }),
+                    )
+                    .unwrap();
+                assert!(r.subject.contains("DSR-2026-000123"), "{lang} {name}");
+            }
+        }
     }
 }

@@ -66,6 +66,33 @@ where
     H: Fn(Vec<u8>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), Failure>> + Send,
 {
+    consume_with_dead_letters(
+        connection,
+        queue,
+        prefetch,
+        shutdown,
+        handler,
+        |_, _| async { Ok(()) },
+    )
+    .await
+}
+
+/// [`consume`], and `on_dead(payload, error)` once a message is dead-lettered, so the item it
+/// names can be marked failed with its reason (in the handler's own database) for staff.
+pub async fn consume_with_dead_letters<H, Fut, D, DFut>(
+    connection: &Connection,
+    queue: &WorkQueue,
+    prefetch: u16,
+    shutdown: CancellationToken,
+    handler: H,
+    on_dead: D,
+) -> anyhow::Result<()>
+where
+    H: Fn(Vec<u8>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Failure>> + Send,
+    D: Fn(Vec<u8>, String) -> DFut + Clone + Send + Sync + 'static,
+    DFut: Future<Output = anyhow::Result<()>> + Send,
+{
     let channel = connection.create_channel().await?;
     queue.declare(&channel).await?;
     channel
@@ -84,10 +111,11 @@ where
 
     let work = consumer.for_each_concurrent(usize::from(prefetch.max(1)), |delivery| {
         let handler = handler.clone();
+        let on_dead = on_dead.clone();
         let republisher = republisher.clone();
         async move {
             match delivery {
-                Ok(delivery) => handle(delivery, queue, &republisher, handler).await,
+                Ok(delivery) => handle(delivery, queue, &republisher, handler, on_dead).await,
                 Err(e) => tracing::warn!(queue = %queue.queue(), "delivery error: {e}"),
             }
         }
@@ -98,10 +126,17 @@ where
     }
 }
 
-async fn handle<H, Fut>(delivery: Delivery, queue: &WorkQueue, republisher: &Publisher, handler: H)
-where
+async fn handle<H, Fut, D, DFut>(
+    delivery: Delivery,
+    queue: &WorkQueue,
+    republisher: &Publisher,
+    handler: H,
+    on_dead: D,
+) where
     H: Fn(Vec<u8>) -> Fut,
     Fut: Future<Output = Result<(), Failure>>,
+    D: Fn(Vec<u8>, String) -> DFut,
+    DFut: Future<Output = anyhow::Result<()>>,
 {
     let attempt = attempt_of(&delivery);
     let result = handler(delivery.data.clone()).await;
@@ -143,6 +178,9 @@ where
                     ATTEMPT_HEADER.into(),
                     AMQPValue::LongLongInt(attempt as i64 + 1),
                 );
+                if let Err(e) = on_dead(delivery.data.clone(), format!("{error:#}")).await {
+                    tracing::warn!(queue = %queue.queue(), "recording a dead-lettered item failed: {e:#}");
+                }
                 republisher
                     .publish(
                         &queue.dead_letter_exchange(),

@@ -15,7 +15,7 @@ use super::settings::{
     Action, Anonymisation, BlockMethod, Identifier, StoreSettings, TableSettings,
 };
 use super::sql::{Dialect, Statement, Value};
-use super::{Hold, StoreData, StoreMatch, SubjectIds, TableData, TableReceipt};
+use super::{Hold, StoreData, StoreMatch, SubjectIds, TableData, TableMatch, TableReceipt};
 use crate::domain::RequestKind;
 
 /// A store transaction that did its work and waits for the caller's records before commit.
@@ -128,9 +128,9 @@ impl SqlStore {
         let mut order = self.children_first();
         order.reverse();
         for table in order {
-            let keys: BTreeSet<String> = if let Some(parent) = &table.parent {
+            let (keys, detail) = if let Some(parent) = &table.parent {
                 let parent_keys = found.tables.get(&parent.table).cloned().unwrap_or_default();
-                if parent_keys.is_empty() {
+                let keys = if parent_keys.is_empty() {
                     BTreeSet::new()
                 } else {
                     let mut s = Statement::new(self.dialect);
@@ -143,58 +143,19 @@ impl SqlStore {
                         .push(" IN ")
                         .bind_list(&parent_keys);
                     self.keys(conn, &s).await?
-                }
+                };
+                let detail = TableMatch {
+                    bound: keys.len(),
+                    via: Some(parent.table.clone()),
+                    ..Default::default()
+                };
+                (keys, detail)
             } else {
-                let mut all = BTreeSet::new();
-                let mut per_identifier: Vec<(Identifier, BTreeSet<String>)> = vec![];
-                for (identifier, column) in &table.identifiers {
-                    let values = who.values(*identifier);
-                    if values.is_empty() {
-                        continue;
-                    }
-                    let mut s = Statement::new(self.dialect);
-                    let col = self.dialect.text(&self.q(column));
-                    s.push("SELECT ")
-                        .push(&self.dialect.text(&self.q(&table.key)))
-                        .push(" FROM ")
-                        .push(&self.q(&table.name))
-                        .push(" WHERE ");
-                    if *identifier == Identifier::Email {
-                        let lowered: Vec<String> =
-                            values.iter().map(|v| v.to_lowercase()).collect();
-                        s.push(&format!("LOWER({col}) IN ")).bind_list(&lowered);
-                    } else {
-                        s.push(&format!("{col} IN ")).bind_list(values);
-                    }
-                    let keys = self.keys(conn, &s).await?;
-                    all.extend(keys.iter().cloned());
-                    per_identifier.push((*identifier, keys));
-                }
-                // Two identifiers that each find someone, but not the same someone.
-                let hits: Vec<&(Identifier, BTreeSet<String>)> = per_identifier
-                    .iter()
-                    .filter(|(_, k)| !k.is_empty())
-                    .collect();
-                for pair in hits.windows(2) {
-                    if pair[0].1 != pair[1].1 {
-                        found.conflicts.push(format!(
-                            "in {}.{}, the {:?} and the {:?} point at different records",
-                            self.name(),
-                            table.name,
-                            pair[0].0,
-                            pair[1].0
-                        ));
-                    }
-                }
-                if hits.iter().any(|(_, k)| k.len() > 1) {
-                    found.conflicts.push(format!(
-                        "in {}.{}, one identifier matches several records",
-                        self.name(),
-                        table.name
-                    ));
-                }
-                all
+                self.bind_root(conn, table, who, &mut found).await?
             };
+            if detail != TableMatch::default() {
+                found.detail.insert(table.name.clone(), detail);
+            }
             if !keys.is_empty() {
                 found
                     .tables
@@ -202,6 +163,132 @@ impl SqlStore {
             }
         }
         Ok(found)
+    }
+
+    /// The rows of a table found directly by identifiers, under the binding rule of
+    /// [`SubjectIds`]: the verified address anchors, typed identifiers only narrow.
+    async fn bind_root(
+        &self,
+        conn: &mut AnyConnection,
+        table: &TableSettings,
+        who: &SubjectIds,
+        found: &mut StoreMatch,
+    ) -> anyhow::Result<(BTreeSet<String>, TableMatch)> {
+        let mut by: BTreeMap<Identifier, BTreeSet<String>> = BTreeMap::new();
+        for (identifier, column) in &table.identifiers {
+            let values = who.values(*identifier);
+            if values.is_empty() {
+                continue;
+            }
+            let mut s = Statement::new(self.dialect);
+            let col = self.dialect.text(&self.q(column));
+            s.push("SELECT ")
+                .push(&self.dialect.text(&self.q(&table.key)))
+                .push(" FROM ")
+                .push(&self.q(&table.name))
+                .push(" WHERE ");
+            if *identifier == Identifier::Email {
+                let lowered: Vec<String> = values.iter().map(|v| v.to_lowercase()).collect();
+                s.push(&format!("LOWER({col}) IN ")).bind_list(&lowered);
+            } else {
+                s.push(&format!("{col} IN ")).bind_list(values);
+            }
+            by.insert(*identifier, self.keys(conn, &s).await?);
+        }
+        let count = |i: Identifier| by.get(&i).map(BTreeSet::len);
+        let mut detail = TableMatch {
+            email: count(Identifier::Email),
+            iin: count(Identifier::Iin),
+            phone: count(Identifier::Phone),
+            ..Default::default()
+        };
+        let at = format!("{}.{}", self.name(), table.name);
+        if who.linked {
+            // Staff said who it is: every identifier finds records; disagreement is shown.
+            let hits: Vec<(&Identifier, &BTreeSet<String>)> =
+                by.iter().filter(|(_, k)| !k.is_empty()).collect();
+            for pair in hits.windows(2) {
+                if pair[0].1 != pair[1].1 {
+                    found.conflicts.push(format!(
+                        "in {at}, the {:?} and the {:?} point at different records",
+                        pair[0].0, pair[1].0
+                    ));
+                }
+            }
+            if hits.iter().any(|(_, k)| k.len() > 1) {
+                found
+                    .conflicts
+                    .push(format!("in {at}, one identifier matches several records"));
+            }
+            let keys: BTreeSet<String> = by.into_values().flatten().collect();
+            detail.bound = keys.len();
+            return Ok((keys, detail));
+        }
+        let anchored = by.remove(&Identifier::Email).unwrap_or_default();
+        let typed: BTreeSet<String> = by.into_values().flatten().collect();
+        let narrowed: BTreeSet<String> = anchored.intersection(&typed).cloned().collect();
+        let bound = if narrowed.is_empty() {
+            anchored.clone()
+        } else {
+            narrowed
+        };
+        let outside: Vec<String> = typed.difference(&anchored).cloned().collect();
+        detail.bound = bound.len();
+        detail.outside = outside.len();
+        if bound.len() > 1 {
+            found.conflicts.push(format!(
+                "in {at}, the address matches {} records and nothing given tells them apart",
+                bound.len()
+            ));
+        }
+        if !outside.is_empty() {
+            if bound.is_empty() {
+                // Nobody here under this address: the typed identifiers point at someone whose
+                // own address is the only way to ask them.
+                let addresses = self.addresses_on_file(conn, table, &outside).await?;
+                found.outside_without_address += outside.len() - addresses.len().min(outside.len());
+                found.on_file.extend(addresses);
+            } else {
+                found.conflicts.push(format!(
+                    "in {at}, an identifier in the text matches {} record(s) the address does not",
+                    outside.len()
+                ));
+            }
+        }
+        Ok((bound, detail))
+    }
+
+    /// The e-mail addresses held by `keys` (lower-cased, non-empty), one per record at most.
+    async fn addresses_on_file(
+        &self,
+        conn: &mut AnyConnection,
+        table: &TableSettings,
+        keys: &[String],
+    ) -> anyhow::Result<Vec<String>> {
+        let Some(column) = table.identifiers.get(&Identifier::Email) else {
+            return Ok(vec![]);
+        };
+        let mut s = Statement::new(self.dialect);
+        s.push("SELECT ")
+            .push(&self.dialect.text(&self.q(column)))
+            .push(" FROM ")
+            .push(&self.q(&table.name))
+            .push(" WHERE ");
+        self.key_in(&mut s, table, keys);
+        let rows = s
+            .fetch_all(conn)
+            .await
+            .with_context(|| context(self.name(), "reading the contact on file"))?;
+        let mut out = vec![];
+        for row in rows {
+            if let Some(address) = row.try_get::<Option<String>, _>(0)? {
+                let address = address.trim().to_lowercase();
+                if crate::domain::EmailAddress::parse(&address).is_ok() {
+                    out.push(address);
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn keys(

@@ -13,7 +13,7 @@ pub mod settings;
 pub mod sql;
 pub mod webhook;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -22,11 +22,21 @@ use self::database::SqlStore;
 use self::settings::{Identifier, StoreKind, StoreSettings};
 
 /// How a subject is looked up in the stores.
+///
+/// The binding rule (README, "Never harm a subject"): the subject is the set of records that a
+/// *verified address* in `emails` matches. The IINs and phones the sender typed may narrow that
+/// set (several records share the address; the IIN picks one) or confirm it; they never add a
+/// record the address does not match. Records that only the typed identifiers match are
+/// reported as `outside` — never acted on, never disclosed. Only when staff say who the
+/// request is about (`linked`, an audited decision) does every identifier find records.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SubjectIds {
     pub emails: Vec<String>,
     pub iins: Vec<String>,
     pub phones: Vec<String>,
+    /// Staff linked these identifiers to the request: each of them finds records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub linked: bool,
 }
 
 impl SubjectIds {
@@ -39,11 +49,45 @@ impl SubjectIds {
     }
 }
 
-/// The subject's rows in one store: table → primary keys (as text), and any inconsistency.
+/// The subject's rows in one store: table → primary keys (as text) of the *bound* rows (those
+/// the request acts on), what each identifier matched, and any inconsistency.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StoreMatch {
     pub tables: BTreeMap<String, Vec<String>>,
     pub conflicts: Vec<String>,
+    /// Per table: how the rows were found (counts only).
+    #[serde(default)]
+    pub detail: BTreeMap<String, TableMatch>,
+    /// E-mail addresses held by records that only the typed identifiers match (personal data:
+    /// used to verify through the contact on file, never shown, logged or stored in plans).
+    #[serde(skip)]
+    pub on_file: BTreeSet<String>,
+    /// Such records that hold no e-mail address.
+    #[serde(default)]
+    pub outside_without_address: usize,
+}
+
+/// How one table's rows were found: counts per identifier, never values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TableMatch {
+    /// Rows the request acts on.
+    pub bound: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iin: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<usize>,
+    /// Rows only the typed identifiers match: never acted on.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub outside: usize,
+    /// Reached through this parent table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl StoreMatch {
@@ -52,6 +96,10 @@ impl StoreMatch {
     }
     pub fn rows(&self) -> usize {
         self.tables.values().map(Vec::len).sum()
+    }
+    /// Records that the typed identifiers match but the address does not.
+    pub fn outside(&self) -> usize {
+        self.detail.values().map(|t| t.outside).sum()
     }
 }
 

@@ -1,13 +1,14 @@
 //! The answer to an access request (law 94-V art. 24(1)): everything held about the subject in
 //! every store, as a readable HTML document and a machine-readable JSON file, in the request's
-//! language, sent only to the verified address (the caller has verified it).
+//! language, with only the records the verified address binds, sent only to that address.
 
 use serde::Serialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::reply::{Replier, RequestRow};
+use super::reply::{Replier, RequestRow, To};
 use crate::outbound::outbox::Attachment;
+use crate::outbound::outbox::Urgency;
 use crate::stores::{Registry, StoreData, SubjectIds};
 
 #[derive(Debug, Serialize)]
@@ -31,6 +32,7 @@ pub async fn answer(
     ids: &SubjectIds,
 ) -> anyhow::Result<()> {
     let mut stores = vec![];
+    // The records the verified address binds (typed identifiers narrow, never add).
     for store in registry.sql_stores() {
         let data = store.gather(ids).await?;
         if !data.tables.is_empty() {
@@ -38,6 +40,15 @@ pub async fn answer(
         }
     }
     let context = replier.context(request, json!({}));
+    // The report names the subject by what they proved, not by what they typed.
+    let shown = if ids.linked {
+        ids.clone()
+    } else {
+        SubjectIds {
+            emails: ids.emails.clone(),
+            ..Default::default()
+        }
+    };
     let report = AccessReport {
         reference: &request.reference,
         generated_at: chrono::Utc::now()
@@ -47,7 +58,7 @@ pub async fn answer(
         company: context["company"].as_str().unwrap_or_default(),
         company_mailbox: context["company_mailbox"].as_str().unwrap_or_default(),
         held: !stores.is_empty(),
-        subject: ids,
+        subject: &shown,
         third_parties: registry.processors(),
         stores,
     };
@@ -68,9 +79,11 @@ pub async fn answer(
         },
     ];
     replier
-        .send(
+        .send_to(
             conn,
             request,
+            &To::Verified,
+            Urgency::Result,
             "access",
             &format!("access:{}", request.id),
             json!({ "held": report.held }),

@@ -10,8 +10,7 @@ use sqlx::PgPool;
 
 use super::reply::{Replier, RequestRow};
 use super::status::{transition, RequestStatus};
-use crate::config::WorkerSettings;
-use crate::outbound::outbox;
+use crate::outbound::outbox::{Queued, Urgency};
 use crate::queue::consumer::Failure;
 use crate::redact;
 
@@ -25,7 +24,6 @@ pub struct RequestMessage {
 pub struct Acknowledger {
     pool: PgPool,
     replier: Replier,
-    worker: WorkerSettings,
 }
 
 /// What acknowledging one request did.
@@ -40,12 +38,8 @@ pub enum Acknowledged {
 }
 
 impl Acknowledger {
-    pub fn new(pool: PgPool, replier: Replier, worker: WorkerSettings) -> Self {
-        Self {
-            pool,
-            replier,
-            worker,
-        }
+    pub fn new(pool: PgPool, replier: Replier) -> Self {
+        Self { pool, replier }
     }
 
     pub async fn acknowledge(&self, request_id: i64) -> Result<Acknowledged, Failure> {
@@ -89,17 +83,18 @@ impl Acknowledger {
             let email =
                 self.replier
                     .email(&request, "ack", rendered.subject, rendered.body, vec![]);
-            let recent = outbox::recent_emails_to(&mut tx, &request.sender).await?;
-            let limited = recent >= self.worker.replies_per_sender_per_hour;
-            outbox::enqueue_email(
-                &mut tx,
-                &format!("ack:{request_id}"),
-                Some(request_id),
-                &email,
-                limited.then_some("rate limit: too many replies to this sender in the last hour"),
-            )
-            .await?;
-            if limited {
+            let queued = self
+                .replier
+                .enqueue(
+                    &mut tx,
+                    &request,
+                    &email,
+                    &format!("ack:{request_id}"),
+                    Urgency::Ordinary,
+                )
+                .await
+                .map_err(Failure::Retry)?;
+            if queued == Queued::Suppressed {
                 Acknowledged::RateLimited
             } else {
                 Acknowledged::Queued

@@ -3,16 +3,23 @@
 //! - [`triage`] reads each stored message once ([`crate::understand`]) and records the outcome:
 //!   a new request (published to RabbitMQ through the outbox), mail left for humans, or a
 //!   failure with its reason. Every worker runs it; rows are claimed with `SKIP LOCKED`.
-//! - [`acknowledge`] is the handler of the `requests` queue: it writes the acknowledgement to
-//!   the outbox, exactly once per request.
+//!   Replies to our own mail attach to their request ([`replies`]): codes, disputes, details.
+//! - [`acknowledge`] and [`process`] handle the `requests` queue: one acknowledgement per
+//!   request, then identity, the subject ([`subject`]: records the verified address matches),
+//!   art. 8(2) obligations, and the plan; [`tasks`] run it per store.
+//! - [`status`] owns the lifecycle: every status change goes through it. [`verification`]
+//!   keeps the one-time codes; [`expiry`] closes what nobody answered.
 
 pub mod access;
 pub mod acknowledge;
-pub mod confirmation;
 pub mod deadline;
+pub mod expiry;
 pub mod identity;
 pub mod process;
+pub mod replies;
 pub mod reply;
 pub mod status;
+pub mod subject;
 pub mod tasks;
 pub mod triage;
+pub mod verification;

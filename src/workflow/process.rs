@@ -1,15 +1,18 @@
 //! The `requests` queue handler: moves one request as far as it can go, then stops to wait.
 //!
 //! ```text
-//! received ─ack─▶ accepted ──identity?──▶ awaiting_confirmation ─(reply with code)─▶ confirmed
-//!    │                │                                                                  │
-//!    └▶ needs_review  ▼ (verified: trusted Authentication-Results, round trip, or staff)  ◀┘
-//!       (staff ─▶ approved)  find the subject in every store
-//!                     ├─ nobody found ──────────▶ completed (unknown_subject: ask for details)
-//!                     ├─ identifiers disagree ──▶ needs_review
-//!                     ├─ open obligation (art. 8(2)) ─▶ needs_review (+ reply explaining)
-//!                     ├─ access ────────────────▶ completed (report to the verified address)
-//!                     └─ otherwise: one task per store ─▶ executing ─(all tasks done)─▶ completed
+//! accepted / confirmed / approved
+//!   │ 1. the sender's identity: trusted Authentication-Results of our MX (once)
+//!   │ 2. the subject: records the verified address matches (typed IINs/phones only narrow)
+//!   │ 3. an approval must still cover the facts (same rows; conflicts/obligations overridden)
+//!   ├─ records found, sender not verified ──────────▶ awaiting_confirmation (code to the sender)
+//!   ├─ conflicts / open obligation (art. 8(2)) ─────▶ needs_review (+ reply to the verified address)
+//!   ├─ access ──────────────────────────────────────▶ completed (report to the verified address)
+//!   ├─ otherwise: one task per store ───────────────▶ executing ─(all tasks done)─▶ completed
+//!   ├─ nobody under the address, typed identifiers ─▶ awaiting_confirmation (code to the address
+//!   │                                                  on file; the sender learns nothing)
+//!   └─ nobody, nothing typed ───────────────────────▶ awaiting_information (ask for details)
+//! needs_review: the lookup runs too, so staff decide on the facts; nothing else happens.
 //! ```
 //!
 //! Every step runs in one transaction on the request row (locked), so a redelivery, a restart or a
@@ -24,12 +27,14 @@ use sqlx::{PgConnection, PgPool};
 use super::access;
 use super::acknowledge::{Acknowledger, RequestMessage};
 use super::identity;
-use super::reply::{event, Replier, RequestRow};
+use super::reply::{event, Replier, RequestRow, To};
 use super::status::{transition, RequestStatus, TransitionError};
+use super::subject::{approval_covers, Anchor, Lookup};
 use super::tasks;
+use super::verification::{self, Channel};
 use crate::config::IdentitySettings;
-use crate::domain::{EmailAddress, RequestKind};
-use crate::outbound::outbox::{self, OutgoingPublish};
+use crate::domain::RequestKind;
+use crate::outbound::outbox::{self, OutgoingPublish, Urgency};
 use crate::queue::consumer::Failure;
 use crate::queue::topology::WorkQueue;
 use crate::stores::settings::{Action, StoreKind, StoreSettings};
@@ -39,8 +44,12 @@ use crate::stores::{Registry, StoreMatch, SubjectIds};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Nothing to do in this state (waiting for staff, a confirmation, tasks, or already done).
-    Waiting(String),
+    Waiting(RequestStatus),
+    /// Flagged: the stores were searched so staff see the facts; staff decide.
+    LookedUp,
     AwaitingConfirmation,
+    /// A code went to the address on file of the record the typed identifiers match.
+    AwaitingContactOnFile,
     NeedsReview(Vec<String>),
     UnknownSubject,
     Answered,
@@ -60,6 +69,13 @@ pub struct Processor {
     pub store_actions: WorkQueue,
 }
 
+fn poison(e: TransitionError) -> Failure {
+    match e {
+        TransitionError::Database(e) => Failure::Retry(e.into()),
+        other => Failure::Poison(other.into()),
+    }
+}
+
 impl Processor {
     /// Queue handler entry point.
     pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
@@ -71,18 +87,50 @@ impl Processor {
         Ok(())
     }
 
+    /// The queue gave up on a request message (attempts used up, or it can never succeed):
+    /// the request is marked failed with the reason, in its own transaction, for staff.
+    pub async fn dead_lettered(&self, payload: Vec<u8>, error: String) -> anyhow::Result<()> {
+        let Ok(message) = serde_json::from_slice::<RequestMessage>(&payload) else {
+            return Ok(());
+        };
+        let mut tx = self.pool.begin().await?;
+        let status: Option<RequestStatus> =
+            sqlx::query_scalar("SELECT status FROM requests WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(message.request_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if status.is_some_and(|s| s.can_become(RequestStatus::Failed)) {
+            sqlx::query("UPDATE requests SET failure = $2 WHERE id = $1")
+                .bind(message.request_id)
+                .bind(crate::db::clean_text(&error, 2000).as_ref())
+                .execute(&mut *tx)
+                .await?;
+            transition(
+                &mut tx,
+                message.request_id,
+                RequestStatus::Failed,
+                "processing_failed",
+                json!({ "error": crate::db::clean_text(&error, 2000) }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::warn!(
+            request_id = message.request_id,
+            "request processing failed for good; staff can retry it"
+        );
+        Ok(())
+    }
+
     pub async fn advance(&self, request_id: i64) -> Result<Step, Failure> {
         let mut tx = self.pool.begin().await?;
-        let request = RequestRow::lock(&mut tx, request_id)
+        let mut request = RequestRow::lock(&mut tx, request_id)
             .await?
             .ok_or_else(|| {
                 Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"))
             })?;
-        if !request
-            .status
-            .parse::<RequestStatus>()
-            .is_ok_and(RequestStatus::is_actionable)
-        {
+        let looking_for_staff = request.status == RequestStatus::NeedsReview;
+        if !request.status.is_actionable() && !looking_for_staff {
             return Ok(Step::Waiting(request.status));
         }
         let kind: RequestKind = request
@@ -90,100 +138,105 @@ impl Processor {
             .parse()
             .map_err(|e| Failure::Poison(anyhow::anyhow!("request {request_id}: {e}")))?;
 
-        // 1. Identity: never act or disclose on a From header alone (an opt-out only sets flags).
-        if !request.verified && kind != RequestKind::MarketingOptOut {
+        // 1. The sender's identity, from our own MX's verdict (never from From: alone).
+        if !request.verified() && !looking_for_staff {
             let raw: Vec<u8> = sqlx::query_scalar("SELECT raw FROM inbound_messages WHERE id = $1")
                 .bind(request.inbound_message_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            let domain = EmailAddress::parse(&request.sender)
+            let domain = crate::domain::EmailAddress::parse(&request.sender)
                 .map(|a| a.domain().to_owned())
                 .unwrap_or_default();
-            match identity::authenticated(&raw, &domain, &self.identity.trusted_authserv_ids) {
-                Some(how) => {
-                    set_verified(&mut tx, request_id, &how).await?;
-                }
-                None => {
-                    self.ask_for_confirmation(&mut tx, &request).await?;
-                    tx.commit().await?;
-                    return Ok(Step::AwaitingConfirmation);
-                }
+            let _ = kind;
+            if let Some(how) =
+                identity::authenticated(&raw, &domain, &self.identity.trusted_authserv_ids)
+            {
+                verification::mark_verified(&mut tx, &request, &request.sender.clone(), &how)
+                    .await?;
+                request.verified_address = Some(request.sender.clone());
             }
         }
 
-        // 2. Who is it, in every store?
-        let ids = request.subject_ids();
-        let mut matches: BTreeMap<String, StoreMatch> = BTreeMap::new();
-        for store in self.registry.sql_stores() {
-            // A store that is down fails the whole step; the queue retries it later.
-            matches.insert(
-                store.name().to_owned(),
-                store.find(&ids).await.map_err(Failure::Retry)?,
-            );
-        }
-        let summary: BTreeMap<&String, BTreeMap<&String, usize>> = matches
-            .iter()
-            .map(|(s, m)| (s, m.tables.iter().map(|(t, k)| (t, k.len())).collect()))
-            .collect();
+        // 2. Who is it? Records the verified address matches; typed identifiers only narrow.
+        let probe = request.probe();
+        let anchor = if probe.linked {
+            Anchor::StaffLink
+        } else if request.verified() {
+            Anchor::Verified
+        } else {
+            Anchor::Sender
+        };
+        let lookup = Lookup::run(&self.registry, &probe, kind)
+            .await
+            .map_err(Failure::Retry)?;
+        let summary = lookup.summary(anchor);
         sqlx::query("UPDATE requests SET subject_match = $2 WHERE id = $1")
             .bind(request_id)
-            .bind(json!(summary))
+            .bind(&summary)
             .execute(&mut *tx)
             .await?;
-        let conflicts: Vec<String> = matches.values().flat_map(|m| m.conflicts.clone()).collect();
-        if !conflicts.is_empty() && !request.approved && request.linked_subject.is_none() {
+        if looking_for_staff {
+            event(
+                &mut tx,
+                request_id,
+                "stores_searched",
+                json!({ "anchor": anchor.as_str(), "found": lookup.found(), "outside": lookup.outside() }),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Step::LookedUp);
+        }
+
+        // 3. Staff approved what they saw: the same rows, and any override said explicitly.
+        let approved = request.status == RequestStatus::Approved;
+        if approved {
+            let approval = request.approval.clone().unwrap_or(json!({}));
+            if let Err(why) = approval_covers(&approval, &summary) {
+                return self.to_review(tx, request_id, vec![why]).await;
+            }
+        }
+
+        if !lookup.found() {
+            return self
+                .nobody_under_the_address(tx, &request, kind, &probe, &lookup)
+                .await;
+        }
+
+        // 4. Records found. Acting (or disclosing) needs a verified address.
+        if !request.verified() && kind != RequestKind::MarketingOptOut {
+            self.ask_sender(&mut tx, &request).await?;
+            tx.commit().await?;
+            return Ok(Step::AwaitingConfirmation);
+        }
+        let conflicts = lookup.conflicts();
+        if !conflicts.is_empty() && !approved {
             return self.to_review(tx, request_id, conflicts).await;
         }
-        let found = matches.values().any(|m| !m.is_empty());
-        if !found && kind != RequestKind::Access {
+        if !lookup.obligations.is_empty() && !approved {
             self.replier
-                .send(
+                .send_to(
                     &mut tx,
                     &request,
-                    "unknown_subject",
-                    &format!("unknown:{request_id}"),
-                    json!({}),
+                    &To::Verified,
+                    Urgency::Result,
+                    "obligation_hold",
+                    &format!("obligation:{request_id}"),
+                    json!({ "obligations": lookup.obligations }),
                     vec![],
                 )
                 .await
-                .map_err(Failure::Poison)?;
-            finish(&mut tx, request_id, "unknown_subject").await?;
-            tx.commit().await?;
-            return Ok(Step::UnknownSubject);
+                .map_err(Failure::Retry)?;
+            let reasons = lookup
+                .obligations
+                .iter()
+                .map(|o| format!("open obligation (art. 8(2)): {o}"))
+                .collect();
+            return self.to_review(tx, request_id, reasons).await;
         }
 
-        // 3. Law 94-V art. 8(2): no automatic withdrawal or erasure while an obligation is open.
-        if matches!(kind, RequestKind::WithdrawConsent | RequestKind::Erasure) && !request.approved
-        {
-            let mut open = vec![];
-            for store in self.registry.sql_stores() {
-                if let Some(m) = matches.get(store.name()).filter(|m| !m.is_empty()) {
-                    open.extend(store.open_obligations(m).await.map_err(Failure::Retry)?);
-                }
-            }
-            if !open.is_empty() {
-                self.replier
-                    .send(
-                        &mut tx,
-                        &request,
-                        "obligation_hold",
-                        &format!("obligation:{request_id}"),
-                        json!({ "obligations": open }),
-                        vec![],
-                    )
-                    .await
-                    .map_err(Failure::Poison)?;
-                let reasons = open
-                    .iter()
-                    .map(|o| format!("open obligation (art. 8(2)): {o}"))
-                    .collect();
-                return self.to_review(tx, request_id, reasons).await;
-            }
-        }
-
-        // 4. Access: answer with the report, to the verified address only.
+        // 5. Access: the bound records only, to the verified address only.
         if kind == RequestKind::Access {
-            access::answer(&mut tx, &self.registry, &self.replier, &request, &ids)
+            access::answer(&mut tx, &self.registry, &self.replier, &request, &probe)
                 .await
                 .map_err(Failure::Retry)?;
             finish(&mut tx, request_id, "done").await?;
@@ -191,8 +244,10 @@ impl Processor {
             return Ok(Step::Answered);
         }
 
-        // 5. One task per store.
-        let planned = self.plan(&mut tx, &request, kind, &ids, &matches).await?;
+        // 6. One task per store.
+        let planned = self
+            .plan(&mut tx, &request, kind, &probe, &lookup.stores)
+            .await?;
         transition(
             &mut tx,
             request_id,
@@ -201,7 +256,7 @@ impl Processor {
             json!({ "tasks": planned }),
         )
         .await
-        .map_err(|e| Failure::Poison(e.into()))?;
+        .map_err(poison)?;
         let completed = tasks::complete_if_done(&mut tx, &self.replier, request_id).await?;
         tx.commit().await?;
         Ok(if completed {
@@ -211,47 +266,160 @@ impl Processor {
         })
     }
 
-    async fn ask_for_confirmation(
+    /// The address (or the staff link) binds no record.
+    async fn nobody_under_the_address(
         &self,
-        tx: &mut PgConnection,
+        mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
         request: &RequestRow,
-    ) -> Result<(), Failure> {
-        let (code, hash) = identity::new_code();
-        let inserted = sqlx::query(
-            "INSERT INTO verifications (request_id, code_hash, expires_at, address)
-             VALUES ($1, $2, now() + make_interval(hours => $3), $4)
-             ON CONFLICT (request_id) WHERE confirmed_at IS NULL AND closed_at IS NULL DO NOTHING",
-        )
-        .bind(request.id)
-        .bind(hash)
-        .bind(self.identity.confirmation_hours as i32)
-        .bind(&request.sender)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if inserted {
+        kind: RequestKind,
+        probe: &SubjectIds,
+        lookup: &Lookup,
+    ) -> Result<Step, Failure> {
+        let request_id = request.id;
+        if probe.linked {
+            return self
+                .to_review(
+                    tx,
+                    request_id,
+                    vec!["the identifiers staff linked match no record".into()],
+                )
+                .await;
+        }
+        let typed = !probe.iins.is_empty() || !probe.phones.is_empty();
+        if !typed {
+            // Ask for the details the company may know the person by.
+            let round = verification::rounds(&mut tx, request_id).await?;
+            self.replier
+                .send(
+                    &mut tx,
+                    request,
+                    "unknown_subject",
+                    &format!("unknown:{request_id}:{round}"),
+                    json!({}),
+                    vec![],
+                )
+                .await
+                .map_err(Failure::Retry)?;
+            transition(
+                &mut tx,
+                request_id,
+                RequestStatus::AwaitingInformation,
+                "unknown_subject",
+                json!({ "asked": "details to find the subject" }),
+            )
+            .await
+            .map_err(poison)?;
+            verification::set_expiry(&mut tx, request_id, self.identity.confirmation_hours).await?;
+            tx.commit().await?;
+            return Ok(Step::UnknownSubject);
+        }
+
+        // The typed identifiers may be someone else's: never act, never disclose. The sender
+        // hears the same whatever was found; only the address on file can bind the request.
+        let on_file = lookup.on_file();
+        let round = verification::rounds(&mut tx, request_id).await?;
+        self.replier
+            .send(
+                &mut tx,
+                request,
+                "contact_on_file_notice",
+                &format!("onfile:{request_id}:{round}"),
+                json!({ "expires_hours": self.identity.confirmation_hours }),
+                vec![],
+            )
+            .await
+            .map_err(Failure::Retry)?;
+        if on_file.len() == 1 && lookup.without_address() == 0 {
+            let address = on_file.into_iter().next().expect("one address");
+            let code = verification::open(
+                &mut tx,
+                request_id,
+                Channel::ContactOnFile,
+                &address,
+                self.identity.confirmation_hours,
+            )
+            .await?;
+            if let Some(code) = code {
+                self.replier
+                    .send_to(
+                        &mut tx,
+                        request,
+                        &To::OnFile(address),
+                        Urgency::Ordinary,
+                        "contact_confirmation",
+                        &format!("contact:{request_id}:{round}"),
+                        json!({ "code": code, "expires_hours": self.identity.confirmation_hours }),
+                        vec![],
+                    )
+                    .await
+                    .map_err(Failure::Retry)?;
+            }
+            transition(
+                &mut tx,
+                request_id,
+                RequestStatus::AwaitingConfirmation,
+                "confirmation_requested",
+                json!({ "channel": "contact_on_file", "kind": kind }),
+            )
+            .await
+            .map_err(poison)?;
+            verification::set_expiry(&mut tx, request_id, self.identity.confirmation_hours).await?;
+            tx.commit().await?;
+            return Ok(Step::AwaitingContactOnFile);
+        }
+        if on_file.is_empty() && lookup.without_address() == 0 {
+            // Nobody at all: the request waits out the same time as one sent to an address on
+            // file, then closes the same way, so the sender cannot tell the two apart.
+            transition(
+                &mut tx,
+                request_id,
+                RequestStatus::AwaitingConfirmation,
+                "confirmation_requested",
+                json!({ "channel": "none", "matched": false }),
+            )
+            .await
+            .map_err(poison)?;
+            verification::set_expiry(&mut tx, request_id, self.identity.confirmation_hours).await?;
+            tx.commit().await?;
+            return Ok(Step::AwaitingContactOnFile);
+        }
+        let why = if on_file.is_empty() {
+            "the identifiers in the text match a record that holds no e-mail address: verify the person by other means"
+        } else {
+            "the identifiers in the text match records with different e-mail addresses on file"
+        };
+        self.to_review(tx, request_id, vec![why.to_owned()]).await
+    }
+
+    /// A one-time code to the sender's own address.
+    async fn ask_sender(&self, tx: &mut PgConnection, request: &RequestRow) -> Result<(), Failure> {
+        let hours = self.identity.confirmation_hours;
+        let round = verification::rounds(tx, request.id).await?;
+        if let Some(code) =
+            verification::open(tx, request.id, Channel::Sender, &request.sender, hours).await?
+        {
             self.replier
                 .send(
                     tx,
                     request,
                     "confirmation",
-                    &format!("confirm:{}", request.id),
-                    json!({ "code": code, "expires_hours": self.identity.confirmation_hours }),
+                    &format!("confirm:{}:{round}", request.id),
+                    json!({ "code": code, "expires_hours": hours }),
                     vec![],
                 )
                 .await
-                .map_err(Failure::Poison)?;
+                .map_err(Failure::Retry)?;
         }
         transition(
             tx,
             request.id,
             RequestStatus::AwaitingConfirmation,
             "confirmation_requested",
-            json!({ "reason": "no trusted sender authentication" }),
+            json!({ "channel": "sender", "reason": "no trusted sender authentication" }),
         )
         .await
-        .map_err(|e| Failure::Poison(e.into()))?;
+        .map_err(poison)?;
+        verification::set_expiry(tx, request.id, hours).await?;
         Ok(())
     }
 
@@ -273,7 +441,7 @@ impl Processor {
             json!({ "reasons": reasons }),
         )
         .await
-        .map_err(|e| Failure::Poison(e.into()))?;
+        .map_err(poison)?;
         tx.commit().await?;
         Ok(Step::NeedsReview(reasons))
     }
@@ -318,6 +486,18 @@ impl Processor {
     }
 }
 
+/// What a third party may be told about the subject: the verified address (or what staff
+/// linked). Typed identifiers are never passed on: they may be someone else's.
+fn proven(ids: &SubjectIds) -> SubjectIds {
+    if ids.linked {
+        return ids.clone();
+    }
+    SubjectIds {
+        emails: ids.emails.clone(),
+        ..Default::default()
+    }
+}
+
 /// What a store would do for `kind`: the task's initial status and its plan, or `None` when
 /// the store takes no part. Pure: shared by processing and `dsr-worker plan` (dry run).
 pub fn plan_for(
@@ -328,7 +508,7 @@ pub fn plan_for(
 ) -> Option<(&'static str, serde_json::Value)> {
     Some(match store.kind {
         StoreKind::Webhook | StoreKind::Manual if !store.takes_part_in(kind) => return None,
-        StoreKind::Webhook => ("pending", json!({ "kind": kind, "subject": ids })),
+        StoreKind::Webhook => ("pending", json!({ "kind": kind, "subject": proven(ids) })),
         StoreKind::Manual => (
             "waiting_manual",
             json!({ "kind": kind, "instructions": store.instructions }),
@@ -398,7 +578,7 @@ pub async fn dry_run(
         .ok_or_else(|| anyhow::anyhow!("request {request_id} does not exist"))?;
     tx.rollback().await?;
     let kind: RequestKind = request.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ids = request.subject_ids();
+    let ids = request.probe();
     let mut out = vec![];
     for store in &registry.settings {
         let found = match registry.sql(&store.name) {
@@ -461,16 +641,7 @@ pub async fn publish_request(
     Ok(())
 }
 
-async fn set_verified(conn: &mut PgConnection, request_id: i64, how: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE requests SET verified_at = now(), verification = $2 WHERE id = $1")
-        .bind(request_id)
-        .bind(how)
-        .execute(&mut *conn)
-        .await?;
-    event(conn, request_id, "identity_verified", json!({ "how": how })).await
-}
-
-async fn finish(conn: &mut PgConnection, request_id: i64, outcome: &str) -> sqlx::Result<()> {
+async fn finish(conn: &mut PgConnection, request_id: i64, outcome: &str) -> Result<(), Failure> {
     sqlx::query("UPDATE requests SET outcome = $2 WHERE id = $1")
         .bind(request_id)
         .bind(outcome)
@@ -484,9 +655,6 @@ async fn finish(conn: &mut PgConnection, request_id: i64, outcome: &str) -> sqlx
         json!({ "outcome": outcome }),
     )
     .await
-    .map_err(|e| match e {
-        TransitionError::Database(e) => e,
-        other => sqlx::Error::Protocol(other.to_string()),
-    })?;
+    .map_err(poison)?;
     Ok(())
 }

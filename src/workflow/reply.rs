@@ -1,15 +1,22 @@
-//! Templated answers to a request's sender, written to the outbox inside the caller's
-//! transaction, threaded to the subject's message, once per purpose (`dedupe` key).
+//! Templated answers about a request, written to the outbox inside the caller's transaction,
+//! once per purpose (`dedupe` key), within the per-recipient limit on automatic mail.
+//!
+//! Who an answer goes to is part of the binding rule: anything that shows the subject's data or
+//! says what was done with it goes to the *verified* address only ([`To::Verified`]); the
+//! sender's own address gets acknowledgements, code requests and answers that reveal nothing
+//! about records it has not proven ([`To::Sender`]).
 
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Row};
 
+use super::status::RequestStatus;
 use crate::config::CompanySettings;
 use crate::domain::Language;
-use crate::outbound::outbox::{self, Attachment, OutgoingEmail};
+use crate::outbound::outbox::{self, Attachment, OutgoingEmail, Queued, Urgency};
 use crate::outbound::templates::Templates;
+use crate::stores::SubjectIds;
 
 /// The parts of a request every step needs.
 #[derive(Debug, Clone)]
@@ -19,16 +26,23 @@ pub struct RequestRow {
     pub kind: String,
     pub language: Language,
     pub review: bool,
-    pub status: String,
+    pub status: RequestStatus,
     pub sender: String,
     pub sender_message_id: Option<String>,
     pub sender_references: Vec<String>,
     pub understanding: Value,
     pub inbound_message_id: i64,
-    pub verified: bool,
+    /// The address that proved itself (trusted DKIM or a code round trip), if any.
+    pub verified_address: Option<String>,
     pub approved: bool,
+    /// What staff approved (kind, the match they saw, explicit overrides).
+    pub approval: Option<Value>,
     /// Identifiers staff linked the request to (replace the sender's own when looking up).
     pub linked_subject: Option<Value>,
+    /// IINs and phones the sender gave: `{"iins": [...], "phones": [...]}`.
+    pub identifiers: Value,
+    /// The last store match recorded (counts only).
+    pub subject_match: Option<Value>,
 }
 
 impl RequestRow {
@@ -38,10 +52,9 @@ impl RequestRow {
     pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Self>> {
         let Some(row) = sqlx::query(
             "SELECT id, reference, kind, language, review, status, sender, sender_message_id,
-                    sender_references, understanding, inbound_message_id,
-                    verified_at IS NOT NULL AS verified,
-approved_by IS NOT NULL AS approved,
-                    linked_subject
+                    sender_references, understanding, inbound_message_id, verified_address,
+                    approved_by IS NOT NULL AS approved, approval, linked_subject, identifiers,
+                    subject_match
              FROM requests WHERE id = $1 FOR NO KEY UPDATE",
         )
         .bind(id)
@@ -65,41 +78,64 @@ approved_by IS NOT NULL AS approved,
             sender_references: row.try_get("sender_references")?,
             understanding: row.try_get("understanding")?,
             inbound_message_id: row.try_get("inbound_message_id")?,
-            verified: row.try_get("verified")?,
+            verified_address: row.try_get("verified_address")?,
             approved: row.try_get("approved")?,
+            approval: row.try_get("approval")?,
             linked_subject: row.try_get("linked_subject")?,
+            identifiers: row.try_get("identifiers")?,
+            subject_match: row.try_get("subject_match")?,
         }))
     }
 
-    /// Who to look for in the stores: the identifiers staff linked, or the sender's address with
-    /// the IINs and phones they gave.
-    pub fn subject_ids(&self) -> crate::stores::SubjectIds {
-        if let Some(linked) = self
-            .linked_subject
-            .as_ref()
-            .and_then(|v| serde_json::from_value::<crate::stores::SubjectIds>(v.clone()).ok())
-        {
+    /// Whether the sender's identity (or the contact on file) has been proven.
+    pub fn verified(&self) -> bool {
+        self.verified_address.is_some()
+    }
+
+    /// The staff-linked identifiers, if staff said who the request is about.
+    pub fn linked(&self) -> Option<SubjectIds> {
+        let mut ids: SubjectIds = serde_json::from_value(self.linked_subject.clone()?).ok()?;
+        ids.linked = true;
+        Some(ids)
+    }
+
+    /// Who to look for in the stores: the identifiers staff linked, or the verified address
+    /// (before verification: the sender's, to know whether there is anyone to verify) with the
+    /// IINs and phones the sender gave, which only narrow.
+    pub fn probe(&self) -> SubjectIds {
+        if let Some(linked) = self.linked() {
             return linked;
         }
-        crate::stores::SubjectIds {
-            emails: vec![self.sender.clone()],
-            iins: self.understood("iin"),
-            phones: self.understood("phones"),
+        SubjectIds {
+            emails: vec![self
+                .verified_address
+                .clone()
+                .unwrap_or_else(|| self.sender.clone())],
+            iins: self.offered("iins"),
+            phones: self.offered("phones"),
+            linked: false,
         }
     }
 
-    /// Strings of an understanding field (`iin`, `phones`, ...).
-    pub fn understood(&self, field: &str) -> Vec<String> {
-        self.understanding
-            .get(field)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// Identifiers the sender offered (`iins`, `phones`).
+    pub fn offered(&self, field: &str) -> Vec<String> {
+        strings(self.identifiers.get(field))
     }
+
+    /// Strings of an understanding field (`iin`, `phones`, `invalid_iin`, ...).
+    pub fn understood(&self, field: &str) -> Vec<String> {
+        strings(self.understanding.get(field))
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Appends an event to the request's timeline.
@@ -118,19 +154,46 @@ pub async fn event(
     Ok(())
 }
 
+/// Who an answer goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum To {
+    /// The `From:` of the request, threaded to it.
+    Sender,
+    /// The verified address (the sender's, or the contact on file that confirmed).
+    Verified,
+    /// Another address: the contact on file we ask to confirm (a new thread).
+    OnFile(String),
+}
+
 #[derive(Clone)]
 pub struct Replier {
     templates: Arc<Templates>,
     company: CompanySettings,
+    /// Automatic e-mails per recipient per hour (every purpose, every request).
+    per_recipient_per_hour: i64,
 }
 
 impl Replier {
     pub fn new(templates: Arc<Templates>, company: CompanySettings) -> Self {
-        Self { templates, company }
+        Self {
+            templates,
+            company,
+            per_recipient_per_hour: i64::MAX,
+        }
+    }
+
+    /// Caps automatic e-mails to any one address (`worker.replies_per_sender_per_hour`).
+    pub fn with_limit(mut self, per_recipient_per_hour: i64) -> Self {
+        self.per_recipient_per_hour = per_recipient_per_hour;
+        self
     }
 
     pub fn templates(&self) -> &Templates {
         &self.templates
+    }
+
+    pub fn company(&self) -> &CompanySettings {
+        &self.company
     }
 
     /// Context every template gets, merged under `extra`.
@@ -147,8 +210,8 @@ impl Replier {
         base
     }
 
-    /// Renders `template` in the request's language into an e-mail threaded to the sender's
-    /// message; its Message-ID is derived from `dedupe`, so distinct e-mails never share one.
+    /// Renders `template` in the request's language into an e-mail to the sender, threaded to
+    /// their message; its Message-ID is derived from `dedupe`, so distinct e-mails never share one.
     pub fn compose(
         &self,
         request: &RequestRow,
@@ -157,11 +220,24 @@ impl Replier {
         extra: Value,
         attachments: Vec<Attachment>,
     ) -> anyhow::Result<OutgoingEmail> {
+        self.compose_to(request, &To::Sender, template, dedupe, extra, attachments)
+    }
+
+    pub fn compose_to(
+        &self,
+        request: &RequestRow,
+        to: &To,
+        template: &str,
+        dedupe: &str,
+        extra: Value,
+        attachments: Vec<Attachment>,
+    ) -> anyhow::Result<OutgoingEmail> {
         let rendered =
             self.templates
                 .render(template, request.language, self.context(request, extra))?;
-        Ok(self.email(
+        Ok(self.email_to(
             request,
+            to,
             &dedupe.replace(':', "-"),
             rendered.subject,
             rendered.body,
@@ -169,7 +245,7 @@ impl Replier {
         ))
     }
 
-    /// [`Replier::compose`] and enqueue; `false` if this `dedupe` key was sent before.
+    /// [`Replier::send_to`] the sender, as an ordinary automatic answer.
     pub async fn send(
         &self,
         conn: &mut PgConnection,
@@ -178,9 +254,57 @@ impl Replier {
         dedupe: &str,
         extra: Value,
         attachments: Vec<Attachment>,
-    ) -> anyhow::Result<bool> {
-        let email = self.compose(request, template, dedupe, extra, attachments)?;
-        Ok(outbox::enqueue_email(conn, dedupe, Some(request.id), &email, None).await?)
+    ) -> anyhow::Result<Queued> {
+        self.send_to(
+            conn,
+            request,
+            &To::Sender,
+            Urgency::Ordinary,
+            template,
+            dedupe,
+            extra,
+            attachments,
+        )
+        .await
+    }
+
+    /// Composes and enqueues an automatic answer; `false` if this `dedupe` key was sent
+    /// before. Over the per-recipient limit an ordinary answer is suppressed (recorded, not
+    /// sent) and the result of a verified request waits for the window to free.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_to(
+        &self,
+        conn: &mut PgConnection,
+        request: &RequestRow,
+        to: &To,
+        urgency: Urgency,
+        template: &str,
+        dedupe: &str,
+        extra: Value,
+        attachments: Vec<Attachment>,
+    ) -> anyhow::Result<Queued> {
+        let email = self.compose_to(request, to, template, dedupe, extra, attachments)?;
+        self.enqueue(conn, request, &email, dedupe, urgency).await
+    }
+
+    /// Enqueues an already composed automatic e-mail under the per-recipient limit.
+    pub async fn enqueue(
+        &self,
+        conn: &mut PgConnection,
+        request: &RequestRow,
+        email: &OutgoingEmail,
+        dedupe: &str,
+        urgency: Urgency,
+    ) -> anyhow::Result<Queued> {
+        Ok(outbox::enqueue_automatic(
+            conn,
+            dedupe,
+            Some(request.id),
+            email,
+            urgency,
+            self.per_recipient_per_hour,
+        )
+        .await?)
     }
 
     /// An e-mail to the request's sender, threaded to their message.
@@ -192,27 +316,129 @@ impl Replier {
         body: String,
         attachments: Vec<Attachment>,
     ) -> OutgoingEmail {
-        let mut references = request.sender_references.clone();
-        if let Some(parent) = &request.sender_message_id {
-            if !references.contains(parent) {
-                references.push(parent.clone());
+        self.email_to(request, &To::Sender, purpose, subject, body, attachments)
+    }
+
+    fn email_to(
+        &self,
+        request: &RequestRow,
+        to: &To,
+        purpose: &str,
+        subject: String,
+        body: String,
+        attachments: Vec<Attachment>,
+    ) -> OutgoingEmail {
+        let verified_elsewhere = request
+            .verified_address
+            .as_deref()
+            .filter(|v| !v.eq_ignore_ascii_case(&request.sender));
+        let (address, threaded) = match (to, verified_elsewhere) {
+            (To::Sender, _) | (To::Verified, None) => (request.sender.clone(), true),
+            (To::Verified, Some(v)) => (v.to_owned(), false),
+            (To::OnFile(a), _) => (a.clone(), false),
+        };
+        let (in_reply_to, references) = if threaded {
+            let mut references = request.sender_references.clone();
+            if let Some(parent) = &request.sender_message_id {
+                if !references.contains(parent) {
+                    references.push(parent.clone());
+                }
             }
-        }
+            (request.sender_message_id.clone(), references)
+        } else {
+            // A new thread with the contact on file: it never sees the stranger's message.
+            let contact = self.message_id(request, "contact");
+            (None, vec![contact])
+        };
         OutgoingEmail {
-            to: request.sender.clone(),
+            to: address,
             subject,
             body,
-            message_id: format!(
-                "{}.{}@{}",
-                request.reference.to_ascii_lowercase(),
-                purpose.replace('_', "-"),
-                self.company.message_id_domain
-            ),
-            in_reply_to: request.sender_message_id.clone(),
+            message_id: self.message_id(request, purpose),
+            in_reply_to,
             references,
             language: request.language.reply_language().as_str().to_owned(),
             auto_replied: true,
             attachments,
         }
+    }
+
+    /// `dsr-2026-000123.<purpose>@<message_id_domain>`: replies to it name their request.
+    pub fn message_id(&self, request: &RequestRow, purpose: &str) -> String {
+        format!(
+            "{}.{}@{}",
+            request.reference.to_ascii_lowercase(),
+            purpose.replace('_', "-"),
+            self.company.message_id_domain
+        )
+    }
+}
+
+/// The request reference named by one of our Message-IDs (`dsr-2026-000123.ack@nlg.kz` →
+/// `DSR-2026-000123`), if `id` is ours.
+pub fn reference_of_message_id(id: &str, message_id_domain: &str) -> Option<String> {
+    let id = id.trim().trim_matches(|c| c == '<' || c == '>');
+    let (local, domain) = id.rsplit_once('@')?;
+    if !domain.eq_ignore_ascii_case(message_id_domain) {
+        return None;
+    }
+    let reference = local.split('.').next()?;
+    let mut parts = reference.split('-');
+    let (Some(prefix), Some(year), Some(number), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    (prefix.eq_ignore_ascii_case("dsr")
+        && year.len() == 4
+        && year.bytes().all(|b| b.is_ascii_digit())
+        && number.len() >= 6
+        && number.bytes().all(|b| b.is_ascii_digit()))
+    .then(|| format!("DSR-{year}-{number}"))
+}
+
+/// References `[DSR-2026-000123]` written in a subject line.
+pub fn references_in_subject(subject: &str) -> Vec<String> {
+    static RE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\bDSR-\d{4}-\d{6,}\b").expect("regex"));
+    RE.find_iter(subject)
+        .map(|m| m.as_str().to_owned())
+        .collect()
+}
+
+/// Loads the row of a request by reference (no lock).
+pub async fn id_of_reference(
+    conn: &mut PgConnection,
+    reference: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query("SELECT id FROM requests WHERE reference = $1")
+        .bind(reference)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_message_ids_name_their_request() {
+        assert_eq!(
+            reference_of_message_id("<dsr-2026-000123.confirm-42@nlg.kz>", "nlg.kz").as_deref(),
+            Some("DSR-2026-000123")
+        );
+        assert_eq!(
+            reference_of_message_id("dsr-2026-000123.ack@NLG.KZ", "nlg.kz").as_deref(),
+            Some("DSR-2026-000123")
+        );
+        assert!(reference_of_message_id("dsr-2026-000123.ack@evil.kz", "nlg.kz").is_none());
+        assert!(reference_of_message_id("abc@nlg.kz", "nlg.kz").is_none());
+        assert!(reference_of_message_id("dsr-26-1.ack@nlg.kz", "nlg.kz").is_none());
+        assert_eq!(
+            references_in_subject("Re: [DSR-2026-000007] Подтвердите"),
+            vec!["DSR-2026-000007".to_owned()]
+        );
     }
 }

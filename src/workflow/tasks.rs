@@ -10,9 +10,10 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::process::publish_task;
-use super::reply::{event, Replier, RequestRow};
+use super::reply::{event, Replier, RequestRow, To};
 use super::status::{transition, RequestStatus};
 use crate::domain::RequestKind;
+use crate::outbound::outbox::Urgency;
 use crate::queue::consumer::Failure;
 use crate::queue::topology::WorkQueue;
 use crate::stores::settings::StoreKind;
@@ -211,7 +212,7 @@ pub async fn complete_if_done(
     let Some(request) = RequestRow::lock(conn, request_id).await? else {
         return Ok(false);
     };
-    if request.status != "executing" {
+    if request.status != RequestStatus::Executing {
         return Ok(false);
     }
     let open: i64 = sqlx::query_scalar(
@@ -246,9 +247,11 @@ pub async fn complete_if_done(
     .map(|r| json!({ "basis": r.get::<String, _>("basis"), "until": r.get::<String, _>("until") }))
     .collect();
     replier
-        .send(
+        .send_to(
             conn,
             &request,
+            &To::Verified,
+            Urgency::Result,
             "completed",
             &format!("complete:{request_id}"),
             json!({ "rows": rows, "stores": stores, "holds": holds }),

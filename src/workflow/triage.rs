@@ -1,19 +1,34 @@
-//! The triage stage: `inbound_messages` in status `received` → `request` | `ignored` |
-//! `duplicate` | `failed`, one message per transaction.
+//! The triage stage: `inbound_messages` in status `received` → `request` | `reply` |
+//! `confirmation` | `folded` | `ignored` | `duplicate` | `failed`, one message per transaction.
+//!
+//! No message can stall the stage: a message whose triage fails is retried a few times with a
+//! growing delay (the next ones are triaged meanwhile) and then marked `failed` with the reason,
+//! in a transaction of its own; its raw bytes stay for staff. Header values are made safe before
+//! they reach the database (no NUL, bounded length; uniqueness on a hash, not the header).
 
 use std::time::Duration;
 
 use chrono::Datelike;
+use serde_json::json;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio_util::sync::CancellationToken;
 
-use super::confirmation;
 use super::deadline::{Calendar, DeadlineSettings};
 use super::process::publish_request;
-use crate::db::{self, CHANNEL_INBOUND};
+use super::replies::{self, Attached};
+use super::reply::{event, Replier};
+use super::status::{transition, RequestStatus};
+use crate::db::{self, clean_json, clean_text, CHANNEL_INBOUND};
 use crate::domain::Reference;
 use crate::queue::topology::WorkQueue;
 use crate::understand::{Reader, Reading};
+
+/// Attempts at triaging one message before it is marked failed.
+pub const MAX_ATTEMPTS: i32 = 3;
+/// Longest header value kept for threading and display; longer ones are not used to thread.
+const MAX_HEADER_CHARS: usize = 998;
+/// Longest Message-ID we put in our own In-Reply-To / References.
+const MAX_THREAD_ID: usize = 250;
 
 /// What triage decided for one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +41,13 @@ pub enum Outcome {
     Ignored {
         kind: String,
     },
-    /// The sender confirmed a request's identity with its one-time code.
-    Confirmation {
+    /// A reply to one of our e-mails, attached to its request.
+    Reply {
+        request_id: i64,
+        attached: Attached,
+    },
+    /// A new request of the same kind while the sender's previous one is still unconfirmed.
+    Folded {
         request_id: i64,
     },
     /// The same message (sender + Message-ID) already made a request.
@@ -43,6 +63,7 @@ pub struct Triage {
     pool: PgPool,
     reader: Reader,
     requests: WorkQueue,
+    replier: Replier,
     calendar: Calendar,
     deadlines: DeadlineSettings,
 }
@@ -52,6 +73,7 @@ impl Triage {
         pool: PgPool,
         reader: Reader,
         requests: WorkQueue,
+        replier: Replier,
         calendar: Calendar,
         deadlines: DeadlineSettings,
     ) -> Self {
@@ -59,6 +81,7 @@ impl Triage {
             pool,
             reader,
             requests,
+            replier,
             calendar,
             deadlines,
         }
@@ -76,11 +99,22 @@ impl Triage {
                 Outcome::Ignored { kind } => {
                     tracing::info!(inbound_id = id, kind = %kind, "triage: not a request; left in the mailbox")
                 }
-                Outcome::Confirmation { request_id } => {
+                Outcome::Reply {
+                    request_id,
+                    attached,
+                } => {
                     tracing::info!(
                         inbound_id = id,
                         request_id,
-                        "triage: identity confirmed by reply"
+                        ?attached,
+                        "triage: reply attached to its request"
+                    )
+                }
+                Outcome::Folded { request_id } => {
+                    tracing::info!(
+                        inbound_id = id,
+                        request_id,
+                        "triage: folded into the sender's open request"
                     )
                 }
                 Outcome::Duplicate { request_id } => {
@@ -101,12 +135,14 @@ impl Triage {
         Ok(handled)
     }
 
-    /// Claims and triages the oldest waiting message.
+    /// Claims and triages the oldest due message. A failure of that message is recorded
+    /// against it (and it is retried later, or marked failed) instead of stopping the stage.
     pub async fn next(&self) -> anyhow::Result<Option<(i64, Outcome)>> {
         let mut tx = self.pool.begin().await?;
         let Some(row) = sqlx::query(
             "SELECT id, raw, truncated, size_bytes FROM inbound_messages
-             WHERE status = 'received' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+             WHERE status = 'received' AND next_attempt_at <= now()
+             ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
         )
         .fetch_optional(&mut *tx)
         .await?
@@ -114,46 +150,97 @@ impl Triage {
             return Ok(None);
         };
         let id: i64 = row.try_get("id")?;
+        match self.triage(&mut tx, row).await {
+            Ok(outcome) => {
+                if let Outcome::Failed { reason } = &outcome {
+                    mark_failed(&mut tx, id, reason).await?;
+                }
+                tx.commit().await?;
+                Ok(Some((id, outcome)))
+            }
+            Err(e) => {
+                drop(tx);
+                let reason = format!("{e:#}");
+                let outcome = self.record_attempt(id, &reason).await?;
+                Ok(Some((id, outcome)))
+            }
+        }
+    }
+
+    /// A failed attempt, in its own transaction: retried after a delay, failed at the limit.
+    async fn record_attempt(&self, id: i64, reason: &str) -> anyhow::Result<Outcome> {
+        let reason = clean_text(reason, 2000);
+        let attempts: i32 = sqlx::query_scalar(
+            "UPDATE inbound_messages
+             SET attempts = attempts + 1, failure = $2,
+                 next_attempt_at = now() + make_interval(secs => power(4, attempts + 1)),
+                 status = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE status END,
+                 processed_at = CASE WHEN attempts + 1 >= $3 THEN now() ELSE processed_at END
+             WHERE id = $1 AND status = 'received'
+             RETURNING attempts",
+        )
+        .bind(id)
+        .bind(reason.as_ref())
+        .bind(MAX_ATTEMPTS)
+        .fetch_optional(&self.pool)
+        .await?
+        .unwrap_or(MAX_ATTEMPTS);
+        Ok(if attempts >= MAX_ATTEMPTS {
+            Outcome::Failed {
+                reason: format!("{reason} (gave up after {attempts} attempts)"),
+            }
+        } else {
+            tracing::warn!(
+                inbound_id = id,
+                attempts,
+                "triage: attempt failed, will retry: {reason}"
+            );
+            Outcome::Failed {
+                reason: format!("attempt {attempts} of {MAX_ATTEMPTS} failed: {reason}"),
+            }
+        })
+    }
+
+    async fn triage(
+        &self,
+        tx: &mut PgConnection,
+        row: sqlx::postgres::PgRow,
+    ) -> anyhow::Result<Outcome> {
+        let id: i64 = row.try_get("id")?;
         let raw: Vec<u8> = row.try_get("raw")?;
         let truncated: bool = row.try_get("truncated")?;
         let size: i64 = row.try_get("size_bytes")?;
-        let outcome = if truncated {
-            Outcome::Failed {
+        if truncated {
+            return Ok(Outcome::Failed {
                 reason: format!(
                     "message of {size} bytes is over imap.max_message_bytes; only its header was kept"
                 ),
-            }
-        } else {
-            // Reading is pure CPU work; a panic in it must not take the worker down.
-            let reader = self.reader.clone();
-            let bytes = raw.clone();
-            match std::panic::catch_unwind(move || reader.read(&bytes)) {
-                Ok(Ok(reading)) => {
-                    match confirmation::accept(&mut tx, id, &reading, &raw, &self.requests).await? {
-                        Some(request_id) => Outcome::Confirmation { request_id },
-                        None => self.record(&mut tx, id, &reading).await?,
-                    }
-                }
-                Ok(Err(e)) => Outcome::Failed {
+            });
+        }
+        // Reading is pure CPU work; a panic in it must not take the worker down.
+        let reader = self.reader.clone();
+        let reading = match std::panic::catch_unwind(move || reader.read(&raw)) {
+            Ok(Ok(reading)) => reading,
+            Ok(Err(e)) => {
+                return Ok(Outcome::Failed {
                     reason: e.to_string(),
-                },
-                Err(_) => Outcome::Failed {
+                })
+            }
+            Err(_) => {
+                return Ok(Outcome::Failed {
                     reason: "the parser crashed on this message".into(),
-                },
+                })
             }
         };
-        if let Outcome::Failed { reason } = &outcome {
-            sqlx::query(
-                "UPDATE inbound_messages SET status = 'failed', failure = $2, processed_at = now()
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?;
+        if let Some((request_id, attached)) =
+            replies::attach(tx, id, &reading, &self.requests, &self.replier).await?
+        {
+            return Ok(Outcome::Reply {
+                request_id,
+                attached,
+            });
         }
-        tx.commit().await?;
-        Ok(Some((id, outcome)))
+        self.record(tx, id, &reading).await
     }
 
     async fn record(
@@ -163,19 +250,21 @@ impl Triage {
         reading: &Reading,
     ) -> anyhow::Result<Outcome> {
         let u = &reading.understanding;
-        let understanding = serde_json::to_value(u)?;
-        let mark = |status: &'static str| {
+        let mut understanding = serde_json::to_value(u)?;
+        clean_json(&mut understanding, 2000);
+        let mark = |status: &'static str, request_id: Option<i64>| {
             sqlx::query(
                 "UPDATE inbound_messages SET status = $2, kind = $3, understanding = $4,
-                        processed_at = now() WHERE id = $1",
+                        request_id = $5, processed_at = now() WHERE id = $1",
             )
             .bind(inbound_id)
             .bind(status)
             .bind(u.kind.as_str())
             .bind(understanding.clone())
+            .bind(request_id)
         };
         let Some(kind) = u.kind.request() else {
-            mark("ignored").execute(&mut *tx).await?;
+            mark("ignored", None).execute(&mut *tx).await?;
             return Ok(Outcome::Ignored {
                 kind: u.kind.to_string(),
             });
@@ -185,18 +274,54 @@ impl Triage {
                 reason: format!("a {kind} request without a usable From address"),
             });
         };
+        let key = message_key(sender.as_str(), reading.envelope.message_id.as_deref());
+        if let Some(key) = &key {
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM requests WHERE message_key = $1")
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(existing) = existing {
+                mark("duplicate", Some(existing)).execute(&mut *tx).await?;
+                return Ok(Outcome::Duplicate {
+                    request_id: existing,
+                });
+            }
+        }
+        if let Some(open) = replies::foldable(tx, sender.as_str(), kind).await? {
+            self.fold(tx, open, inbound_id, reading).await?;
+            mark("folded", Some(open)).execute(&mut *tx).await?;
+            return Ok(Outcome::Folded { request_id: open });
+        }
+
         let now = chrono::Utc::now();
         let year = now.year();
         let due_at = self.calendar.due(now, self.deadlines.working_days(kind));
-        let key = message_key(sender.as_str(), reading.envelope.message_id.as_deref());
-        let identifiers = serde_json::json!({ "iins": u.iin, "phones": u.phones });
+        let envelope = &reading.envelope;
+        let thread_id = |id: &String| {
+            let id = clean_text(id, MAX_HEADER_CHARS);
+            (id.chars().count() <= MAX_THREAD_ID && !id.contains(char::is_whitespace))
+                .then(|| id.into_owned())
+        };
+        let message_id = envelope.message_id.as_ref().and_then(thread_id);
+        let references: Vec<String> = envelope
+            .references
+            .iter()
+            .rev()
+            .take(20)
+            .filter_map(thread_id)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let subject = clean_text(&envelope.subject, MAX_HEADER_CHARS);
+        let identifiers = json!({ "iins": u.iin, "phones": u.phones });
         let inserted = sqlx::query(
             "INSERT INTO requests (reference, inbound_message_id, kind, language, review, status,
                                    sender, sender_message_id, sender_references, subject, understanding,
                                    due_at, message_key, identifiers)
              VALUES ('pending:' || $1::text, $1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12)
-             ON CONFLICT (message_key) WHERE message_key IS NOT NULL
-             DO NOTHING
+             ON CONFLICT (message_key) WHERE message_key IS NOT NULL DO NOTHING
              RETURNING id",
         )
         .bind(inbound_id)
@@ -204,9 +329,9 @@ impl Triage {
         .bind(u.language.as_str())
         .bind(u.review)
         .bind(sender.as_str())
-        .bind(reading.envelope.message_id.as_deref())
-        .bind(&reading.envelope.references)
-        .bind(&reading.envelope.subject)
+        .bind(message_id)
+        .bind(&references)
+        .bind(subject.as_ref())
         .bind(&understanding)
         .bind(due_at)
         .bind(&key)
@@ -214,15 +339,8 @@ impl Triage {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
-            let existing: i64 = sqlx::query("SELECT id FROM requests WHERE message_key = $1")
-                .bind(&key)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("id")?;
-            mark("duplicate").execute(&mut *tx).await?;
-            return Ok(Outcome::Duplicate {
-                request_id: existing,
-            });
+            // Another worker stored the same message a moment ago.
+            anyhow::bail!("the same message was just recorded by another worker; retrying");
         };
         let request_id: i64 = row.try_get("id")?;
         let reference = Reference::new(year, request_id).to_string();
@@ -231,17 +349,17 @@ impl Triage {
             .bind(&reference)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO request_events (request_id, event, detail) VALUES ($1, 'received', $2)",
+        event(
+            tx,
+            request_id,
+            "received",
+            json!({
+                "kind": kind.as_str(),
+                "review": u.review,
+                "language": u.language.as_str(),
+                "reasons": understanding.get("reasons"),
+            }),
         )
-        .bind(request_id)
-        .bind(serde_json::json!({
-            "kind": kind.as_str(),
-            "review": u.review,
-            "language": u.language.as_str(),
-            "reasons": u.reasons,
-        }))
-        .execute(&mut *tx)
         .await?;
         publish_request(
             tx,
@@ -250,11 +368,83 @@ impl Triage {
             &format!("publish:request:{request_id}"),
         )
         .await?;
-        mark("request").execute(&mut *tx).await?;
+        mark("request", Some(request_id)).execute(&mut *tx).await?;
         Ok(Outcome::Request {
             request_id,
             reference,
         })
+    }
+
+    /// A repeated request joins the open one: its identifiers are added (they only narrow),
+    /// nothing is answered twice; a request waiting for details is looked up again.
+    async fn fold(
+        &self,
+        tx: &mut PgConnection,
+        request_id: i64,
+        inbound_id: i64,
+        reading: &Reading,
+    ) -> anyhow::Result<()> {
+        let row = sqlx::query(
+            "SELECT status, identifiers, expires_at IS NOT NULL AS waiting FROM requests WHERE id = $1",
+        )
+        .bind(request_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let status: RequestStatus = row.try_get("status")?;
+        let waiting: bool = row.try_get("waiting")?;
+        let mut identifiers: serde_json::Value = row.try_get("identifiers")?;
+        let mut added = 0;
+        for (field, values) in [
+            (
+                "iins",
+                reading
+                    .understanding
+                    .iin
+                    .iter()
+                    .map(|i| i.as_str().to_owned())
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "phones",
+                reading
+                    .understanding
+                    .phones
+                    .iter()
+                    .map(|p| p.as_str().to_owned())
+                    .collect(),
+            ),
+        ] {
+            let list = identifiers
+                .as_object_mut()
+                .map(|o| o.entry(field).or_insert_with(|| json!([])));
+            if let Some(serde_json::Value::Array(list)) = list {
+                for v in values {
+                    if !list.iter().any(|x| x.as_str() == Some(v.as_str())) {
+                        list.push(json!(v));
+                        added += 1;
+                    }
+                }
+            }
+        }
+        sqlx::query("UPDATE requests SET identifiers = $2 WHERE id = $1")
+            .bind(request_id)
+            .bind(&identifiers)
+            .execute(&mut *tx)
+            .await?;
+        let detail = json!({ "inbound_id": inbound_id, "new_identifiers": added });
+        if added > 0 && waiting && status == RequestStatus::AwaitingInformation {
+            transition(tx, request_id, RequestStatus::Accepted, "folded", detail).await?;
+            publish_request(
+                tx,
+                &self.requests,
+                request_id,
+                &format!("publish:request:{request_id}:folded:{inbound_id}"),
+            )
+            .await?;
+        } else {
+            event(tx, request_id, "folded", detail).await?;
+        }
+        Ok(())
     }
 
     /// Triages whenever intake announces new mail, and at least every `poll`.
@@ -267,6 +457,18 @@ impl Triage {
         })
         .await
     }
+}
+
+async fn mark_failed(conn: &mut PgConnection, id: i64, reason: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE inbound_messages SET status = 'failed', failure = $2, processed_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(clean_text(reason, 2000).as_ref())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// `sha256(lower(sender) 0x00 Message-ID)`: the identity of "the same message twice", of any

@@ -1,0 +1,74 @@
+//! Nothing waits forever: a request whose code or details were not answered within
+//! `identity.confirmation_hours` is closed (outcome `expired`), its verification ended, and the
+//! sender told in the request's language. Safe with several workers (`SKIP LOCKED`).
+
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use super::reply::{Replier, RequestRow};
+use super::status::{transition, RequestStatus};
+use super::verification;
+
+/// Closes every request that waited past its `expires_at`; returns how many.
+pub async fn close_expired(pool: &PgPool, replier: &Replier) -> anyhow::Result<usize> {
+    let mut closed = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM requests
+             WHERE expires_at <= now()
+               AND status IN ('awaiting_confirmation', 'awaiting_information')
+             ORDER BY expires_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            return Ok(closed);
+        };
+        let request = RequestRow::lock(&mut tx, id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("request {id} vanished"))?;
+        verification::close_open(&mut tx, id).await?;
+        sqlx::query("UPDATE requests SET outcome = 'expired' WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        transition(
+            &mut tx,
+            id,
+            RequestStatus::Closed,
+            "expired",
+            json!({ "waited_for": request.status }),
+        )
+        .await?;
+        replier
+            .send(
+                &mut tx,
+                &request,
+                "expired",
+                &format!("expired:{id}"),
+                json!({}),
+                vec![],
+            )
+            .await?;
+        tx.commit().await?;
+        tracing::info!(request_id = id, "request closed: nobody answered in time");
+        closed += 1;
+    }
+}
+
+/// Runs [`close_expired`] every `poll` until `shutdown`.
+pub async fn run(pool: PgPool, replier: Replier, poll: Duration, shutdown: CancellationToken) {
+    loop {
+        if let Err(e) = close_expired(&pool, &replier).await {
+            tracing::warn!("expiry: {e:#}");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {},
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Who a request is about: the binding rule applied across every registered SQL store.
+//!
+//! The subject is the set of records the verified address matches ([`SubjectIds`] explains
+//! the rule; [`crate::stores::database`] applies it per table). This module gathers one
+//! [`Lookup`] over all stores, with the art. 8(2) obligations of the bound records, and reduces
+//! it to what may be stored and shown to staff: counts per store, table and identifier, the
+//! conflicts, the obligations, and a fingerprint of exactly which rows would be acted on (so an
+//! approval can be checked against the facts it was given).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::domain::RequestKind;
+use crate::stores::{Registry, StoreMatch, SubjectIds};
+
+/// The subject's records in every SQL store, under the binding rule.
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    pub stores: BTreeMap<String, StoreMatch>,
+    /// Open obligations (law 94-V art. 8(2)) of the bound records, by name.
+    pub obligations: Vec<String>,
+}
+
+/// How the lookup was anchored, for staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// The verified address.
+    Verified,
+    /// The sender's claimed address, before any verification (nothing is done on it).
+    Sender,
+    /// Identifiers staff linked to the request.
+    StaffLink,
+}
+
+impl Anchor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Anchor::Verified => "verified",
+            Anchor::Sender => "sender",
+            Anchor::StaffLink => "staff_link",
+        }
+    }
+}
+
+impl Lookup {
+    /// Looks `probe` up in every SQL store; a store that cannot answer fails the whole lookup
+    /// (the caller retries later: acting on a partial picture would leave data behind).
+    pub async fn run(
+        registry: &Registry,
+        probe: &SubjectIds,
+        kind: RequestKind,
+    ) -> anyhow::Result<Self> {
+        let mut lookup = Lookup::default();
+        for store in registry.sql_stores() {
+            lookup
+                .stores
+                .insert(store.name().to_owned(), store.find(probe).await?);
+        }
+        if matches!(kind, RequestKind::WithdrawConsent | RequestKind::Erasure) {
+            for store in registry.sql_stores() {
+                if let Some(m) = lookup.stores.get(store.name()).filter(|m| !m.is_empty()) {
+                    lookup.obligations.extend(store.open_obligations(m).await?);
+                }
+            }
+        }
+        Ok(lookup)
+    }
+
+    /// Some record is bound to the request.
+    pub fn found(&self) -> bool {
+        self.stores.values().any(|m| !m.is_empty())
+    }
+
+    pub fn conflicts(&self) -> Vec<String> {
+        self.stores
+            .values()
+            .flat_map(|m| m.conflicts.iter().cloned())
+            .collect()
+    }
+
+    /// Addresses on file of records that only the typed identifiers match (personal data).
+    pub fn on_file(&self) -> BTreeSet<String> {
+        self.stores
+            .values()
+            .flat_map(|m| m.on_file.iter().cloned())
+            .collect()
+    }
+
+    /// Records that only the typed identifiers match and that hold no address.
+    pub fn without_address(&self) -> usize {
+        self.stores
+            .values()
+            .map(|m| m.outside_without_address)
+            .sum()
+    }
+
+    /// Records that only the typed identifiers match, with or without an address.
+    pub fn outside(&self) -> usize {
+        self.stores.values().map(StoreMatch::outside).sum()
+    }
+
+    /// sha256 over the sorted bound rows (`store NUL table NUL key LF`), hex: two lookups
+    /// with the same fingerprint would act on exactly the same rows.
+    pub fn fingerprint(&self) -> String {
+        let mut rows: Vec<(&String, &String, &String)> = self
+            .stores
+            .iter()
+            .flat_map(|(s, m)| {
+                m.tables
+                    .iter()
+                    .flat_map(move |(t, keys)| keys.iter().map(move |k| (s, t, k)))
+            })
+            .collect();
+        rows.sort();
+        let mut h = Sha256::new();
+        for (s, t, k) in rows {
+            h.update(s.as_bytes());
+            h.update([0]);
+            h.update(t.as_bytes());
+            h.update([0]);
+            h.update(k.as_bytes());
+            h.update(b"\n");
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// What `requests.subject_match` holds: counts and names only, never values.
+    pub fn summary(&self, anchor: Anchor) -> Value {
+        let stores: BTreeMap<&String, &BTreeMap<String, crate::stores::TableMatch>> =
+            self.stores.iter().map(|(s, m)| (s, &m.detail)).collect();
+        json!({
+            "fingerprint": self.fingerprint(),
+            "at": chrono::Utc::now().to_rfc3339(),
+            "anchor": anchor.as_str(),
+            "stores": stores,
+            "conflicts": self.conflicts(),
+            "obligations": self.obligations,
+        })
+    }
+}
+
+/// Whether an approval still covers the facts of the current lookup; `Err` says why not.
+///
+/// Staff approve what they saw: the fingerprint of the bound rows, and — explicitly — any
+/// conflicts or open obligations. A changed match, or a conflict/obligation the approval did
+/// not override, sends the request back to review.
+pub fn approval_covers(approval: &Value, subject_match: &Value) -> Result<(), String> {
+    let seen = approval.get("fingerprint").and_then(Value::as_str);
+    let now = subject_match.get("fingerprint").and_then(Value::as_str);
+    if seen.is_none() || seen != now {
+        return Err("the store match changed since it was approved".into());
+    }
+    let flag = |name: &str| approval.get(name).and_then(Value::as_bool).unwrap_or(false);
+    let listed = |name: &str| {
+        subject_match
+            .get(name)
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+    };
+    if listed("conflicts") && !flag("override_conflicts") {
+        return Err("the match has conflicts the approval did not explicitly override".into());
+    }
+    if listed("obligations") && !flag("override_obligations") {
+        return Err(
+            "an open obligation (art. 8(2)) the approval did not explicitly override".into(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(rows: &[(&str, &str, &str)]) -> Lookup {
+        let mut l = Lookup::default();
+        for (s, t, k) in rows {
+            l.stores
+                .entry(s.to_string())
+                .or_default()
+                .tables
+                .entry(t.to_string())
+                .or_default()
+                .push(k.to_string());
+        }
+        l
+    }
+
+    #[test]
+    fn fingerprint_is_order_independent_and_row_exact() {
+        let a = lookup(&[("crm", "customers", "1"), ("shop", "accounts", "7")]);
+        let b = lookup(&[("shop", "accounts", "7"), ("crm", "customers", "1")]);
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        let c = lookup(&[("crm", "customers", "2"), ("shop", "accounts", "7")]);
+        assert_ne!(a.fingerprint(), c.fingerprint());
+        // "1" + "23" is not "12" + "3".
+        let d = lookup(&[("crm", "customers", "1"), ("crm", "customers", "23")]);
+        let e = lookup(&[("crm", "customers", "12"), ("crm", "customers", "3")]);
+        assert_ne!(d.fingerprint(), e.fingerprint());
+    }
+
+    #[test]
+    fn approvals_cover_only_what_they_saw_and_overrode() {
+        let l = lookup(&[("crm", "customers", "1")]);
+        let mut m = l.summary(Anchor::Verified);
+        let ok = json!({ "fingerprint": l.fingerprint() });
+        assert!(approval_covers(&ok, &m).is_ok());
+        assert!(approval_covers(&json!({}), &m).is_err());
+        assert!(approval_covers(&json!({ "fingerprint": "x" }), &m).is_err());
+        m["conflicts"] = json!(["two records"]);
+        assert!(approval_covers(&ok, &m).is_err());
+        let over = json!({ "fingerprint": l.fingerprint(), "override_conflicts": true });
+        assert!(approval_covers(&over, &m).is_ok());
+        m["obligations"] = json!(["unpaid invoice"]);
+        assert!(approval_covers(&over, &m).is_err());
+        let both = json!({ "fingerprint": l.fingerprint(), "override_conflicts": true, "override_obligations": true });
+        assert!(approval_covers(&both, &m).is_ok());
+    }
+}
