@@ -583,6 +583,7 @@ impl Settings {
                 "worker.outbox_max_attempts and worker.outbox_poll_ms must be positive",
             ));
         }
+        self.identity.validate()?;
         crate::stores::settings::validate(&self.stores)?;
         self.console.validate()?;
         Ok(())
@@ -753,6 +754,28 @@ mod tests {
         )];
         let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
         assert!(err.contains("console.digest_recipients"), "{err}");
+    }
+
+    #[test]
+    fn trusted_authserv_ids_need_receiving_hosts() {
+        let text = format!("{MINIMAL}\n[identity]\ntrusted_authserv_ids = [\"mx.nlg.kz\"]\n");
+        let err = Settings::parse(&text, no_env()).unwrap_err().to_string();
+        assert!(err.contains("identity.receiving_hosts"), "{err}");
+        let text = format!("{text}receiving_hosts = [\"mx.nlg.kz\"]\n");
+        let s = Settings::parse(&text, no_env()).unwrap();
+        assert_eq!(s.identity.receiving_hosts, vec!["mx.nlg.kz"]);
+        let env = vec![(
+            "DSR__IDENTITY__RECEIVING_HOSTS".to_owned(),
+            "[\"mx nlg\"]".to_owned(),
+        )];
+        let err = Settings::parse(&text, env).unwrap_err().to_string();
+        assert!(err.contains("identity.receiving_hosts"), "{err}");
+        // Nothing trusted: no receiving host needed.
+        assert!(Settings::parse(MINIMAL, no_env())
+            .unwrap()
+            .identity
+            .receiving_hosts
+            .is_empty());
     }
 
     #[test]

@@ -195,6 +195,10 @@ pub struct ObligationSettings {
 pub struct IdentitySettings {
     /// authserv-ids of our own receiving servers whose `Authentication-Results` are trusted.
     pub trusted_authserv_ids: Vec<String>,
+    /// Host names our receiving MX writes after `by` in its `Received:` header. Only the
+    /// trusted `Authentication-Results` directly above that header count; required when
+    /// `trusted_authserv_ids` is not empty.
+    pub receiving_hosts: Vec<String>,
     /// Hours a confirmation code stays valid.
     pub confirmation_hours: u32,
     /// Environment variable with the key for keyed-hash anonymisation and webhook fallbacks.
@@ -205,9 +209,48 @@ impl Default for IdentitySettings {
     fn default() -> Self {
         Self {
             trusted_authserv_ids: vec![],
+            receiving_hosts: vec![],
             confirmation_hours: 72,
             hash_key_env: "DSR_HASH_KEY".into(),
         }
+    }
+}
+
+impl IdentitySettings {
+    /// Errors name the key (`identity.receiving_hosts`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let host_name = |h: &String| {
+            !h.is_empty()
+                && h.len() <= 253
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        };
+        if let Some(bad) = self.trusted_authserv_ids.iter().find(|h| !host_name(h)) {
+            return Err(err(
+                "identity.trusted_authserv_ids".into(),
+                format!("`{bad}` is not an authserv-id (a host name)"),
+            ));
+        }
+        if let Some(bad) = self.receiving_hosts.iter().find(|h| !host_name(h)) {
+            return Err(err(
+                "identity.receiving_hosts".into(),
+                format!("`{bad}` is not a host name"),
+            ));
+        }
+        if !self.trusted_authserv_ids.is_empty() && self.receiving_hosts.is_empty() {
+            return Err(err(
+                "identity.receiving_hosts".into(),
+                "name the host(s) our MX writes in its Received header (`by mx.nlg.kz`): \
+                 identity.trusted_authserv_ids is trusted only above that header",
+            ));
+        }
+        if self.confirmation_hours == 0 {
+            return Err(err(
+                "identity.confirmation_hours".into(),
+                "must be positive",
+            ));
+        }
+        Ok(())
     }
 }
 

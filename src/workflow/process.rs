@@ -27,7 +27,7 @@ use super::identity;
 use super::reply::{event, Replier, RequestRow};
 use super::tasks;
 use crate::config::IdentitySettings;
-use crate::domain::{EmailAddress, RequestKind};
+use crate::domain::RequestKind;
 use crate::outbound::outbox::{self, OutgoingPublish};
 use crate::queue::consumer::Failure;
 use crate::queue::topology::WorkQueue;
@@ -94,10 +94,7 @@ impl Processor {
                 .bind(request.inbound_message_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            let domain = EmailAddress::parse(&request.sender)
-                .map(|a| a.domain().to_owned())
-                .unwrap_or_default();
-            match identity::authenticated(&raw, &domain, &self.identity.trusted_authserv_ids) {
+            match identity::authenticated(&raw, &request.sender, kind, &self.identity) {
                 Some(how) => {
                     set_verified(&mut tx, request_id, &how).await?;
                 }

@@ -6,6 +6,7 @@ mod console_http;
 mod helpers;
 mod queue;
 mod stores;
+mod trust;
 
 use std::time::Duration;
 
