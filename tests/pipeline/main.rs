@@ -4,6 +4,7 @@
 mod console_browser;
 mod console_http;
 mod helpers;
+mod holds;
 mod queue;
 mod stores;
 mod trust;
