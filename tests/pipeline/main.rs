@@ -7,6 +7,7 @@ mod helpers;
 mod holds;
 mod queue;
 mod stores;
+mod timeouts;
 mod trust;
 
 use std::time::Duration;
