@@ -151,6 +151,11 @@ pub struct ImapSettings {
     /// Messages larger than this are stored but not parsed (marked failed with the reason).
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: u64,
+    /// Longest wait for the server at each step of a session: connecting, TLS, greeting,
+    /// login, SELECT, NOOP, SEARCH, each message of a FETCH, entering and leaving IDLE, LOGOUT
+    /// (IDLE itself lasts `idle_secs`). Past it the session is dropped and intake reconnects.
+    #[serde(default = "default_command_timeout_secs")]
+    pub command_timeout_secs: u64,
 }
 
 fn default_security() -> Security {
@@ -177,6 +182,9 @@ fn default_reconnect_max_ms() -> u64 {
 fn default_max_message_bytes() -> u64 {
     25 * 1024 * 1024
 }
+fn default_command_timeout_secs() -> u64 {
+    60
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +199,9 @@ pub struct SmtpSettings {
     pub username: Option<String>,
     #[serde(default)]
     pub password: Option<Secret>,
+    /// Longest wait for the server at each step: connecting (with TLS, greeting, EHLO,
+    /// STARTTLS and AUTH), then sending one e-mail, then QUIT. Past it the connection is
+    /// dropped and the e-mail is retried later.
     #[serde(default = "default_smtp_timeout")]
     pub timeout_secs: u64,
 }
@@ -533,6 +544,15 @@ impl Settings {
         if self.imap.poll_secs == 0 {
             return Err(key_error("imap.poll_secs", "must be positive"));
         }
+        if self.imap.command_timeout_secs == 0 || self.imap.command_timeout_secs > 3600 {
+            return Err(key_error(
+                "imap.command_timeout_secs",
+                "must be between 1 and 3600",
+            ));
+        }
+        if self.smtp.timeout_secs == 0 || self.smtp.timeout_secs > 3600 {
+            return Err(key_error("smtp.timeout_secs", "must be between 1 and 3600"));
+        }
         if self.smtp.username.is_some() != self.smtp.password.is_some() {
             return Err(key_error(
                 "smtp.password",
@@ -583,6 +603,7 @@ impl Settings {
                 "worker.outbox_max_attempts and worker.outbox_poll_ms must be positive",
             ));
         }
+        self.identity.validate()?;
         crate::stores::settings::validate(&self.stores)?;
         self.console.validate()?;
         Ok(())
@@ -668,6 +689,11 @@ mod tests {
         assert!(s.imap.idle);
         assert_eq!(s.rabbitmq.prefix, "dsr");
         assert_eq!(s.rabbitmq.retry_delays_ms.len(), 5);
+        assert_eq!(s.imap.command_timeout_secs, 60);
+        assert_eq!(s.smtp.timeout_secs, 30);
+        let env = vec![("DSR__IMAP__COMMAND_TIMEOUT_SECS".to_owned(), "0".to_owned())];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("imap.command_timeout_secs"), "{err}");
     }
 
     #[test]
@@ -753,6 +779,28 @@ mod tests {
         )];
         let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
         assert!(err.contains("console.digest_recipients"), "{err}");
+    }
+
+    #[test]
+    fn trusted_authserv_ids_need_receiving_hosts() {
+        let text = format!("{MINIMAL}\n[identity]\ntrusted_authserv_ids = [\"mx.nlg.kz\"]\n");
+        let err = Settings::parse(&text, no_env()).unwrap_err().to_string();
+        assert!(err.contains("identity.receiving_hosts"), "{err}");
+        let text = format!("{text}receiving_hosts = [\"mx.nlg.kz\"]\n");
+        let s = Settings::parse(&text, no_env()).unwrap();
+        assert_eq!(s.identity.receiving_hosts, vec!["mx.nlg.kz"]);
+        let env = vec![(
+            "DSR__IDENTITY__RECEIVING_HOSTS".to_owned(),
+            "[\"mx nlg\"]".to_owned(),
+        )];
+        let err = Settings::parse(&text, env).unwrap_err().to_string();
+        assert!(err.contains("identity.receiving_hosts"), "{err}");
+        // Nothing trusted: no receiving host needed.
+        assert!(Settings::parse(MINIMAL, no_env())
+            .unwrap()
+            .identity
+            .receiving_hosts
+            .is_empty());
     }
 
     #[test]

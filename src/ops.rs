@@ -127,7 +127,16 @@ pub async fn holds_run(settings: &Settings) -> anyhow::Result<()> {
     let today = chrono::Utc::now()
         .with_timezone(&crate::workflow::deadline::almaty())
         .date_naive();
-    let n = tasks::destroy_due_holds(&pool, &registry, today).await?;
-    println!("{n} held row(s) destroyed");
+    let run = tasks::destroy_due_holds(&pool, &registry, today).await?;
+    println!(
+        "holds: {} destroyed, {} skipped (no longer blocked, or already gone), {} failed",
+        run.destroyed, run.skipped, run.failed
+    );
+    if run.failed > 0 {
+        anyhow::bail!(
+            "{} hold(s) could not be ended (see the log); they stay due for the next run",
+            run.failed
+        );
+    }
     Ok(())
 }

@@ -191,8 +191,18 @@ async fn holds(pool: PgPool, registry: Arc<Registry>, shutdown: CancellationToke
     loop {
         let today = chrono::Utc::now().with_timezone(&almaty()).date_naive();
         match tasks::destroy_due_holds(&pool, &registry, today).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "holds: destroyed rows whose retention ended"),
+            Ok(run) if run.failed > 0 => tracing::warn!(
+                destroyed = run.destroyed,
+                skipped = run.skipped,
+                failed = run.failed,
+                "holds: some holds could not be ended; they stay due for the next run"
+            ),
+            Ok(run) if run.destroyed + run.skipped > 0 => tracing::info!(
+                destroyed = run.destroyed,
+                skipped = run.skipped,
+                "holds: ended the holds whose retention is over"
+            ),
+            Ok(_) => {}
             Err(e) => tracing::warn!("holds: {e:#}"),
         }
         tokio::select! {

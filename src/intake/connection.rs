@@ -1,5 +1,9 @@
-//! An authenticated IMAP session over TLS, STARTTLS or (loopback only) plain TCP.
+//! An authenticated IMAP session over TLS, STARTTLS or (loopback only) plain TCP, and the
+//! limit on every wait for the server ([`CommandLimit`]): a server that accepts the connection
+//! and then stops answering fails the session instead of holding intake (and the mailbox
+//! leader lock) forever.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -96,83 +100,115 @@ async fn tls_wrap(
 ) -> anyhow::Result<ImapStream> {
     let name = ServerName::try_from(host.to_owned())
         .with_context(|| format!("imap.host {host} is not a valid TLS server name"))?;
-    let tls = TlsConnector::from(config)
-        .connect(name, tcp)
-        .await
-        .with_context(|| format!("TLS handshake with {host}"))?;
+    let tls = TlsConnector::from(config).connect(name, tcp).await?;
     Ok(ImapStream::Tls(Box::new(tls)))
 }
 
-/// Connects, secures and logs in. Errors say which step failed, never the password.
+/// How long each step of a session may wait for the server (`imap.command_timeout_secs`).
+#[derive(Debug, Clone)]
+pub struct CommandLimit {
+    endpoint: String,
+    limit: Duration,
+}
+
+impl CommandLimit {
+    pub fn new(settings: &ImapSettings) -> Self {
+        Self {
+            endpoint: format!("{}:{}", settings.host, settings.port),
+            limit: Duration::from_secs(settings.command_timeout_secs.max(1)),
+        }
+    }
+
+    /// Runs one step; its error, or its timeout, names the endpoint and the step
+    /// (`IMAP host:993: UID FETCH timed out after 60 s`).
+    pub async fn run<T, E: Into<anyhow::Error>>(
+        &self,
+        what: &str,
+        step: impl Future<Output = Result<T, E>>,
+    ) -> anyhow::Result<T> {
+        match tokio::time::timeout(self.limit, step).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(e.into().context(format!("IMAP {}: {what}", self.endpoint))),
+            Err(_) => Err(anyhow::anyhow!(
+                "IMAP {}: {what} timed out after {} s",
+                self.endpoint,
+                self.limit.as_secs()
+            )),
+        }
+    }
+}
+
+/// Connects, secures and logs in, each step under the command limit. Errors say which step
+/// failed, never the password.
 pub async fn open(
     settings: &ImapSettings,
 ) -> anyhow::Result<(Session, async_imap::types::Capabilities)> {
-    let endpoint = format!("{}:{}", settings.host, settings.port);
-    let tcp = tokio::time::timeout(
-        Duration::from_secs(15),
-        TcpStream::connect((settings.host.as_str(), settings.port)),
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("IMAP {endpoint}: connection timed out"))?
-    .with_context(|| format!("IMAP {endpoint}: cannot connect"))?;
+    let limit = CommandLimit::new(settings);
+    let tcp = limit
+        .run(
+            "connecting",
+            TcpStream::connect((settings.host.as_str(), settings.port)),
+        )
+        .await?;
     tcp.set_nodelay(true).ok();
 
     let stream = match settings.security {
         Security::Plain => ImapStream::Plain(tcp),
         Security::Tls => {
-            tls_wrap(
-                tcp,
-                &settings.host,
-                tls_config(settings.ca_file.as_deref())?,
-            )
-            .await?
+            let config = tls_config(settings.ca_file.as_deref())?;
+            limit
+                .run("TLS handshake", tls_wrap(tcp, &settings.host, config))
+                .await?
         }
         Security::Starttls => {
             let mut client = async_imap::Client::new(ImapStream::Plain(tcp));
-            client
-                .read_response()
-                .await
-                .with_context(|| format!("IMAP {endpoint}: reading greeting"))?
-                .ok_or_else(|| anyhow::anyhow!("IMAP {endpoint}: closed before greeting"))?;
-            client
-                .run_command_and_check_ok("STARTTLS", None)
-                .await
-                .with_context(|| format!("IMAP {endpoint}: STARTTLS refused"))?;
+            greeting(&mut client, &limit).await?;
+            limit
+                .run(
+                    "STARTTLS",
+                    client.run_command_and_check_ok("STARTTLS", None),
+                )
+                .await?;
             let ImapStream::Plain(tcp) = client.into_inner() else {
                 unreachable!("the stream was created plain")
             };
-            let stream = tls_wrap(
-                tcp,
-                &settings.host,
-                tls_config(settings.ca_file.as_deref())?,
-            )
-            .await?;
-            return login(async_imap::Client::new(stream), settings, &endpoint, false).await;
+            let config = tls_config(settings.ca_file.as_deref())?;
+            let stream = limit
+                .run("TLS handshake", tls_wrap(tcp, &settings.host, config))
+                .await?;
+            return login(async_imap::Client::new(stream), settings, &limit, false).await;
         }
     };
-    login(async_imap::Client::new(stream), settings, &endpoint, true).await
+    login(async_imap::Client::new(stream), settings, &limit, true).await
+}
+
+async fn greeting(
+    client: &mut async_imap::Client<ImapStream>,
+    limit: &CommandLimit,
+) -> anyhow::Result<()> {
+    limit
+        .run("reading greeting", client.read_response())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("IMAP {}: closed before greeting", limit.endpoint))?;
+    Ok(())
 }
 
 async fn login(
     mut client: async_imap::Client<ImapStream>,
     settings: &ImapSettings,
-    endpoint: &str,
+    limit: &CommandLimit,
     read_greeting: bool,
 ) -> anyhow::Result<(Session, async_imap::types::Capabilities)> {
     if read_greeting {
-        client
-            .read_response()
-            .await
-            .with_context(|| format!("IMAP {endpoint}: reading greeting"))?
-            .ok_or_else(|| anyhow::anyhow!("IMAP {endpoint}: closed before greeting"))?;
+        greeting(&mut client, limit).await?;
     }
-    let mut session = client
-        .login(&settings.username, settings.password.expose())
-        .await
-        .map_err(|(e, _)| anyhow::anyhow!("IMAP {endpoint}: login refused: {e}"))?;
-    let capabilities = session
-        .capabilities()
-        .await
-        .with_context(|| format!("IMAP {endpoint}: CAPABILITY"))?;
+    let login = async {
+        client
+            .login(&settings.username, settings.password.expose())
+            .await
+            .map_err(|(e, _)| anyhow::anyhow!("login refused: {e}"))
+    };
+    let mut session = limit.run("LOGIN", login).await?;
+    let capabilities = limit.run("CAPABILITY", session.capabilities()).await?;
     Ok((session, capabilities))
 }

@@ -8,6 +8,8 @@ use crate::config::Secret;
 
 /// Lock key: "dsr-intake" folded into 64 bits, fixed so all versions agree.
 const INTAKE_LOCK: i64 = 0x0d5e_1a7a_6b00_0001;
+/// How long the leader lock's connection may take to answer a ping.
+pub const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub struct Leadership {
     conn: PgConnection,
@@ -26,12 +28,19 @@ impl Leadership {
         Ok(got.then_some(Self { conn }))
     }
 
-    /// Fails when the lock's connection is gone (leadership is lost).
+    /// Fails when the lock's connection is gone (leadership is lost) or does not answer within
+    /// [`CHECK_TIMEOUT`].
     pub async fn check(&mut self) -> anyhow::Result<()> {
-        self.conn
-            .ping()
-            .await
-            .map_err(|e| anyhow::anyhow!("lost the intake leader lock's connection: {e}"))
+        match tokio::time::timeout(CHECK_TIMEOUT, self.conn.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(anyhow::anyhow!(
+                "lost the intake leader lock's connection: {e}"
+            )),
+            Err(_) => Err(anyhow::anyhow!(
+                "the intake leader lock's connection did not answer within {} s",
+                CHECK_TIMEOUT.as_secs()
+            )),
+        }
     }
 }
 

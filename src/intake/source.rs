@@ -1,4 +1,10 @@
 //! The mailbox reader loop: select, fetch what is new, wait (IDLE or poll), reconnect on failure.
+//!
+//! Every command waits at most `imap.command_timeout_secs` for the server (each message of a
+//! FETCH too); a timeout fails the session like any other error: it is dropped, logged
+//! (`intake: IMAP host:993: UID FETCH timed out after 60 s; reconnecting in 500 ms`), and
+//! intake reconnects with backoff. Nothing is lost: the checkpoint advances only with what was
+//! stored.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -8,7 +14,7 @@ use futures::TryStreamExt;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::{self, Session};
+use super::connection::{self, CommandLimit, Session};
 use super::leader::Leadership;
 use super::store::{self, Origin, Stored};
 use crate::config::{ImapSettings, Secret};
@@ -114,13 +120,16 @@ async fn session(
     shutdown: &CancellationToken,
     connected: &mut bool,
 ) -> anyhow::Result<()> {
+    let limit = CommandLimit::new(settings);
     let (mut session, capabilities) = connection::open(settings).await?;
     *connected = true;
     let use_idle = settings.idle && capabilities.has_str("IDLE");
-    let selected = session
-        .select(&settings.mailbox)
-        .await
-        .with_context(|| format!("SELECT {}", settings.mailbox))?;
+    let selected = limit
+        .run(
+            &format!("SELECT {}", settings.mailbox),
+            session.select(&settings.mailbox),
+        )
+        .await?;
     let validity = selected
         .uid_validity
         .ok_or_else(|| anyhow::anyhow!("server sent no UIDVALIDITY for {}", settings.mailbox))?;
@@ -137,29 +146,28 @@ async fn session(
         leadership.check().await?;
         if use_idle {
             let mut idle = session.idle();
-            idle.init().await.context("IDLE")?;
+            limit.run("IDLE", idle.init()).await?;
             let outcome = {
+                // Bounded by idle_secs: then DONE, and the next round of NOOP/SEARCH.
                 let (wait, _stop) = idle.wait_with_timeout(Duration::from_secs(settings.idle_secs));
                 tokio::select! {
                     r = wait => Some(r),
                     _ = shutdown.cancelled() => None,
                 }
             };
-            session = idle.done().await.context("ending IDLE")?;
+            session = limit.run("DONE (ending IDLE)", idle.done()).await?;
             match outcome {
                 None => {
-                    session.logout().await.ok();
+                    limit.run("LOGOUT", session.logout()).await.ok();
                     return Ok(());
                 }
                 Some(result) => {
                     result.context("waiting in IDLE")?;
                 }
             }
-        } else {
-            if sleep_or_shutdown(Duration::from_secs(settings.poll_secs), shutdown).await {
-                session.logout().await.ok();
-                return Ok(());
-            }
+        } else if sleep_or_shutdown(Duration::from_secs(settings.poll_secs), shutdown).await {
+            limit.run("LOGOUT", session.logout()).await.ok();
+            return Ok(());
         }
     }
 }
@@ -173,17 +181,20 @@ pub async fn fetch_new(
     uid_validity: u32,
     mut last: u32,
 ) -> anyhow::Result<u32> {
+    let limit = CommandLimit::new(settings);
     // Without a NOOP, Dovecot's UID SEARCH does not see mail appended since the last command.
-    session.noop().await.context("NOOP")?;
-    let found = session
-        .uid_search(format!("UID {}:*", last.saturating_add(1)))
-        .await
-        .context("UID SEARCH")?;
+    limit.run("NOOP", session.noop()).await?;
+    let found = limit
+        .run(
+            "UID SEARCH",
+            session.uid_search(format!("UID {}:*", last.saturating_add(1))),
+        )
+        .await?;
     // `n:*` also matches the highest UID when it is below n: keep only what is new.
     let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last).collect();
     uids.sort_unstable();
     for chunk in uids.chunks(FETCH_CHUNK) {
-        let sizes: HashMap<u32, u32> = fetch(session, chunk, "(UID RFC822.SIZE)")
+        let sizes: HashMap<u32, u32> = fetch(session, &limit, chunk, "(UID RFC822.SIZE)")
             .await?
             .iter()
             .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
@@ -193,14 +204,21 @@ pub async fn fetch_new(
         });
         let mut messages: Vec<(u32, Vec<u8>, u64, bool)> = vec![];
         if !whole.is_empty() {
-            for f in fetch(session, &whole, "(UID RFC822.SIZE BODY.PEEK[])").await? {
+            for f in fetch(session, &limit, &whole, "(UID RFC822.SIZE BODY.PEEK[])").await? {
                 if let (Some(uid), Some(body)) = (f.uid, f.body()) {
                     messages.push((uid, body.to_vec(), body.len() as u64, false));
                 }
             }
         }
         if !too_big.is_empty() {
-            for f in fetch(session, &too_big, "(UID RFC822.SIZE BODY.PEEK[HEADER])").await? {
+            for f in fetch(
+                session,
+                &limit,
+                &too_big,
+                "(UID RFC822.SIZE BODY.PEEK[HEADER])",
+            )
+            .await?
+            {
                 if let (Some(uid), Some(header)) = (f.uid, f.header()) {
                     tracing::warn!(
                         uid,
@@ -235,8 +253,11 @@ pub async fn fetch_new(
     Ok(last)
 }
 
+/// One UID FETCH; the limit applies to the command and to each message's arrival, so a large
+/// batch may take long but a server that stops sending fails it.
 async fn fetch(
     session: &mut Session,
+    limit: &CommandLimit,
     uids: &[u32],
     query: &str,
 ) -> anyhow::Result<Vec<async_imap::types::Fetch>> {
@@ -245,13 +266,12 @@ async fn fetch(
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(",");
-    let stream = session
-        .uid_fetch(&set, query)
-        .await
-        .with_context(|| format!("UID FETCH {query}"))?;
-    let fetched = stream
-        .try_collect::<Vec<_>>()
-        .await
-        .with_context(|| format!("UID FETCH {query}"))?;
+    let what = format!("UID FETCH {query}");
+    let stream = limit.run(&what, session.uid_fetch(&set, query)).await?;
+    futures::pin_mut!(stream);
+    let mut fetched = vec![];
+    while let Some(item) = limit.run(&what, stream.try_next()).await? {
+        fetched.push(item);
+    }
     Ok(fetched)
 }

@@ -5,7 +5,15 @@
 //! it; a crash before the commit leaves the row pending and it is sent again — the only window
 //! for a duplicate is a crash between the SMTP server's `250` and the commit, and the resend
 //! carries the same Message-ID so mail clients can fold it.
+//!
+//! Every wait for the server is bounded by `smtp.timeout_secs` (lettre's own timeout covers
+//! only the TCP connect): connecting with TLS, greeting, EHLO, STARTTLS and AUTH; sending one
+//! e-mail; QUIT. A connection that timed out or failed is dropped, never reused, so a stalled
+//! server can neither hold a claimed row (and its database connection) nor leave a half-spoken
+//! SMTP dialogue for the next e-mail. Each send slot keeps its connection for the e-mails of
+//! one pass and closes it when the outbox is empty.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,9 +21,10 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{
     header::Header, Attachment as LettreAttachment, Mailbox, MessageBuilder, MultiPart, SinglePart,
 };
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::Message;
 use sqlx::{PgPool, Row};
 use tokio_util::sync::CancellationToken;
 
@@ -26,7 +35,7 @@ use crate::redact;
 
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    server: Arc<SmtpServer>,
     from: Mailbox,
     max_attempts: i32,
 }
@@ -38,37 +47,113 @@ pub struct Pass {
     pub failed: usize,
 }
 
+/// The configured SMTP server and how to talk to it.
+struct SmtpServer {
+    host: String,
+    port: u16,
+    security: Security,
+    tls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    limit: Duration,
+}
+
+impl SmtpServer {
+    /// Runs one step under the limit; a timeout names the server and the step.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        step: impl std::future::Future<Output = Result<T, lettre::transport::smtp::Error>>,
+    ) -> anyhow::Result<T> {
+        match tokio::time::timeout(self.limit, step).await {
+            Ok(result) => {
+                result.with_context(|| format!("SMTP {}:{}: {what}", self.host, self.port))
+            }
+            Err(_) => Err(anyhow::anyhow!(
+                "SMTP {}:{}: {what} timed out after {} s",
+                self.host,
+                self.port,
+                self.limit.as_secs()
+            )),
+        }
+    }
+
+    /// A connection ready to send: TLS as configured, greeted, authenticated.
+    async fn connect(&self) -> anyhow::Result<AsyncSmtpConnection> {
+        self.bounded("connecting", async {
+            let wrapper = match self.security {
+                Security::Tls => self.tls.clone(),
+                _ => None,
+            };
+            let mut conn = AsyncSmtpConnection::connect_tokio1(
+                (self.host.as_str(), self.port),
+                Some(self.limit),
+                &self.hello,
+                wrapper,
+                None,
+            )
+            .await?;
+            if let (Security::Starttls, Some(tls)) = (self.security, &self.tls) {
+                // Required: fails when the server does not offer STARTTLS.
+                conn.starttls(tls.clone(), &self.hello).await?;
+            }
+            if let Some(credentials) = &self.credentials {
+                conn.auth(DEFAULT_MECHANISMS, credentials).await?;
+            }
+            Ok(conn)
+        })
+        .await
+    }
+
+    async fn send(&self, conn: &mut AsyncSmtpConnection, message: &Message) -> anyhow::Result<()> {
+        let raw = message.formatted();
+        self.bounded("sending", conn.send(message.envelope(), &raw))
+            .await
+            .map(|_| ())
+    }
+
+    /// Says goodbye; a server that does not answer in time is simply left.
+    async fn close(&self, mut conn: AsyncSmtpConnection) {
+        let _ = self.bounded("QUIT", conn.quit()).await;
+    }
+}
+
 impl Mailer {
     pub fn new(smtp: &SmtpSettings, reply_from: &str, max_attempts: i32) -> anyhow::Result<Self> {
         let from: Mailbox = reply_from
             .parse()
             .context("company.reply_from is not a mailbox")?;
-        let tls_parameters = || -> anyhow::Result<TlsParameters> {
-            let mut builder = TlsParameters::builder(smtp.host.clone());
-            if let Some(path) = &smtp.ca_file {
-                let pem = std::fs::read(path)
-                    .with_context(|| format!("smtp.ca_file {}", path.display()))?;
-                builder = builder.add_root_certificate(
-                    Certificate::from_pem(&pem)
-                        .with_context(|| format!("smtp.ca_file {}", path.display()))?,
-                );
+        let tls = match smtp.security {
+            Security::Plain => None,
+            Security::Starttls | Security::Tls => {
+                let mut builder = TlsParameters::builder(smtp.host.clone());
+                if let Some(path) = &smtp.ca_file {
+                    let pem = std::fs::read(path)
+                        .with_context(|| format!("smtp.ca_file {}", path.display()))?;
+                    builder = builder.add_root_certificate(
+                        Certificate::from_pem(&pem)
+                            .with_context(|| format!("smtp.ca_file {}", path.display()))?,
+                    );
+                }
+                Some(builder.build_rustls()?)
             }
-            Ok(builder.build_rustls()?)
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-            .port(smtp.port)
-            .timeout(Some(Duration::from_secs(smtp.timeout_secs)));
-        builder = match smtp.security {
-            Security::Plain => builder.tls(Tls::None),
-            Security::Starttls => builder.tls(Tls::Required(tls_parameters()?)),
-            Security::Tls => builder.tls(Tls::Wrapper(tls_parameters()?)),
+        let credentials = match (&smtp.username, &smtp.password) {
+            (Some(user), Some(password)) => {
+                Some(Credentials::new(user.clone(), password.expose().to_owned()))
+            }
+            _ => None,
         };
-        if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
-            builder =
-                builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
-        }
         Ok(Self {
-            transport: builder.build(),
+            server: Arc::new(SmtpServer {
+                host: smtp.host.clone(),
+                port: smtp.port,
+                security: smtp.security,
+                tls,
+                credentials,
+                hello: ClientId::default(),
+                limit: Duration::from_secs(smtp.timeout_secs.max(1)),
+            }),
             from,
             max_attempts,
         })
@@ -106,6 +191,20 @@ impl Mailer {
     /// Sends due e-mails one by one until none is due; returns what it did.
     pub async fn drain(&self, pool: &PgPool) -> anyhow::Result<Pass> {
         let mut pass = Pass::default();
+        let mut conn: Option<AsyncSmtpConnection> = None;
+        let result = self.drain_on(pool, &mut conn, &mut pass).await;
+        if let Some(conn) = conn {
+            self.server.close(conn).await;
+        }
+        result.map(|()| pass)
+    }
+
+    async fn drain_on(
+        &self,
+        pool: &PgPool,
+        conn: &mut Option<AsyncSmtpConnection>,
+        pass: &mut Pass,
+    ) -> anyhow::Result<()> {
         loop {
             let mut tx = pool.begin().await?;
             let Some(row) = sqlx::query(
@@ -116,18 +215,13 @@ impl Mailer {
             .fetch_optional(&mut *tx)
             .await?
             else {
-                return Ok(pass);
+                return Ok(());
             };
             let id: i64 = row.try_get("id")?;
             let payload: sqlx::types::Json<OutgoingEmail> = row.try_get("payload")?;
             let email = payload.0;
             let result = match self.build(&email) {
-                Ok(message) => self
-                    .transport
-                    .send(message)
-                    .await
-                    .map(|_| ())
-                    .map_err(anyhow::Error::from),
+                Ok(message) => self.deliver(conn, &message).await,
                 Err(e) => Err(e),
             };
             match result {
@@ -144,10 +238,26 @@ impl Mailer {
                     pass.failed += 1;
                     tracing::warn!(outbox_id = id, to = %redact::email(&email.to), "sending failed, will retry: {e:#}");
                     // A failing server fails every row: stop this pass and back off.
-                    return Ok(pass);
+                    return Ok(());
                 }
             }
         }
+    }
+
+    /// Sends on the slot's connection, opening one if needed; a connection that failed or
+    /// timed out is dropped (closed without a word) and never used again.
+    async fn deliver(
+        &self,
+        conn: &mut Option<AsyncSmtpConnection>,
+        message: &Message,
+    ) -> anyhow::Result<()> {
+        let mut open = match conn.take() {
+            Some(open) => open,
+            None => self.server.connect().await?,
+        };
+        self.server.send(&mut open, message).await?;
+        *conn = Some(open);
+        Ok(())
     }
 
     /// Drains the outbox whenever it is notified, and at least every `poll`, with `concurrency`

@@ -3,6 +3,8 @@
 //! a subject's data for an access report, and check the configuration against the schema.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
@@ -18,9 +20,20 @@ use super::sql::{Dialect, Statement, Value};
 use super::{Hold, StoreData, StoreMatch, SubjectIds, TableData, TableMatch, TableReceipt};
 use crate::domain::RequestKind;
 
+/// A store that cannot be reached, or did not answer within its limits: worth trying again
+/// later, and not worth trying its other work in the same run. Whatever it was doing is rolled
+/// back (its transaction is dropped, never committed).
+#[derive(Debug, thiserror::Error)]
+#[error("store {store}: {reason}")]
+pub struct Unavailable {
+    pub store: String,
+    pub reason: String,
+}
+
 /// A store transaction that did its work and waits for the caller's records before commit.
 pub struct Applied {
     store: String,
+    limit: Duration,
     tx: sqlx::Transaction<'static, sqlx::Any>,
     pub receipts: Vec<TableReceipt>,
     pub holds: Vec<Hold>,
@@ -28,11 +41,47 @@ pub struct Applied {
 
 impl Applied {
     pub async fn commit(self) -> anyhow::Result<()> {
-        let store = self.store;
-        self.tx
-            .commit()
-            .await
-            .with_context(|| context(&store, "COMMIT"))
+        commit(self.store, self.limit, self.tx).await
+    }
+}
+
+/// What the end of a legal hold found for its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldRow {
+    /// Still blocked, now deleted (the count of rows deleted).
+    Destroyed(u64),
+    /// The row is there but no longer blocked (staff unblocked it): left in place.
+    NotBlocked,
+    /// The row is no longer there (destroyed before, or deleted by someone else).
+    Gone,
+}
+
+/// The end of one hold in an open store transaction: the caller records it in its own database
+/// first, then commits the store ([`HeldDestruction::commit`]). Dropping it rolls back.
+pub struct HeldDestruction {
+    store: String,
+    limit: Duration,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    pub row: HeldRow,
+}
+
+impl HeldDestruction {
+    pub async fn commit(self) -> anyhow::Result<()> {
+        commit(self.store, self.limit, self.tx).await
+    }
+}
+
+async fn commit(
+    store: String,
+    limit: Duration,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout(limit, tx.commit()).await {
+        Ok(done) => done.with_context(|| context(&store, "COMMIT")),
+        Err(_) => Err(anyhow::Error::new(Unavailable {
+            reason: format!("COMMIT timed out after {} s", limit.as_secs()),
+            store,
+        })),
     }
 }
 
@@ -40,6 +89,8 @@ pub struct SqlStore {
     pub settings: StoreSettings,
     dialect: Dialect,
     pool: AnyPool,
+    /// The backstop around every operation (`operation_timeout_secs`).
+    limit: Duration,
 }
 
 /// Errors never carry the connection URL.
@@ -54,9 +105,15 @@ impl SqlStore {
         let dialect = Dialect::of(settings.kind)
             .ok_or_else(|| anyhow::anyhow!("store {} is not a SQL store", settings.name))?;
         let url = settings.resolve_url().map_err(anyhow::Error::msg)?;
+        let limits = SessionLimits {
+            statement: Duration::from_secs(settings.statement_timeout_secs),
+            lock: Duration::from_secs(settings.lock_timeout_secs),
+            idle_in_transaction: Duration::from_secs(settings.operation_timeout_secs),
+        };
         let pool = AnyPoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(std::time::Duration::from_secs(settings.timeout_secs.max(1)))
+            .acquire_timeout(Duration::from_secs(settings.timeout_secs.max(1)))
+            .after_connect(move |conn, _| Box::pin(limits.apply(conn, dialect)))
             .connect_lazy(url.expose())
             .map_err(|e| {
                 anyhow::anyhow!(
@@ -66,6 +123,7 @@ impl SqlStore {
                 )
             })?;
         Ok(Self {
+            limit: Duration::from_secs(settings.operation_timeout_secs.max(1)),
             settings,
             dialect,
             pool,
@@ -76,14 +134,41 @@ impl SqlStore {
         &self.settings.name
     }
 
-    async fn connection(&self) -> anyhow::Result<sqlx::pool::PoolConnection<sqlx::Any>> {
-        self.pool.acquire().await.map_err(|e| {
-            anyhow::anyhow!(
-                "store {}: cannot connect: {}",
-                self.name(),
-                scrub(&e.to_string())
-            )
+    fn unavailable(&self, reason: String) -> anyhow::Error {
+        anyhow::Error::new(Unavailable {
+            store: self.name().to_owned(),
+            reason,
         })
+    }
+
+    async fn connection(&self) -> anyhow::Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.pool
+            .acquire()
+            .await
+            .map_err(|e| self.unavailable(format!("cannot connect: {}", scrub(&e.to_string()))))
+    }
+
+    async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.pool
+            .begin()
+            .await
+            .map_err(|e| self.unavailable(format!("cannot connect: {}", scrub(&e.to_string()))))
+    }
+
+    /// Runs one store operation under the backstop: past `operation_timeout_secs` it is dropped
+    /// (its transaction, if any, rolls back) and the caller gets a retryable [`Unavailable`].
+    async fn within<T>(
+        &self,
+        what: &str,
+        operation: impl Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        match tokio::time::timeout(self.limit, operation).await {
+            Ok(result) => result,
+            Err(_) => Err(self.unavailable(format!(
+                "{what} timed out after {} s (operation_timeout_secs); rolled back",
+                self.limit.as_secs()
+            ))),
+        }
     }
 
     fn q(&self, name: &str) -> String {
@@ -115,8 +200,11 @@ impl SqlStore {
 
     /// Finds the subject's rows in every table (parents first, then children by key).
     pub async fn find(&self, who: &SubjectIds) -> anyhow::Result<StoreMatch> {
-        let mut conn = self.connection().await?;
-        self.find_on(&mut conn, who).await
+        self.within("finding the subject", async {
+            let mut conn = self.connection().await?;
+            self.find_on(&mut conn, who).await
+        })
+        .await
     }
 
     async fn find_on(
@@ -307,6 +395,11 @@ impl SqlStore {
 
     /// Names of the obligations (art. 8(2)) still open for the matched rows.
     pub async fn open_obligations(&self, found: &StoreMatch) -> anyhow::Result<Vec<String>> {
+        self.within("the obligation check", self.open_obligations_now(found))
+            .await
+    }
+
+    async fn open_obligations_now(&self, found: &StoreMatch) -> anyhow::Result<Vec<String>> {
         let mut conn = self.connection().await?;
         let mut open = vec![];
         for obligation in &self.settings.obligations {
@@ -352,13 +445,21 @@ impl SqlStore {
         hash_key: &[u8],
         today: NaiveDate,
     ) -> anyhow::Result<Applied> {
-        let mut tx = self.pool.begin().await.map_err(|e| {
-            anyhow::anyhow!(
-                "store {}: cannot connect: {}",
-                self.name(),
-                scrub(&e.to_string())
-            )
-        })?;
+        self.within(
+            &format!("carrying out {kind}"),
+            self.apply_now(kind, who, hash_key, today),
+        )
+        .await
+    }
+
+    async fn apply_now(
+        &self,
+        kind: RequestKind,
+        who: &SubjectIds,
+        hash_key: &[u8],
+        today: NaiveDate,
+    ) -> anyhow::Result<Applied> {
+        let mut tx = self.begin().await?;
         let found = self.find_on(&mut tx, who).await?;
         let mut receipts = vec![];
         let mut holds = vec![];
@@ -423,6 +524,7 @@ impl SqlStore {
         }
         Ok(Applied {
             store: self.name().to_owned(),
+            limit: self.limit,
             tx,
             receipts,
             holds,
@@ -648,20 +750,109 @@ impl SqlStore {
         Ok((keep, expired))
     }
 
-    /// Destroys one held row at the end of its hold (blocked rows only).
-    pub async fn destroy_held(&self, table: &str, key: &str) -> anyhow::Result<u64> {
+    /// Ends the hold of one row in an open store transaction: deletes it if it is still
+    /// blocked; tells whether it was no longer blocked (left alone) or no longer there. A
+    /// blocklist entry of a destroyed row goes with it.
+    pub async fn destroy_held(&self, table: &str, key: &str) -> anyhow::Result<HeldDestruction> {
+        self.within("destroying a held row", self.destroy_held_now(table, key))
+            .await
+    }
+
+    async fn destroy_held_now(&self, table: &str, key: &str) -> anyhow::Result<HeldDestruction> {
         let table = self.settings.table(table).ok_or_else(|| {
             anyhow::anyhow!(
                 "store {}: table {table} is no longer configured",
                 self.name()
             )
         })?;
-        let mut conn = self.connection().await?;
-        self.delete(&mut conn, table, &[key.to_owned()]).await
+        let block = table.block.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "store {}: table {} has no block method any more: cannot tell whether a held row is still blocked",
+                self.name(),
+                table.name
+            )
+        })?;
+        let keys = [key.to_owned()];
+        let mut tx = self.begin().await?;
+        let mut s = Statement::new(self.dialect);
+        s.push("DELETE FROM ")
+            .push(&self.q(&table.name))
+            .push(" WHERE ");
+        self.key_in(&mut s, table, &keys);
+        match block {
+            BlockMethod::Flag { column } => {
+                s.push(&format!(" AND {} = ", self.q(column)))
+                    .bind(Value::Bool(true));
+            }
+            BlockMethod::List {
+                table: list,
+                column,
+            } => {
+                s.push(&format!(
+                    " AND EXISTS (SELECT 1 FROM {list} b WHERE b.{column} = {table}.{key})",
+                    list = self.q(list),
+                    column = self.q(column),
+                    table = self.q(&table.name),
+                    key = self.q(&table.key),
+                ));
+            }
+        }
+        let deleted = s.execute(&mut tx).await.with_context(|| {
+            context(
+                self.name(),
+                &format!("destroying a held row of {}", table.name),
+            )
+        })?;
+        let row = if deleted > 0 {
+            if let BlockMethod::List {
+                table: list,
+                column,
+            } = block
+            {
+                let mut s = Statement::new(self.dialect);
+                s.push("DELETE FROM ")
+                    .push(&self.q(list))
+                    .push(" WHERE ")
+                    .push(&self.dialect.text(&self.q(column)))
+                    .push(" = ")
+                    .bind(Value::Text(key.to_owned()));
+                s.execute(&mut tx)
+                    .await
+                    .with_context(|| context(self.name(), &format!("clearing blocklist {list}")))?;
+            }
+            HeldRow::Destroyed(deleted)
+        } else {
+            let mut s = Statement::new(self.dialect);
+            s.push("SELECT COUNT(*) FROM ")
+                .push(&self.q(&table.name))
+                .push(" WHERE ");
+            self.key_in(&mut s, table, &keys);
+            let rows = s
+                .fetch_all(&mut tx)
+                .await
+                .with_context(|| context(self.name(), &format!("reading {}", table.name)))?;
+            let n: i64 = rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0);
+            if n > 0 {
+                HeldRow::NotBlocked
+            } else {
+                HeldRow::Gone
+            }
+        };
+        Ok(HeldDestruction {
+            store: self.name().to_owned(),
+            limit: self.limit,
+            tx,
+            row,
+        })
     }
 
     /// Every configured column of the subject's rows, as text, for the access report.
     pub async fn gather(&self, who: &SubjectIds) -> anyhow::Result<StoreData> {
+        self.within("gathering the subject's data", self.gather_now(who))
+            .await
+    }
+
+    async fn gather_now(&self, who: &SubjectIds) -> anyhow::Result<StoreData> {
         let mut conn = self.connection().await?;
         let found = self.find_on(&mut conn, who).await?;
         let mut data = StoreData {
@@ -739,6 +930,10 @@ impl SqlStore {
 
     /// Connects and checks every configured table and column; warns about unindexed identifiers.
     pub async fn check(&self) -> anyhow::Result<Vec<String>> {
+        self.within("the check", self.check_now()).await
+    }
+
+    async fn check_now(&self) -> anyhow::Result<Vec<String>> {
         let mut conn = self.connection().await?;
         let mut warnings = vec![];
         for table in &self.settings.tables {
@@ -853,6 +1048,62 @@ impl SqlStore {
     }
 }
 
+/// Per-session limits, set on every new store connection so that no statement or lock wait
+/// can hold a task (and a pooled connection) for longer.
+#[derive(Debug, Clone, Copy)]
+struct SessionLimits {
+    statement: Duration,
+    lock: Duration,
+    /// PostgreSQL: a session left inside a transaction (a worker that vanished) is ended.
+    idle_in_transaction: Duration,
+}
+
+impl SessionLimits {
+    fn statements(self, dialect: Dialect, mariadb: bool) -> Vec<String> {
+        let ms = |d: Duration| d.as_millis();
+        let secs = |d: Duration| d.as_secs().max(1);
+        match dialect {
+            Dialect::Postgres => vec![
+                format!("SET statement_timeout = {}", ms(self.statement)),
+                format!("SET lock_timeout = {}", ms(self.lock)),
+                format!(
+                    "SET idle_in_transaction_session_timeout = {}",
+                    ms(self.idle_in_transaction)
+                ),
+            ],
+            Dialect::Mysql => vec![
+                if mariadb {
+                    format!("SET SESSION max_statement_time = {}", secs(self.statement))
+                } else {
+                    // MySQL bounds SELECTs only; writes are bounded by the lock waits and the
+                    // worker's backstop.
+                    format!("SET SESSION max_execution_time = {}", ms(self.statement))
+                },
+                format!("SET SESSION innodb_lock_wait_timeout = {}", secs(self.lock)),
+                format!("SET SESSION lock_wait_timeout = {}", secs(self.lock)),
+            ],
+            // SQLite has no statement limit: the worker's backstop bounds it.
+            Dialect::Sqlite => vec![format!("PRAGMA busy_timeout = {}", ms(self.lock))],
+        }
+    }
+
+    async fn apply(self, conn: &mut AnyConnection, dialect: Dialect) -> sqlx::Result<()> {
+        let mariadb = dialect == Dialect::Mysql && {
+            let version: String = sqlx::query_scalar("SELECT VERSION()")
+                .fetch_one(&mut *conn)
+                .await?;
+            version.to_ascii_lowercase().contains("mariadb")
+        };
+        for statement in self.statements(dialect, mariadb) {
+            // Our own text of numbers only.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 fn toml_value(v: &toml::Value) -> Value {
     match v {
         toml::Value::Boolean(b) => Value::Bool(*b),
@@ -905,6 +1156,35 @@ mod tests {
         assert_eq!(
             add_years("2024-02-29".parse().unwrap(), 5),
             "2029-02-28".parse::<NaiveDate>().unwrap()
+        );
+    }
+
+    #[test]
+    fn session_limits_per_dialect() {
+        let limits = SessionLimits {
+            statement: Duration::from_secs(30),
+            lock: Duration::from_secs(2),
+            idle_in_transaction: Duration::from_secs(120),
+        };
+        assert_eq!(
+            limits.statements(Dialect::Postgres, false),
+            vec![
+                "SET statement_timeout = 30000",
+                "SET lock_timeout = 2000",
+                "SET idle_in_transaction_session_timeout = 120000"
+            ]
+        );
+        assert_eq!(
+            limits.statements(Dialect::Mysql, true)[0],
+            "SET SESSION max_statement_time = 30"
+        );
+        assert_eq!(
+            limits.statements(Dialect::Mysql, false)[0],
+            "SET SESSION max_execution_time = 30000"
+        );
+        assert_eq!(
+            limits.statements(Dialect::Sqlite, false),
+            vec!["PRAGMA busy_timeout = 2000"]
         );
     }
 

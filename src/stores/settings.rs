@@ -67,6 +67,18 @@ pub struct StoreSettings {
     /// the task is retried later.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// SQL stores: longest one statement may run, set on each session (PostgreSQL
+    /// `statement_timeout`, MariaDB `max_statement_time`, MySQL `max_execution_time`).
+    #[serde(default = "default_statement_timeout_secs")]
+    pub statement_timeout_secs: u64,
+    /// SQL stores: longest wait for a lock held by someone else (PostgreSQL `lock_timeout`,
+    /// MySQL/MariaDB `innodb_lock_wait_timeout` and `lock_wait_timeout`, SQLite busy timeout).
+    #[serde(default = "default_lock_timeout_secs")]
+    pub lock_timeout_secs: u64,
+    /// SQL stores: longest one whole operation (finding a subject, carrying out a request, ...)
+    /// may take before the worker gives up on it and rolls it back, whatever the server does.
+    #[serde(default = "default_operation_timeout_secs")]
+    pub operation_timeout_secs: u64,
     /// Where the data physically is (seed clause 14: Kazakhstan), for the access report.
     #[serde(default)]
     pub location: Option<String>,
@@ -195,6 +207,10 @@ pub struct ObligationSettings {
 pub struct IdentitySettings {
     /// authserv-ids of our own receiving servers whose `Authentication-Results` are trusted.
     pub trusted_authserv_ids: Vec<String>,
+    /// Host names our receiving MX writes after `by` in its `Received:` header. Only the
+    /// trusted `Authentication-Results` directly above that header count; required when
+    /// `trusted_authserv_ids` is not empty.
+    pub receiving_hosts: Vec<String>,
     /// Hours a confirmation code stays valid.
     pub confirmation_hours: u32,
     /// Environment variable with the key for keyed-hash anonymisation and webhook fallbacks.
@@ -205,14 +221,62 @@ impl Default for IdentitySettings {
     fn default() -> Self {
         Self {
             trusted_authserv_ids: vec![],
+            receiving_hosts: vec![],
             confirmation_hours: 72,
             hash_key_env: "DSR_HASH_KEY".into(),
         }
     }
 }
 
+impl IdentitySettings {
+    /// Errors name the key (`identity.receiving_hosts`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let host_name = |h: &String| {
+            !h.is_empty()
+                && h.len() <= 253
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        };
+        if let Some(bad) = self.trusted_authserv_ids.iter().find(|h| !host_name(h)) {
+            return Err(err(
+                "identity.trusted_authserv_ids".into(),
+                format!("`{bad}` is not an authserv-id (a host name)"),
+            ));
+        }
+        if let Some(bad) = self.receiving_hosts.iter().find(|h| !host_name(h)) {
+            return Err(err(
+                "identity.receiving_hosts".into(),
+                format!("`{bad}` is not a host name"),
+            ));
+        }
+        if !self.trusted_authserv_ids.is_empty() && self.receiving_hosts.is_empty() {
+            return Err(err(
+                "identity.receiving_hosts".into(),
+                "name the host(s) our MX writes in its Received header (`by mx.nlg.kz`): \
+                 identity.trusted_authserv_ids is trusted only above that header",
+            ));
+        }
+        if self.confirmation_hours == 0 {
+            return Err(err(
+                "identity.confirmation_hours".into(),
+                "must be positive",
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn default_timeout_secs() -> u64 {
     10
+}
+fn default_statement_timeout_secs() -> u64 {
+    30
+}
+fn default_lock_timeout_secs() -> u64 {
+    10
+}
+fn default_operation_timeout_secs() -> u64 {
+    120
 }
 
 fn err(key: String, message: impl Into<String>) -> ConfigError {
@@ -278,6 +342,25 @@ pub fn validate(stores: &[StoreSettings]) -> Result<(), ConfigError> {
             return Err(err(
                 format!("{at}.url_env"),
                 "give url_env (or url for development)",
+            ));
+        }
+        for (key, value) in [
+            ("timeout_secs", store.timeout_secs),
+            ("statement_timeout_secs", store.statement_timeout_secs),
+            ("lock_timeout_secs", store.lock_timeout_secs),
+            ("operation_timeout_secs", store.operation_timeout_secs),
+        ] {
+            if value == 0 || value > 24 * 3600 {
+                return Err(err(
+                    format!("{at}.{key}"),
+                    "must be between 1 and 86400 seconds",
+                ));
+            }
+        }
+        if store.operation_timeout_secs < store.statement_timeout_secs {
+            return Err(err(
+                format!("{at}.operation_timeout_secs"),
+                "must not be below statement_timeout_secs (the server's own limit fires first)",
             ));
         }
         if !store.kind.is_sql() {
@@ -501,6 +584,31 @@ mod tests {
             "",
         );
         assert!(parse(&bad).unwrap_err().to_string().contains("retention"));
+    }
+
+    #[test]
+    fn timeouts_have_defaults_and_bounds() {
+        let stores = parse(GOOD).unwrap();
+        assert_eq!(
+            (
+                stores[0].statement_timeout_secs,
+                stores[0].lock_timeout_secs,
+                stores[0].operation_timeout_secs
+            ),
+            (30, 10, 120)
+        );
+        let bad = GOOD.replace(
+            "url_env = \"CRM_URL\"",
+            "url_env = \"CRM_URL\"\n        lock_timeout_secs = 0",
+        );
+        let e = parse(&bad).unwrap_err().to_string();
+        assert!(e.contains("stores.crm.lock_timeout_secs"), "{e}");
+        let bad = GOOD.replace(
+            "url_env = \"CRM_URL\"",
+            "url_env = \"CRM_URL\"\n        statement_timeout_secs = 300",
+        );
+        let e = parse(&bad).unwrap_err().to_string();
+        assert!(e.contains("stores.crm.operation_timeout_secs"), "{e}");
     }
 
     #[test]

@@ -144,13 +144,7 @@ impl Processor {
                 .bind(request.inbound_message_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            let domain = crate::domain::EmailAddress::parse(&request.sender)
-                .map(|a| a.domain().to_owned())
-                .unwrap_or_default();
-            let _ = kind;
-            if let Some(how) =
-                identity::authenticated(&raw, &domain, &self.identity.trusted_authserv_ids)
-            {
+            if let Some(how) = identity::authenticated(&raw, &request.sender, kind, &self.identity) {
                 verification::mark_verified(&mut tx, &request, &request.sender.clone(), &how)
                     .await?;
                 request.verified_address = Some(request.sender.clone());

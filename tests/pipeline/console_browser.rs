@@ -201,6 +201,10 @@ async fn reviewer_approves_a_flagged_request_in_the_browser() {
             "DSR__IDENTITY__TRUSTED_AUTHSERV_IDS",
             "[\"mx.test.nlg.kz\"]".to_owned(),
         ),
+        (
+            "DSR__IDENTITY__RECEIVING_HOSTS",
+            format!("[\"{}\"]", crate::stores::RECEIVING),
+        ),
     ])
     .await;
     let worker = d.start_worker();
@@ -208,16 +212,13 @@ async fn reviewer_approves_a_flagged_request_in_the_browser() {
 
     // A lawyer writes for a client with two requests in one: the worker flags it.
     let lawyer = subject_address("lawyer");
-    let mut flagged =
-        b"Authentication-Results: mx.test.nlg.kz; dkim=pass header.d=subjects.test\r\n".to_vec();
-    flagged.extend(message(
+    let flagged = crate::stores::authenticated(
         &lawyer,
-        "info@nlg.kz",
         "Erasure on behalf of my client",
         "Hello,\r\n\r\nI am a lawyer acting on behalf of my client, Mr. Aidar B. Please delete all \
          personal data you hold about him, and unsubscribe him from your newsletters.\r\n\r\n\
          Kind regards,\r\nAdvocate",
-    ));
+    );
     d.deliver(&flagged).await;
     // A second, automatic request so the queue and dashboard are not empty of context.
     let other = subject_address("other");

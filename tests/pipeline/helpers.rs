@@ -499,3 +499,88 @@ pub fn acknowledgements(mail: &[Mail]) -> Vec<&Mail> {
         })
         .collect()
 }
+
+/// A TCP proxy on loopback that can stop answering without closing anything: while stalled,
+/// a new connection is accepted and then never gets a byte back, and the connections that
+/// were flowing freeze (what either side sends is held). The server behind it is up but stuck,
+/// as far as the worker can tell.
+pub struct StallingProxy {
+    pub port: u16,
+    flowing: Arc<tokio::sync::watch::Sender<bool>>,
+    tasks: Arc<Mutex<JoinSet<()>>>,
+}
+
+impl StallingProxy {
+    pub async fn start(target: &str, flowing: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (flowing, _) = tokio::sync::watch::channel(flowing);
+        let flowing = Arc::new(flowing);
+        let tasks = Arc::new(Mutex::new(JoinSet::new()));
+        let (target, state, set) = (target.to_owned(), flowing.clone(), tasks.clone());
+        tasks.lock().unwrap().spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let (target, state) = (target.clone(), state.clone());
+                set.lock().unwrap().spawn(async move {
+                    if !*state.borrow() {
+                        // Accepted, never answered: read and drop whatever the client says.
+                        let mut inbound = inbound;
+                        let mut sink = tokio::io::sink();
+                        let _ = tokio::io::copy(&mut inbound, &mut sink).await;
+                        return;
+                    }
+                    let Ok(outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let (client_read, client_write) = inbound.into_split();
+                    let (server_read, server_write) = outbound.into_split();
+                    tokio::join!(
+                        pump(client_read, server_write, state.subscribe()),
+                        pump(server_read, client_write, state.subscribe()),
+                    );
+                });
+            }
+        });
+        Self {
+            port,
+            flowing,
+            tasks,
+        }
+    }
+
+    /// From now on nothing gets through, and new connections get no answer.
+    pub fn stall(&self) {
+        self.flowing.send_replace(false);
+    }
+
+    /// Traffic flows again (on new connections and on frozen ones).
+    pub fn flow(&self) {
+        self.flowing.send_replace(true);
+    }
+}
+
+/// Copies one direction, holding each chunk while the proxy is stalled.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut flowing: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if flowing.wait_for(|f| *f).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+impl Drop for StallingProxy {
+    fn drop(&mut self) {
+        self.tasks.lock().unwrap().abort_all();
+    }
+}

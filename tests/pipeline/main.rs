@@ -4,8 +4,11 @@
 mod console_browser;
 mod console_http;
 mod helpers;
+mod holds;
 mod queue;
 mod stores;
+mod timeouts;
+mod trust;
 
 use std::time::Duration;
 

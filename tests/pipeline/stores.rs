@@ -9,9 +9,12 @@ use sqlx::{Connection, Executor, Row};
 
 use crate::helpers::*;
 
-const MARIADB: &str = "mysql://root@127.0.0.1:3306";
-const TRUSTED: &str = "mx.test.nlg.kz";
-const WAIT: Duration = Duration::from_secs(40);
+pub const MARIADB: &str = "mysql://root@127.0.0.1:3306";
+/// The authserv-id of our MX in the tests' configuration ...
+pub const TRUSTED: &str = "mx.test.nlg.kz";
+/// ... and the host name it writes in its `Received:` header.
+pub const RECEIVING: &str = "mx1.test.nlg.kz";
+pub const WAIT: Duration = Duration::from_secs(40);
 
 /// A person as the company's systems know them.
 #[derive(Debug, Clone)]
@@ -196,6 +199,7 @@ impl StoreLab {
             r#"
 [identity]
 trusted_authserv_ids = ["{TRUSTED}"]
+receiving_hosts = ["{RECEIVING}"]
 hash_key_env = "DSR_TEST_HASH_KEY"
 
 [[stores]]
@@ -343,24 +347,48 @@ fn keys() {
     std::env::set_var("DSR_TEST_WEBHOOK_KEY", "test-webhook-key");
 }
 
-async fn deployment(lab: &StoreLab, shop_port: u16, env: Vec<(&str, String)>) -> Deployment {
+pub async fn deployment(lab: &StoreLab, shop_port: u16, env: Vec<(&str, String)>) -> Deployment {
     keys();
     let mut d = Deployment::with_env(env).await;
     d.extra_toml = lab.toml(shop_port);
     d
 }
 
-/// A request that our receiving server authenticated (DKIM aligned with From).
-fn authenticated(from: &str, subject: &str, body: &str) -> Vec<u8> {
-    let mut raw = format!(
-        "Authentication-Results: {TRUSTED}; dkim=pass header.d=subjects.test header.s=s1\r\n"
+/// A request that our receiving server authenticated (DKIM aligned with From): our MX's
+/// verdict directly above the `Received:` header it added, as our MX writes them.
+pub fn authenticated(from: &str, subject: &str, body: &str) -> Vec<u8> {
+    arrived(
+        &[&format!(
+            "Authentication-Results: {TRUSTED}; dkim=pass header.d=subjects.test header.s=s1"
+        )],
+        from,
+        subject,
+        body,
     )
-    .into_bytes();
+}
+
+/// A message as our MX delivers it: `above` (its verdict) on top of its `Received:` header.
+pub fn arrived(above: &[&str], from: &str, subject: &str, body: &str) -> Vec<u8> {
+    let mut raw = String::new();
+    for header in above {
+        raw.push_str(header);
+        raw.push_str("\r\n");
+    }
+    raw.push_str(&received_by(RECEIVING));
+    let mut raw = raw.into_bytes();
     raw.extend(message(from, "info@nlg.kz", subject, body));
     raw
 }
 
-async fn request_status(d: &Deployment, sender: &str) -> (String, Option<String>) {
+/// A `Received:` header written by `host`, as Postfix writes it.
+pub fn received_by(host: &str) -> String {
+    format!(
+        "Received: from mail.subjects.test (mail.subjects.test [192.0.2.10])\r\n\tby {host} (Postfix) with ESMTPS id {}\r\n\tfor <info@nlg.kz>; Tue, 24 Nov 2026 10:00:00 +0500\r\n",
+        token()
+    )
+}
+
+pub async fn request_status(d: &Deployment, sender: &str) -> (String, Option<String>) {
     let row = sqlx::query("SELECT status, outcome FROM requests WHERE lower(sender) = lower($1) ORDER BY id DESC LIMIT 1")
         .bind(sender)
         .fetch_one(&d.pool)
@@ -369,7 +397,7 @@ async fn request_status(d: &Deployment, sender: &str) -> (String, Option<String>
     (row.get("status"), row.get("outcome"))
 }
 
-async fn wait_status(d: &Deployment, sender: &str, want: &str) {
+pub async fn wait_status(d: &Deployment, sender: &str, want: &str) {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         if let Ok(row) = sqlx::query(
