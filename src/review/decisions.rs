@@ -224,7 +224,9 @@ impl Decider {
                     .calendar
                     .due(created_at, self.deadlines.working_days(*new_kind));
                 sqlx::query(
-                    "UPDATE requests SET kind = $2, review = false, due_at = $3, approved_by = $4
+                    "UPDATE requests SET kind = $2, review = false, due_at = $3, approved_by = $4,
+                            approval = jsonb_build_object('by', $4::text, 'kind', $2::text,
+                                'fingerprint', subject_match ->> 'fingerprint')
                      WHERE id = $1",
                 )
                 .bind(request_id)
@@ -388,9 +390,21 @@ impl Decider {
                     .await?;
                 outbox::enqueue_email(&mut tx, &dedupe, Some(request_id), &email, None).await?;
             }
-            Decision::RetryStoreTask { .. }
-            | Decision::MarkStoreTaskDone { .. }
-            | Decision::LinkSubject { .. } => {}
+            Decision::LinkSubject { .. } => {
+                // Search the stores again for the linked identifiers, so staff see the facts.
+                outbox::enqueue_publish(
+                    &mut tx,
+                    &format!("publish:link:{request_id}:{}", entry.id),
+                    Some(request_id),
+                    &OutgoingPublish {
+                        exchange: self.requests.exchange(),
+                        routing_key: self.requests.routing_key().to_owned(),
+                        body: serde_json::json!({ "request_id": request_id }),
+                    },
+                )
+                .await?;
+            }
+            Decision::RetryStoreTask { .. } | Decision::MarkStoreTaskDone { .. } => {}
             Decision::AskInformation { question } => {
                 let dedupe = format!("info:{request_id}:{}", entry.id);
                 let email = self

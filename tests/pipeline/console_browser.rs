@@ -276,13 +276,13 @@ async fn reviewer_approves_a_flagged_request_in_the_browser() {
     b.click("#approve").await;
     let deadline = Instant::now() + Duration::from_secs(15);
     assert!(b.text(".notice").await.contains("Approved"));
-    // The approved request runs through the same queue as automatic ones, to its end: here no
-    // store holds the person, so it completes with a request for identifying details.
+    // The approved request runs through the same queue as automatic ones: here no store holds
+    // the person, so it ends waiting for the details we asked for.
     let page = format!("{site}/requests/{id}");
     loop {
         b.goto(&page).await;
         let status = b.text("#status").await;
-        if status == "completed" {
+        if status == "awaiting_information" {
             break;
         }
         assert!(Instant::now() < deadline, "status shown: {status}");
