@@ -248,5 +248,4 @@ mod tests {
         )
         .is_none());
     }
-
 }

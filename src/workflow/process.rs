@@ -139,12 +139,13 @@ impl Processor {
             .map_err(|e| Failure::Poison(anyhow::anyhow!("request {request_id}: {e}")))?;
 
         // 1. The sender's identity, from our own MX's verdict (never from From: alone).
-        if !request.verified() && !looking_for_staff {
+        if !request.verified() {
             let raw: Vec<u8> = sqlx::query_scalar("SELECT raw FROM inbound_messages WHERE id = $1")
                 .bind(request.inbound_message_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            if let Some(how) = identity::authenticated(&raw, &request.sender, kind, &self.identity) {
+            if let Some(how) = identity::authenticated(&raw, &request.sender, kind, &self.identity)
+            {
                 verification::mark_verified(&mut tx, &request, &request.sender.clone(), &how)
                     .await?;
                 request.verified_address = Some(request.sender.clone());

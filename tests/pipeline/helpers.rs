@@ -303,6 +303,8 @@ pub struct Mail {
     pub auto_submitted: Option<String>,
     pub content_language: Option<String>,
     pub body: String,
+    #[serde(default)]
+    pub attachments: Vec<serde_json::Value>,
 }
 
 async fn mailbox(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {

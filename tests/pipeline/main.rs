@@ -1,6 +1,7 @@
 //! Black-box tests of the whole pipeline on the real local services: Dovecot (IMAP), Postfix
 //! (SMTP → Dovecot), PostgreSQL and RabbitMQ. Start them with `./scripts/services up`.
 
+mod binding;
 mod console_browser;
 mod console_http;
 mod helpers;

@@ -866,7 +866,10 @@ async fn open_obligation_and_unknown_subject_are_not_acted_on() {
     .fetch_one(&d.pool)
     .await
     .unwrap();
-    assert!(expires, "an unanswered request for details closes by itself");
+    assert!(
+        expires,
+        "an unanswered request for details closes by itself"
+    );
     assert_eq!(
         lab.crm_rows(&debtor).await,
         (1, 0, 2, 0),
