@@ -313,7 +313,22 @@ impl SqlStore {
             return Ok((keys, detail));
         }
         let anchored = by.remove(&Identifier::Email).unwrap_or_default();
-        let typed: BTreeSet<String> = by.into_values().flatten().collect();
+        let mut typed: BTreeSet<String> = by.into_values().flatten().collect();
+        if let (Some(column), false) = (
+            table.identifiers.get(&Identifier::Email),
+            who.given_emails.is_empty(),
+        ) {
+            let lowered: Vec<String> = who.given_emails.iter().map(|v| v.to_lowercase()).collect();
+            let mut s = Statement::new(self.dialect);
+            let col = self.dialect.text(&self.q(column));
+            s.push("SELECT ")
+                .push(&self.dialect.text(&self.q(&table.key)))
+                .push(" FROM ")
+                .push(&self.q(&table.name))
+                .push(&format!(" WHERE LOWER({col}) IN "))
+                .bind_list(&lowered);
+            typed.extend(self.keys(conn, &s).await?);
+        }
         let narrowed: BTreeSet<String> = anchored.intersection(&typed).cloned().collect();
         let bound = if narrowed.is_empty() {
             anchored.clone()
@@ -937,6 +952,15 @@ impl SqlStore {
         let mut conn = self.connection().await?;
         let mut warnings = vec![];
         for table in &self.settings.tables {
+            if table.parent.is_none() && !table.identifiers.contains_key(&Identifier::Email) {
+                // The subject is anchored on a verified address: a table that holds no address
+                // (and hangs off no table that does) is reached only by staff linking a subject.
+                warnings.push(format!(
+                    "store {}: {} has no e-mail identifier or parent: requests reach its rows only when staff link a subject",
+                    self.name(),
+                    table.name
+                ));
+            }
             let mut columns: BTreeSet<&String> = BTreeSet::new();
             columns.insert(&table.key);
             columns.extend(table.identifiers.values());

@@ -31,9 +31,14 @@ use self::settings::{Identifier, StoreKind, StoreSettings};
 /// request is about (`linked`, an audited decision) does every identifier find records.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SubjectIds {
+    /// Verified addresses: the anchors.
     pub emails: Vec<String>,
     pub iins: Vec<String>,
     pub phones: Vec<String>,
+    /// Other addresses the sender typed ("I registered with old@…"): like IINs and phones they
+    /// only narrow; the records they match are reached through the contact on file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub given_emails: Vec<String>,
     /// Staff linked these identifiers to the request: each of them finds records.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub linked: bool,

@@ -280,7 +280,8 @@ impl Processor {
                 )
                 .await;
         }
-        let typed = !probe.iins.is_empty() || !probe.phones.is_empty();
+        let typed =
+            !probe.iins.is_empty() || !probe.phones.is_empty() || !probe.given_emails.is_empty();
         if !typed {
             // Ask for the details the company may know the person by.
             let round = verification::rounds(&mut tx, request_id).await?;

@@ -25,6 +25,7 @@ use super::reply::{
     event, reference_of_message_id, references_in_subject, Replier, RequestRow, To,
 };
 use super::status::{transition, RequestStatus};
+use super::subject::{merge_offered, offered};
 use super::verification::{self, MAX_ATTEMPTS};
 use crate::domain::RequestKind;
 use crate::outbound::outbox::Urgency;
@@ -286,30 +287,17 @@ async fn decide(
                     .bind(request.id)
                     .fetch_one(&mut *conn)
                     .await?;
-            let u = &reading.understanding;
-            let mut iins = request.offered("iins");
-            let mut phones = request.offered("phones");
-            let before = (iins.len(), phones.len());
-            for i in &u.iin {
-                if !iins.iter().any(|x| x == i.as_str()) {
-                    iins.push(i.as_str().to_owned());
-                }
-            }
-            for p in &u.phones {
-                if !phones.iter().any(|x| x == p.as_str()) {
-                    phones.push(p.as_str().to_owned());
-                }
-            }
+            let mut identifiers = request.identifiers.clone();
+            let added = merge_offered(
+                &mut identifiers,
+                &offered(reading, &replier.company().message_id_domain),
+            );
             sqlx::query("UPDATE requests SET identifiers = $2 WHERE id = $1")
                 .bind(request.id)
-                .bind(json!({ "iins": iins, "phones": phones }))
+                .bind(&identifiers)
                 .execute(&mut *conn)
                 .await?;
-            let added = json!({
-                "inbound_id": inbound_id,
-                "new_iins": iins.len() - before.0,
-                "new_phones": phones.len() - before.1,
-            });
+            let added = json!({ "inbound_id": inbound_id, "new_identifiers": added });
             if waiting_for_details {
                 transition(
                     conn,

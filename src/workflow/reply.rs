@@ -39,7 +39,7 @@ pub struct RequestRow {
     pub approval: Option<Value>,
     /// Identifiers staff linked the request to (replace the sender's own when looking up).
     pub linked_subject: Option<Value>,
-    /// IINs and phones the sender gave: `{"iins": [...], "phones": [...]}`.
+    /// Identifiers the sender gave: `{"iins": [...], "phones": [...], "emails": [...]}`.
     pub identifiers: Value,
     /// The last store match recorded (counts only).
     pub subject_match: Option<Value>,
@@ -113,6 +113,7 @@ impl RequestRow {
                 .unwrap_or_else(|| self.sender.clone())],
             iins: self.offered("iins"),
             phones: self.offered("phones"),
+            given_emails: self.offered("emails"),
             linked: false,
         }
     }

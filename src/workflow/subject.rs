@@ -141,6 +141,67 @@ impl Lookup {
     }
 }
 
+/// The identifiers a message offers for finding its subject: the IINs and phones it gives as
+/// the sender's own (as understood), and other e-mail addresses written in the sender's own
+/// words — never the sender's, never the company's. None of them is proof of anything.
+pub fn offered(reading: &crate::understand::Reading, company_domain: &str) -> Value {
+    static ADDRESS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}")
+            .expect("valid regex")
+    });
+    let sender = reading
+        .envelope
+        .from
+        .as_ref()
+        .map(|a| a.as_str().to_lowercase());
+    let company = company_domain.to_lowercase();
+    let mut emails: Vec<String> = vec![];
+    for m in ADDRESS.find_iter(&reading.text) {
+        let Ok(address) = crate::domain::EmailAddress::parse(m.as_str()) else {
+            continue;
+        };
+        let address = address.as_str().to_lowercase();
+        let ours = address
+            .rsplit_once('@')
+            .is_some_and(|(_, d)| d == company || d.ends_with(&format!(".{company}")));
+        if Some(&address) != sender.as_ref() && !ours && !emails.contains(&address) {
+            emails.push(address);
+        }
+        if emails.len() == 3 {
+            break;
+        }
+    }
+    let u = &reading.understanding;
+    json!({ "iins": u.iin, "phones": u.phones, "emails": emails })
+}
+
+/// `existing` identifiers with `more` added (each value once); returns how many were new.
+pub fn merge_offered(existing: &mut Value, more: &Value) -> usize {
+    if !existing.is_object() {
+        *existing = json!({});
+    }
+    let mut added = 0;
+    for field in ["iins", "phones", "emails"] {
+        let Some(new) = more.get(field).and_then(Value::as_array) else {
+            continue;
+        };
+        let list = existing
+            .as_object_mut()
+            .expect("an object")
+            .entry(field)
+            .or_insert_with(|| json!([]));
+        if let Value::Array(list) = list {
+            for v in new {
+                if !list.contains(v) {
+                    list.push(v.clone());
+                    added += 1;
+                }
+            }
+        }
+    }
+    added
+}
+
 /// Whether an approval still covers the facts of the current lookup; `Err` says why not.
 ///
 /// Staff approve what they saw: the fingerprint of the bound rows, and — explicitly — any
@@ -186,6 +247,21 @@ mod tests {
                 .push(k.to_string());
         }
         l
+    }
+
+    #[test]
+    fn offered_identifiers_merge_once() {
+        let mut ids = json!({ "iins": ["1"], "phones": [] });
+        let added = merge_offered(
+            &mut ids,
+            &json!({ "iins": ["1", "2"], "phones": ["+7"], "emails": ["a@b.kz"] }),
+        );
+        assert_eq!(added, 3);
+        assert_eq!(
+            ids,
+            json!({ "iins": ["1", "2"], "phones": ["+7"], "emails": ["a@b.kz"] })
+        );
+        assert_eq!(merge_offered(&mut ids, &json!({ "iins": ["2"] })), 0);
     }
 
     #[test]

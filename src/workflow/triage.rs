@@ -18,6 +18,7 @@ use super::process::publish_request;
 use super::replies::{self, Attached};
 use super::reply::{event, Replier};
 use super::status::{transition, RequestStatus};
+use super::subject::{merge_offered, offered};
 use crate::db::{self, clean_json, clean_text, CHANNEL_INBOUND};
 use crate::domain::Reference;
 use crate::queue::topology::WorkQueue;
@@ -315,7 +316,7 @@ impl Triage {
             .rev()
             .collect();
         let subject = clean_text(&envelope.subject, MAX_HEADER_CHARS);
-        let identifiers = json!({ "iins": u.iin, "phones": u.phones });
+        let identifiers = offered(reading, &self.replier.company().message_id_domain);
         let inserted = sqlx::query(
             "INSERT INTO requests (reference, inbound_message_id, kind, language, review, status,
                                    sender, sender_message_id, sender_references, subject, understanding,
@@ -393,39 +394,10 @@ impl Triage {
         let status: RequestStatus = row.try_get("status")?;
         let waiting: bool = row.try_get("waiting")?;
         let mut identifiers: serde_json::Value = row.try_get("identifiers")?;
-        let mut added = 0;
-        for (field, values) in [
-            (
-                "iins",
-                reading
-                    .understanding
-                    .iin
-                    .iter()
-                    .map(|i| i.as_str().to_owned())
-                    .collect::<Vec<_>>(),
-            ),
-            (
-                "phones",
-                reading
-                    .understanding
-                    .phones
-                    .iter()
-                    .map(|p| p.as_str().to_owned())
-                    .collect(),
-            ),
-        ] {
-            let list = identifiers
-                .as_object_mut()
-                .map(|o| o.entry(field).or_insert_with(|| json!([])));
-            if let Some(serde_json::Value::Array(list)) = list {
-                for v in values {
-                    if !list.iter().any(|x| x.as_str() == Some(v.as_str())) {
-                        list.push(json!(v));
-                        added += 1;
-                    }
-                }
-            }
-        }
+        let added = merge_offered(
+            &mut identifiers,
+            &offered(reading, &self.replier.company().message_id_domain),
+        );
         sqlx::query("UPDATE requests SET identifiers = $2 WHERE id = $1")
             .bind(request_id)
             .bind(&identifiers)

@@ -587,6 +587,46 @@ async fn a_flood_from_one_address_stays_within_the_limit() {
     d.cleanup().await;
 }
 
+/// Many strangers, one victim: each writes from an address of their own with the victim's IIN.
+/// The victim's address on file is asked for a code, but never more often than the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_to_an_address_on_file_stay_within_the_limit() {
+    let lab = StoreLab::new().await;
+    let b = Person::new("popular", 30);
+    lab.seed(&b, false).await;
+    let d = deployment(&lab, 3306, vec![]).await;
+    for i in 0..12 {
+        d.deliver(&authenticated(
+            &subject_address(&format!("stranger{i}")),
+            "Удаление данных",
+            &format!("Удалите мои персональные данные, мой ИИН {}.", b.iin),
+        ))
+        .await;
+    }
+    let worker = d.start_worker();
+    d.wait_triaged(12, Duration::from_secs(60)).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM requests WHERE status <> 'awaiting_confirmation'",
+    )
+    .fetch_one(&d.pool)
+    .await
+    .unwrap()
+        > 0
+    {
+        assert!(std::time::Instant::now() < deadline, "requests settle");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let queued = outbox_to(&d, &b.email).await;
+    assert_eq!(queued.len(), 12, "one code per request is written down");
+    let live = queued.iter().filter(|(_, s, _)| s != "suppressed").count();
+    assert_eq!(live, 5, "only the limit reaches the address");
+    assert_eq!(lab.crm_rows(&b).await, (1, 0, 2, 0));
+    worker.stop().await;
+    d.cleanup().await;
+    lab.drop().await;
+}
+
 /// Staff approved a flagged request on the facts they saw; the facts change before it runs
 /// (another record appears under the same address): it goes back to review instead of acting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -661,4 +701,122 @@ async fn an_approval_is_rechecked_against_the_facts() {
     worker.stop().await;
     d.cleanup().await;
     lab.drop().await;
+}
+
+/// "I registered with my old address": an address written in the text is no proof either — the
+/// code goes to that address, and only a confirmation from there binds its records. The report
+/// or the completion goes there too, never to the new address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_address_in_the_text_is_asked_not_trusted() {
+    let lab = StoreLab::new().await;
+    let p = Person::new("old-address", 28);
+    lab.seed(&p, false).await;
+    let today = subject_address("today");
+    let d = deployment(&lab, 3306, vec![]).await;
+    let worker = d.start_worker();
+    d.deliver(&authenticated(
+        &today,
+        "Withdrawal of consent",
+        &format!(
+            "I withdraw my consent to the processing of my personal data. I registered with {}.",
+            p.email
+        ),
+    ))
+    .await;
+    wait_status(&d, &today, "awaiting_confirmation").await;
+    let to_old = wait_for_mail(&p.email, 1, WAIT).await;
+    assert_eq!(to_old.len(), 1);
+    let code = code_in(&to_old[0].body);
+    assert_eq!(lab.crm_rows(&p).await, (1, 0, 2, 0));
+    d.deliver(&reply_to(
+        &p.email,
+        &to_old[0],
+        PLAIN,
+        &format!("It was me. {code}"),
+    ))
+    .await;
+    wait_status(&d, &today, "completed").await;
+    assert_eq!(
+        lab.crm_rows(&p).await,
+        (1, 1, 2, 2),
+        "blocked once the old address confirmed"
+    );
+    let to_old = wait_for_mail(&p.email, 2, WAIT).await;
+    assert!(
+        to_old.iter().any(|m| m.subject.contains("выполнено")
+            || m.subject.contains("completed")
+            || m.subject.contains("орындалды")),
+        "{:?}",
+        to_old.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let today_mail = list(&today).await;
+    assert_eq!(
+        today_mail.len(),
+        2,
+        "acknowledgement and the neutral notice only"
+    );
+    reveals_nothing_of(&today_mail, &p);
+    worker.stop().await;
+    d.cleanup().await;
+    lab.drop().await;
+}
+
+/// A request the processor can never handle is tried a bounded number of times, marked failed
+/// with its reason for staff, and the request behind it is handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_always_fails_is_marked_failed_and_the_next_goes_on() {
+    let d = Deployment::new().await;
+    let (first, second) = (subject_address("doomed"), subject_address("next"));
+    let worker = d.start_worker();
+    d.deliver(&message(
+        &first,
+        "info@nlg.kz",
+        "Delete my data",
+        "Please delete all my personal data.",
+    ))
+    .await;
+    wait_for_mail(&first, 1, WAIT).await;
+    let id = request_id_of(&d, &first).await;
+    // Something no handler can get past (here: a kind the worker does not know).
+    let mut tx = d.pool.begin().await.unwrap();
+    sqlx::query("UPDATE requests SET kind = 'bogus', status = 'accepted' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    dsr_worker::workflow::process::publish_request(
+        &mut tx,
+        &dsr_worker::worker::queues(&d.settings()).0,
+        id,
+        "test:republish",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (status, failure): (String, Option<String>) =
+            sqlx::query_as("SELECT status, failure FROM requests WHERE id = $1")
+                .bind(id)
+                .fetch_one(&d.pool)
+                .await
+                .unwrap();
+        if status == "failed" {
+            assert!(failure.unwrap_or_default().contains("bogus"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    d.deliver(&message(
+        &second,
+        "info@nlg.kz",
+        "Delete my data",
+        "Please delete all my personal data.",
+    ))
+    .await;
+    let mail = wait_for_mail(&second, 2, WAIT).await;
+    assert_eq!(mail.len(), 2, "the next request is answered");
+    worker.stop().await;
+    d.cleanup().await;
 }
