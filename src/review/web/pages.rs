@@ -735,7 +735,15 @@ fn subject_match(lang: Lang, d: &RequestDetail) -> String {
         );
     }
     if let Some(at) = &m.at {
-        let _ = write!(facts, "<dt>{}</dt><dd>{}</dd>", lang.t("match.at"), esc(at));
+        let shown = DateTime::parse_from_rfc3339(at)
+            .map(|t| when(t.with_timezone(&Utc)))
+            .unwrap_or_else(|_| at.clone());
+        let _ = write!(
+            facts,
+            "<dt>{}</dt><dd>{}</dd>",
+            lang.t("match.at"),
+            esc(&shown)
+        );
     }
     if let Some(f) = &m.fingerprint {
         let _ = write!(
