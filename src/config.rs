@@ -775,6 +775,19 @@ mod tests {
         )];
         let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
         assert!(err.contains("console.digest_recipients"), "{err}");
+        assert_eq!(s.console.base_url(), "http://127.0.0.1:8080");
+        let env = vec![(
+            "DSR__CONSOLE__PUBLIC_URL".to_owned(),
+            "https://dsr.nlg.kz/".to_owned(),
+        )];
+        let s = Settings::parse(MINIMAL, env).unwrap();
+        assert_eq!(s.console.base_url(), "https://dsr.nlg.kz");
+        let env = vec![(
+            "DSR__CONSOLE__PUBLIC_URL".to_owned(),
+            "javascript:alert(1)".to_owned(),
+        )];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("console.public_url"), "{err}");
     }
 
     #[test]

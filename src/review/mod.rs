@@ -11,7 +11,8 @@
 //! - [`cli`] — the same views and decisions from the command line.
 //!
 //! Everything here reads the pipeline's tables (`requests`, `inbound_messages`,
-//! `request_events`, `outbox`); it writes them only through [`decisions`].
+//! `request_events`, `outbox`, `store_tasks`); it writes them only through [`decisions`]
+//! (and [`alerts`], which adds e-mails to staff and a timeline event).
 
 pub mod alerts;
 pub mod audit;

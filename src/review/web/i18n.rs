@@ -1,6 +1,6 @@
-//! Console strings in Russian and English, with a Kazakh welcome (other Kazakh strings fall back
-//! to Russian). The language comes from `?lang=`, then the `dsr_lang` cookie, then
-//! `Accept-Language`, then Russian.
+//! Console strings in Russian and English, with Kazakh for the welcome, statuses and the main
+//! decisions (other Kazakh strings fall back to Russian). The language comes from `?lang=`,
+//! then the `dsr_lang` cookie, then `Accept-Language`, then Russian.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
