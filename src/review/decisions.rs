@@ -16,7 +16,7 @@
 //! | retry a store task, mark one done | `executing` | (same, or `completed`) |
 //!
 //! Ending a request (reject, close) cancels its open store tasks, closes its open verification
-//! and holds back the e-mails to the subject not yet sent, in the same transaction.
+//! and holds back a one-time code not yet sent, in the same transaction.
 
 use std::sync::Arc;
 
@@ -634,8 +634,8 @@ fn not_allowed_message(decision: &Decision, status: RequestStatus) -> String {
 }
 
 /// Ends request `request_id` as `to` (rejected or closed), inside the caller's transaction:
-/// cancels its open store tasks, closes its open verification and holds back the e-mails to
-/// the subject that are not sent yet. A task running right now is skipped (never waited for):
+/// cancels its open store tasks, closes its open verification and holds back the e-mails
+/// carrying a one-time code that are not sent yet. A task running right now is skipped (never waited for):
 /// it finishes, and the executor never completes an ended request. Returns what was ended.
 async fn end(
     conn: &mut PgConnection,
@@ -685,11 +685,14 @@ async fn end(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    // A one-time code for an ended request must not go out (to a person who perhaps never
+    // wrote to us); other replies (a dispute's "nothing was done") still do.
     let held_back = sqlx::query(
         "UPDATE outbox SET status = 'suppressed',
-                last_error = 'the request was ended by staff before this e-mail was sent'
+                last_error = 'the request was ended by staff before this code was sent'
          WHERE id IN (SELECT id FROM outbox
                       WHERE request_id = $1 AND channel = 'email' AND status = 'pending'
+                        AND (payload ->> 'body') ~ '\\m[A-Z2-9]{4}-[A-Z2-9]{4}\\M'
                       FOR UPDATE SKIP LOCKED)",
     )
     .bind(request_id)
@@ -700,7 +703,7 @@ async fn end(
         "tasks_cancelled": cancelled.len(),
         "tasks_in_flight": in_flight,
         "verifications_closed": verifications,
-        "emails_held_back": held_back,
+        "codes_held_back": held_back,
     }))
 }
 

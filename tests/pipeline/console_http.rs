@@ -1726,7 +1726,7 @@ async fn reject_and_close_end_a_request_from_every_open_status() {
     assert_eq!(r.status, 409);
 
     // Awaiting confirmation: closing also closes the verification and holds back the code
-    // mail not yet sent.
+    // mail not yet sent (and nothing else).
     let waiting = insert_request(
         &pool,
         &flagged_message(),
@@ -1744,11 +1744,16 @@ async fn reject_and_close_end_a_request_from_every_open_status() {
     .execute(&pool)
     .await
     .unwrap();
+    let (code, _) = dsr_worker::workflow::identity::new_code();
     sqlx::query(
         "INSERT INTO outbox (dedupe_key, channel, request_id, payload, next_attempt_at)
-         VALUES ('confirm:' || $1, 'email', $1, '{\"to\": \"subject-x@subjects.test\"}', now() + interval '1 hour')",
+         VALUES ('confirm:' || $1, 'email', $1, $2, now() + interval '1 hour'),
+                ('other:' || $1, 'email', $1, '{\"body\": \"Nothing was done.\"}', now() + interval '1 hour')",
     )
     .bind(waiting)
+    .bind(serde_json::json!({
+        "to": "subject-x@subjects.test", "body": format!("Your code:\n\n    {code}\n"),
+    }))
     .execute(&pool)
     .await
     .unwrap();
@@ -1774,7 +1779,17 @@ async fn reject_and_close_end_a_request_from_every_open_status() {
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(held, "suppressed");
+    assert_eq!(
+        held, "suppressed",
+        "the code is not sent for an ended request"
+    );
+    let other: String =
+        sqlx::query_scalar("SELECT status FROM outbox WHERE dedupe_key = 'other:' || $1")
+            .bind(waiting)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(other, "pending", "other replies still go");
 
     // Executing: open tasks are cancelled; the done one stays done; one is running right now
     // (its row locked by an executor) and is not waited for.
