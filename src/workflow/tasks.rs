@@ -79,7 +79,10 @@ impl Executor {
         // Staff ended the request (reject, close) while this task was queued or running: it
         // is cancelled, never run.
         let request_status: RequestStatus = row.try_get("request_status")?;
-        if request_status.is_final() {
+        if matches!(
+            request_status,
+            RequestStatus::Rejected | RequestStatus::Closed
+        ) {
             sqlx::query(
                 "UPDATE store_tasks SET status = 'cancelled', updated_at = now() WHERE id = $1",
             )
