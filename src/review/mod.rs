@@ -107,7 +107,8 @@ pub async fn queue(
                 language: r.try_get("language")?,
                 status: r.try_get("status")?,
                 review: r.try_get("review")?,
-                subject: r.try_get("subject")?,
+                // The subject line as received: a reply may quote a code.
+                subject: mask::codes(&r.try_get::<String, _>("subject")?).into_owned(),
                 created_at: r.try_get("created_at")?,
                 due_at,
                 days_left: calendar.working_days_left(now, due_at),
@@ -407,7 +408,7 @@ pub async fn request_detail(
     };
     let due_at: DateTime<Utc> = r.try_get("due_at")?;
     let raw: Vec<u8> = r.try_get("raw")?;
-    let item = QueueItem {
+    let mut item = QueueItem {
         id,
         reference: r.try_get("reference")?,
         kind: r.try_get("kind")?,
@@ -440,6 +441,7 @@ pub async fn request_detail(
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
+    item.subject = mask::sent_codes(&item.subject, &sent_codes).into_owned();
     let emails = sqlx::query(
         "SELECT created_at, sent_at, status, dedupe_key, payload, last_error FROM outbox
          WHERE request_id = $1 AND channel = 'email' ORDER BY id",

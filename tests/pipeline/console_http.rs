@@ -2389,6 +2389,12 @@ async fn codes_are_masked_and_linked_identifiers_are_not_audited_in_clear() {
     .execute(&pool)
     .await
     .unwrap();
+    sqlx::query("UPDATE requests SET subject = $2 WHERE id = $1")
+        .bind(id)
+        .bind(format!("Re: code {code}"))
+        .execute(&pool)
+        .await
+        .unwrap();
     let settings = site.d.settings();
     let rendered = templates(&site)
         .render(
@@ -2438,10 +2444,12 @@ async fn codes_are_masked_and_linked_identifiers_are_not_audited_in_clear() {
     for args in [
         vec!["review", "show", &*id.to_string()],
         vec!["review", "show", &*id.to_string(), "--json"],
+        vec!["review", "list", "--status", "all", "--json"],
     ] {
         let (ok, out) = cli(&site, &args).await;
         assert!(ok, "{out}");
-        assert!(!out.to_uppercase().contains(&code), "review show: {out}");
+        assert!(!out.to_uppercase().contains(&code), "{args:?}: {out}");
+        assert!(out.contains(MASKED_CODE), "{args:?}: {out}");
     }
 
     // Link a flagged request to a subject: the identifiers are used, not audited in clear.

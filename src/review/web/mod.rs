@@ -709,7 +709,11 @@ async fn audit_page(
     let fail = |e: sqlx::Error| internal(lang, Some(&session), e);
     let mut conn = console.pool().acquire().await.map_err(fail)?;
     let verification = super::audit::verify(&mut conn).await.map_err(fail)?;
-    let entries = super::audit::recent(&mut conn, 200).await.map_err(fail)?;
+    let mut entries = super::audit::recent(&mut conn, 200).await.map_err(fail)?;
+    for e in &mut entries {
+        super::mask::codes_in_json(&mut e.before);
+        super::mask::codes_in_json(&mut e.after);
+    }
     Ok(html(
         StatusCode::OK,
         pages::audit(lang, &session, &verification, &entries),
