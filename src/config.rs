@@ -334,6 +334,9 @@ pub struct ConsoleSettings {
     pub digest_language: String,
     /// Requests with at most this many working days left are in the digest (overdue always).
     pub digest_days_left: i64,
+    /// The console's address as staff open it (behind the reverse proxy), for links in the
+    /// e-mails to staff; default `http://` + `bind`.
+    pub public_url: Option<String>,
 }
 
 impl Default for ConsoleSettings {
@@ -349,11 +352,20 @@ impl Default for ConsoleSettings {
             digest_recipients: vec![],
             digest_language: "ru".into(),
             digest_days_left: 1,
+            public_url: None,
         }
     }
 }
 
 impl ConsoleSettings {
+    /// The console's base URL for links (no trailing slash).
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if !self.secure_cookie && !self.bind.ip().is_loopback() {
             return Err(key_error(
@@ -378,6 +390,16 @@ impl ConsoleSettings {
         }
         if self.digest_hour > 23 {
             return Err(key_error("console.digest_hour", "must be between 0 and 23"));
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.contains(char::is_whitespace)
+            {
+                return Err(key_error(
+                    "console.public_url",
+                    "must be an http(s):// URL such as https://dsr.nlg.kz",
+                ));
+            }
         }
         if let Some(bad) = self
             .digest_recipients
@@ -779,6 +801,19 @@ mod tests {
         )];
         let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
         assert!(err.contains("console.digest_recipients"), "{err}");
+        assert_eq!(s.console.base_url(), "http://127.0.0.1:8080");
+        let env = vec![(
+            "DSR__CONSOLE__PUBLIC_URL".to_owned(),
+            "https://dsr.nlg.kz/".to_owned(),
+        )];
+        let s = Settings::parse(MINIMAL, env).unwrap();
+        assert_eq!(s.console.base_url(), "https://dsr.nlg.kz");
+        let env = vec![(
+            "DSR__CONSOLE__PUBLIC_URL".to_owned(),
+            "javascript:alert(1)".to_owned(),
+        )];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("console.public_url"), "{err}");
     }
 
     #[test]

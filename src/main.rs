@@ -71,7 +71,7 @@ enum Command {
         /// Request id (the number of DSR-2026-000123 is 123).
         request_id: i64,
     },
-    /// Store tasks of requests: list, replay, confirm.
+    /// Store tasks of a request (replay and confirm them with `review retry|done`).
     Tasks {
         #[command(subcommand)]
         command: TasksCommand,
@@ -93,7 +93,7 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
-    /// Review flagged requests from the command line (the console's twin).
+    /// Review requests from the command line (the console's twin): every decision is audited.
     Review {
         #[command(subcommand)]
         command: ReviewCommand,
@@ -115,21 +115,21 @@ enum StoresCommand {
 #[derive(Subcommand)]
 enum TasksCommand {
     /// List the store tasks of a request.
+    ///
+    /// Replaying a task or marking one done are staff decisions, audited: use
+    /// `review retry TASK --as STAFF_EMAIL` and `review done TASK --note TEXT --as STAFF_EMAIL`.
     List { request_id: i64 },
-    /// Replay one store task (after a failure, or on demand).
+    /// Moved to `review retry TASK --as STAFF_EMAIL` (an audited staff decision).
+    #[command(hide = true)]
     Retry {
-        task_id: i64,
-        #[arg(long, default_value = "cli")]
-        by: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
-    /// Record a processor's confirmation of a webhook task, or a manual task as done.
+    /// Moved to `review done TASK --note TEXT --as STAFF_EMAIL` (an audited staff decision).
+    #[command(hide = true)]
     Done {
-        task_id: i64,
-        /// Who confirms (recorded on the task and in the timeline).
-        #[arg(long)]
-        by: String,
-        #[arg(long, default_value = "")]
-        note: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -166,20 +166,51 @@ enum ReviewCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Approve a flagged request as a kind; it then runs like an automatic one.
+    /// Approve a flagged request as a kind, on the store match `review show` printed; it then
+    /// runs like an automatic one.
+    ///
+    /// Refused until the stores have been searched, and when the match changed since you
+    /// looked (its fingerprint differs). Conflicts, and open art. 8(2) obligations for erasure
+    /// and consent withdrawal, hold the request unless you override them explicitly.
     Approve {
         request: String,
         #[arg(long)]
         kind: String,
+        /// The store match fingerprint `review show` printed (the facts you approve).
+        #[arg(long)]
+        fingerprint: String,
+        /// The identifiers point at different records and you have checked who it is.
+        #[arg(long)]
+        override_conflicts: bool,
+        /// Go ahead despite an open obligation (law 94-V art. 8(2)).
+        #[arg(long)]
+        override_obligations: bool,
         /// The staff member deciding (an active account's e-mail).
         #[arg(long = "as")]
         as_staff: String,
     },
-    /// Reject with a reason, sent to the subject in the request's language.
+    /// Reject with a reason, sent to the subject in the request's language (any open request;
+    /// its open store tasks are cancelled).
     Reject {
         request: String,
         #[arg(long)]
         reason: String,
+        #[arg(long = "as")]
+        as_staff: String,
+    },
+    /// Close without action and without writing to the subject (any open request; its open
+    /// store tasks are cancelled). The note is kept in the audit log.
+    Close {
+        request: String,
+        #[arg(long)]
+        note: String,
+        #[arg(long = "as")]
+        as_staff: String,
+    },
+    /// Send a failed request back through processing (to review if it was flagged and not
+    /// approved).
+    RetryRequest {
+        request: String,
         #[arg(long = "as")]
         as_staff: String,
     },
@@ -297,12 +328,12 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Tasks { command } => {
             return match command {
                 TasksCommand::List { request_id } => ops::tasks_list(&settings, request_id).await,
-                TasksCommand::Retry { task_id, by } => {
-                    ops::tasks_retry(&settings, task_id, &by).await
-                }
-                TasksCommand::Done { task_id, by, note } => {
-                    ops::tasks_done(&settings, task_id, &by, &note).await
-                }
+                TasksCommand::Retry { .. } => anyhow::bail!(
+                    "`tasks retry` is now `review retry TASK --as STAFF_EMAIL`: replaying a task is an audited staff decision"
+                ),
+                TasksCommand::Done { .. } => anyhow::bail!(
+                    "`tasks done` is now `review done TASK --note TEXT --as STAFF_EMAIL`: marking a task done is an audited staff decision"
+                ),
             }
         }
         Command::Holds {
@@ -347,6 +378,9 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
                 ReviewCommand::Approve {
                     request,
                     kind,
+                    fingerprint,
+                    override_conflicts,
+                    override_obligations,
                     as_staff,
                 } => {
                     let kind = cli::parse_kind(&kind)?;
@@ -355,7 +389,36 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
                         &pool,
                         &request,
                         &as_staff,
-                        Decision::Approve { kind },
+                        Decision::Approve {
+                            kind,
+                            fingerprint,
+                            override_conflicts,
+                            override_obligations,
+                        },
+                    )
+                    .await
+                }
+                ReviewCommand::Close {
+                    request,
+                    note,
+                    as_staff,
+                } => {
+                    cli::decide(
+                        &settings,
+                        &pool,
+                        &request,
+                        &as_staff,
+                        Decision::Close { note },
+                    )
+                    .await
+                }
+                ReviewCommand::RetryRequest { request, as_staff } => {
+                    cli::decide(
+                        &settings,
+                        &pool,
+                        &request,
+                        &as_staff,
+                        Decision::RetryRequest,
                     )
                     .await
                 }

@@ -1,17 +1,13 @@
-//! The engineers' commands: `stores check`, `plan`, `tasks`, `holds`. Each prints plain text
-//! meant for a terminal and returns an error that says what to fix.
-
-use std::sync::Arc;
+//! The engineers' commands: `stores check`, `plan`, `tasks list`, `holds`. Each prints plain
+//! text meant for a terminal and returns an error that says what to fix. Decisions on store
+//! tasks (replay, mark done) are staff decisions: `review retry|done` ([`crate::review::cli`]).
 
 use sqlx::Row;
 
 use crate::config::Settings;
 use crate::db;
 use crate::domain::RequestKind;
-use crate::outbound::templates::Templates;
 use crate::stores::{self, Registry};
-use crate::worker::queues;
-use crate::workflow::reply::Replier;
 use crate::workflow::{process, tasks};
 
 pub async fn stores_check(settings: &Settings) -> anyhow::Result<()> {
@@ -87,37 +83,6 @@ pub async fn tasks_list(settings: &Settings, request_id: i64) -> anyhow::Result<
             r.get::<String, _>("error"),
         );
     }
-    Ok(())
-}
-
-pub async fn tasks_retry(settings: &Settings, task_id: i64, by: &str) -> anyhow::Result<()> {
-    let pool = db::connect(&settings.database).await?;
-    let (_, store_actions) = queues(settings);
-    tasks::retry(&pool, &store_actions, task_id, by).await?;
-    println!("task {task_id} is queued again");
-    Ok(())
-}
-
-pub async fn tasks_done(
-    settings: &Settings,
-    task_id: i64,
-    by: &str,
-    note: &str,
-) -> anyhow::Result<()> {
-    let pool = db::connect(&settings.database).await?;
-    let replier = Replier::new(
-        Arc::new(Templates::load(&settings.templates_dir)?),
-        settings.company.clone(),
-    );
-    let completed = tasks::resolve(&pool, &replier, task_id, by, note).await?;
-    println!(
-        "task {task_id} is done{}",
-        if completed {
-            "; the request is complete and its reply queued"
-        } else {
-            ""
-        }
-    );
     Ok(())
 }
 

@@ -30,6 +30,7 @@ pub const REQUIRED: &[&str] = &[
     "rejection",
     "more_information",
     "digest",
+    "alert",
 ];
 
 pub const LANGUAGES: [Language; 3] = [Language::Kk, Language::Ru, Language::En];

@@ -27,7 +27,11 @@ const APPEND_LOCK: i64 = 0x6473_7261_7564_6974;
 pub enum AuditAction {
     Approve,
     Reject,
+    /// End a request without action (no reply to the subject).
+    Close,
     AskInformation,
+    /// Send a failed request back through processing.
+    RetryRequest,
     /// Link the request to a subject found in a store (issue 4).
     LinkSubject,
     /// Retry a failed store task (issue 4).
@@ -43,7 +47,9 @@ impl AuditAction {
         match self {
             AuditAction::Approve => "approve",
             AuditAction::Reject => "reject",
+            AuditAction::Close => "close",
             AuditAction::AskInformation => "ask_information",
+            AuditAction::RetryRequest => "retry_request",
             AuditAction::LinkSubject => "link_subject",
             AuditAction::RetryStoreTask => "retry_store_task",
             AuditAction::MarkStoreTaskDone => "mark_store_task_done",

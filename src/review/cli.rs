@@ -126,6 +126,10 @@ pub async fn show(settings: &Settings, pool: &PgPool, key: &str, json: bool) -> 
             println!("  reason: {}", r.as_str().unwrap_or_default());
         }
     }
+    if let Some(failure) = d.failure.as_deref().filter(|_| i.status == "failed") {
+        println!("failed:   {failure}");
+    }
+    print_match(&d);
     println!(
         "\n--- message: {} ---\n{}\n---",
         d.message.subject, d.message.text
@@ -172,6 +176,68 @@ pub async fn show(settings: &Settings, pool: &PgPool, key: &str, json: bool) -> 
     Ok(())
 }
 
+/// The store match, as the console shows it: what `review approve --fingerprint` refers to.
+fn print_match(d: &super::RequestDetail) {
+    let m = &d.subject_match;
+    println!("\nstore match:");
+    let Some(fingerprint) = &m.fingerprint else {
+        println!("  the stores have not been searched yet (no approval possible until they are)");
+        return;
+    };
+    println!("  fingerprint: {fingerprint}");
+    if let Some(anchor) = &m.anchor {
+        println!("  found by:    {anchor}");
+    }
+    if let Some(at) = &m.at {
+        println!("  searched:    {at}");
+    }
+    if d.linked && m.anchor.as_deref() != Some("staff_link") {
+        println!("  (found before staff linked the subject; the worker searches again)");
+    }
+    let mut any = false;
+    for s in &m.stores {
+        for t in &s.tables {
+            any = true;
+            let outside = t
+                .outside
+                .filter(|n| *n > 0)
+                .map(|n| format!("  outside {n} (never acted on)"))
+                .unwrap_or_default();
+            println!(
+                "  {}.{}: {} row(s) acted on  [{}]{outside}",
+                s.store,
+                t.table,
+                t.bound,
+                super::subject_match::MatchView::identifiers_of(t)
+            );
+        }
+    }
+    if !any {
+        println!("  no record of this subject in any store");
+    }
+    for c in &m.conflicts {
+        println!("  CONFLICT: {c}  (approve with --override-conflicts only if checked)");
+    }
+    for o in &m.obligations {
+        println!(
+            "  OPEN OBLIGATION (art. 8(2)): {o}  (--override-obligations for erasure/withdrawal)"
+        );
+    }
+    for u in &m.unreached {
+        println!("  not searched: {u}");
+    }
+    if let Some(a) = &d.approval {
+        println!(
+            "  approved by {} as {} on {} (conflicts overridden: {}, obligations overridden: {})",
+            a["by"].as_str().unwrap_or_default(),
+            a["kind"].as_str().unwrap_or_default(),
+            a["fingerprint"].as_str().unwrap_or_default(),
+            a["override_conflicts"],
+            a["override_obligations"],
+        );
+    }
+}
+
 async fn actor(pool: &PgPool, email: &str) -> anyhow::Result<Staff> {
     let mut conn = pool.acquire().await?;
     auth::find_staff(&mut conn, email)
@@ -179,7 +245,6 @@ async fn actor(pool: &PgPool, email: &str) -> anyhow::Result<Staff> {
         .ok_or_else(|| anyhow::anyhow!("--as: no active staff account with that address"))
 }
 
-/// `review approve|reject|ask`.
 /// The request a store task belongs to (its id as text, for [`decide`]).
 pub async fn request_of_task(pool: &PgPool, task_id: i64) -> anyhow::Result<String> {
     let id: Option<i64> = sqlx::query_scalar("SELECT request_id FROM store_tasks WHERE id = $1")
@@ -190,6 +255,8 @@ pub async fn request_of_task(pool: &PgPool, task_id: i64) -> anyhow::Result<Stri
         .ok_or_else(|| anyhow::anyhow!("no store task {task_id}"))
 }
 
+/// `review approve|reject|close|ask|retry-request|retry|done|link`: one decision through the
+/// same [`Decider`] as the console, audited under the `--as` staff account.
 pub async fn decide(
     settings: &Settings,
     pool: &PgPool,

@@ -1,42 +1,74 @@
 //! Staff decisions on a request: one transaction each, with its request event, its audit entry,
 //! and whatever must leave the database (a publish, an e-mail) in the outbox.
 //!
-//! The web console and the CLI both call [`Decider::decide`], so they cannot drift apart.
+//! The web console and the CLI both call [`Decider::decide`], so they cannot drift apart. Every
+//! status change goes through [`transition`]; [`Decision::allowed_in`] says which decision is
+//! possible in which status:
 //!
-//! Decisions on the data stores' work go through the same path: replay a failed store task,
-//! mark a manual (or processor's) store task done, link the request to a subject.
+//! | decision | request status | becomes |
+//! | --- | --- | --- |
+//! | approve (kind, fingerprint seen, overrides) | `needs_review`, stores searched | `approved` |
+//! | link to a subject | `needs_review`, `awaiting_information` | (same) |
+//! | ask for information | `needs_review`, `awaiting_information`, `accepted` | `awaiting_information` |
+//! | reject with a reason (e-mailed) | any but final | `rejected` |
+//! | close with a note (no e-mail) | any but final | `closed` |
+//! | retry a failed request | `failed` | `received` / `approved` / `needs_review` / `accepted` |
+//! | retry a store task, mark one done | `executing` | (same, or `completed`) |
+//!
+//! Ending a request (reject, close) cancels its open store tasks, closes its open verification
+//! and holds back a one-time code not yet sent, in the same transaction.
 
 use std::sync::Arc;
 
 use serde::Serialize;
-use sqlx::{PgPool, Row};
+use serde_json::{json, Value};
+use sqlx::{PgConnection, PgPool, Row};
 
 use super::audit::{self, AuditAction};
 use super::auth::Staff;
+use super::mask;
 use crate::config::CompanySettings;
 use crate::domain::RequestKind;
-use crate::outbound::outbox::{self, OutgoingEmail, OutgoingPublish};
+use crate::outbound::outbox::{self, OutgoingEmail};
 use crate::outbound::templates::Templates;
 use crate::queue::topology::WorkQueue;
+use crate::workflow::approval;
 use crate::workflow::deadline::{Calendar, DeadlineSettings};
+use crate::workflow::process::publish_request;
 use crate::workflow::reply::{Replier, RequestRow};
 use crate::workflow::status::{transition, RequestStatus, TransitionError};
-use serde_json::json;
 
-/// Statuses in which a request waits for a staff decision.
-pub const AWAITING_STAFF: &[&str] = &["needs_review", "awaiting_information"];
-
-/// Longest reason or question staff may write (it goes into an e-mail).
+/// Longest reason, question or note staff may write (it may go into an e-mail).
 pub const MAX_TEXT_CHARS: usize = 4000;
+
+/// Store task statuses that ending a request cancels (a running task finishes on its own and
+/// never completes the ended request).
+pub const CANCELLABLE_TASKS: &[&str] = &[
+    "pending",
+    "failed",
+    "waiting_manual",
+    "waiting_confirmation",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Run the request as `kind` through the same queue as automatic ones.
-    Approve { kind: RequestKind },
+    /// Run the request as `kind` through the same queue as automatic ones, on the store match
+    /// whose fingerprint the staff member saw, overriding conflicts and art. 8(2) obligations
+    /// only when they say so.
+    Approve {
+        kind: RequestKind,
+        fingerprint: String,
+        override_conflicts: bool,
+        override_obligations: bool,
+    },
     /// Refuse, with a reason the subject receives in the request's language.
     Reject { reason: String },
+    /// End without action and without writing to the subject; the note is for the record.
+    Close { note: String },
     /// Ask the sender for more information (the staff member's question, templated).
     AskInformation { question: String },
+    /// Send a failed request back through processing from where it can start again.
+    RetryRequest,
     /// Replay one failed store task of this request.
     RetryStoreTask { task_id: i64 },
     /// Record a manual task done by staff, or a processor's confirmation, with a note.
@@ -50,10 +82,39 @@ impl Decision {
         match self {
             Decision::Approve { .. } => AuditAction::Approve,
             Decision::Reject { .. } => AuditAction::Reject,
+            Decision::Close { .. } => AuditAction::Close,
             Decision::AskInformation { .. } => AuditAction::AskInformation,
+            Decision::RetryRequest => AuditAction::RetryRequest,
             Decision::RetryStoreTask { .. } => AuditAction::RetryStoreTask,
             Decision::MarkStoreTaskDone { .. } => AuditAction::MarkStoreTaskDone,
             Decision::LinkSubject { .. } => AuditAction::LinkSubject,
+        }
+    }
+
+    /// Whether this decision can be taken on a request in `status`.
+    pub fn allowed_in(&self, status: RequestStatus) -> bool {
+        use RequestStatus::*;
+        match self {
+            Decision::Approve { .. } => status == NeedsReview,
+            Decision::LinkSubject { .. } => matches!(status, NeedsReview | AwaitingInformation),
+            Decision::AskInformation { .. } => {
+                matches!(status, NeedsReview | AwaitingInformation | Accepted)
+            }
+            Decision::Reject { .. } | Decision::Close { .. } => !status.is_final(),
+            Decision::RetryRequest => status == Failed,
+            Decision::RetryStoreTask { .. } | Decision::MarkStoreTaskDone { .. } => {
+                status == Executing
+            }
+        }
+    }
+
+    /// The staff member's own text, checked for length.
+    fn text(&self) -> Option<&str> {
+        match self {
+            Decision::Reject { reason } => Some(reason),
+            Decision::Close { note } | Decision::MarkStoreTaskDone { note, .. } => Some(note),
+            Decision::AskInformation { question } => Some(question),
+            _ => None,
         }
     }
 }
@@ -90,7 +151,10 @@ impl From<sqlx::Error> for DecisionError {
 pub struct Decided {
     pub request_id: i64,
     pub audit_id: i64,
+    /// The request's status after the decision.
     pub status: String,
+    /// What happened, for the console's notice (`approved`, `closed`, `retried`, ...).
+    pub outcome: &'static str,
 }
 
 #[derive(Clone)]
@@ -101,6 +165,14 @@ pub struct Decider {
     requests: WorkQueue,
     calendar: Calendar,
     deadlines: DeadlineSettings,
+}
+
+/// What a decision changed, before it is audited.
+struct Change {
+    status: RequestStatus,
+    after: Value,
+    event: &'static str,
+    outcome: &'static str,
 }
 
 impl Decider {
@@ -137,22 +209,14 @@ impl Decider {
         request_id: i64,
         decision: Decision,
     ) -> Result<Decided, DecisionError> {
-        let text = match &decision {
-            Decision::Approve { .. } | Decision::RetryStoreTask { .. } => None,
-            Decision::LinkSubject { subject } => {
-                if subject.emails.is_empty() && subject.iins.is_empty() && subject.phones.is_empty()
-                {
-                    return Err(DecisionError::Invalid(
-                        "give an e-mail address, a valid IIN or a phone number".into(),
-                    ));
-                }
-                None
+        if let Decision::LinkSubject { subject } = &decision {
+            if subject.emails.is_empty() && subject.iins.is_empty() && subject.phones.is_empty() {
+                return Err(DecisionError::Invalid(
+                    "give an e-mail address, a valid IIN or a phone number".into(),
+                ));
             }
-            Decision::Reject { reason } => Some(reason),
-            Decision::AskInformation { question } => Some(question),
-            Decision::MarkStoreTaskDone { note, .. } => Some(note),
-        };
-        if let Some(text) = text {
+        }
+        if let Some(text) = decision.text() {
             let chars = text.trim().chars().count();
             if chars == 0 {
                 return Err(DecisionError::Invalid("the text must not be empty".into()));
@@ -165,7 +229,9 @@ impl Decider {
         }
         let mut tx = self.pool.begin().await?;
         let Some(row) = sqlx::query(
-            "SELECT kind, review, status, subject, created_at, due_at
+            "SELECT kind, review, status, subject, created_at, due_at, subject_match,
+                    acknowledged_at IS NOT NULL AS acknowledged,
+                    approval IS NOT NULL OR approved_by IS NOT NULL AS approved, failure
              FROM requests WHERE id = $1 FOR UPDATE",
         )
         .bind(request_id)
@@ -175,18 +241,17 @@ impl Decider {
             return Err(DecisionError::NotFound);
         };
         let kind: String = row.try_get("kind")?;
-        let status: String = row.try_get("status")?;
+        let status_text: String = row.try_get("status")?;
+        let status: RequestStatus = status_text
+            .parse()
+            .map_err(|e| DecisionError::Failed(anyhow::anyhow!("request {request_id}: {e}")))?;
         let review: bool = row.try_get("review")?;
         let due_at: chrono::DateTime<chrono::Utc> = row.try_get("due_at")?;
-        let allowed = match decision {
-            Decision::Approve { .. } | Decision::LinkSubject { .. } => {
-                AWAITING_STAFF.contains(&status.as_str())
-            }
-            Decision::RetryStoreTask { .. } | Decision::MarkStoreTaskDone { .. } => {
-                status == "executing"
-            }
-            _ => AWAITING_STAFF.contains(&status.as_str()) || status == "accepted",
-        };
+        if !decision.allowed_in(status) {
+            return Err(DecisionError::NotAllowed(not_allowed_message(
+                &decision, status,
+            )));
+        }
         let task = match &decision {
             Decision::RetryStoreTask { task_id } | Decision::MarkStoreTaskDone { task_id, .. } => {
                 let found: Option<(String, String)> = sqlx::query_as(
@@ -196,37 +261,52 @@ impl Decider {
                 .bind(request_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some(found) = found else {
-                    return Err(DecisionError::NotFound);
-                };
-                Some(found)
+                Some(found.ok_or(DecisionError::NotFound)?)
             }
             _ => None,
         };
-        if !allowed {
-            return Err(DecisionError::NotAllowed(format!(
-                "a request in status `{status}` cannot be decided this way{}",
-                if status == "received" {
-                    " yet (it has not been acknowledged)"
-                } else {
-                    ""
-                }
-            )));
-        }
-        let before = serde_json::json!({
+        let before = json!({
             "kind": kind, "status": status, "review": review, "due_at": due_at.to_rfc3339(),
         });
+        let by = json!({ "by_staff_id": actor.id });
 
-        let (new_status, after, event) = match &decision {
-            Decision::Approve { kind: new_kind } => {
+        let change = match &decision {
+            Decision::Approve {
+                kind: new_kind,
+                fingerprint,
+                override_conflicts,
+                override_obligations,
+            } => {
+                let subject_match: Option<Value> = row.try_get("subject_match")?;
+                let subject_match = subject_match.unwrap_or(Value::Null);
+                let Some(current) = approval::fingerprint_of(&subject_match) else {
+                    return Err(DecisionError::NotAllowed(
+                        "the stores have not been searched yet: approve once the store match is shown"
+                            .into(),
+                    ));
+                };
+                if fingerprint.trim() != current {
+                    return Err(DecisionError::NotAllowed(
+                        "the store match changed; look again".into(),
+                    ));
+                }
+                let approved = json!({
+                    "kind": new_kind.as_str(),
+                    "fingerprint": current,
+                    "override_conflicts": override_conflicts,
+                    "override_obligations": override_obligations,
+                });
+                approval::approval_covers(&approved, &subject_match).map_err(|why| {
+                    DecisionError::NotAllowed(format!(
+                        "{why}: tick the override only if you have checked it, or link the request to the right subject"
+                    ))
+                })?;
                 let created_at: chrono::DateTime<chrono::Utc> = row.try_get("created_at")?;
                 let due = self
                     .calendar
                     .due(created_at, self.deadlines.working_days(*new_kind));
                 sqlx::query(
-                    "UPDATE requests SET kind = $2, review = false, due_at = $3, approved_by = $4,
-                            approval = jsonb_build_object('by', $4::text, 'kind', $2::text,
-                                'fingerprint', subject_match ->> 'fingerprint')
+                    "UPDATE requests SET kind = $2, review = false, due_at = $3, approved_by = $4
                      WHERE id = $1",
                 )
                 .bind(request_id)
@@ -240,32 +320,66 @@ impl Decider {
                     request_id,
                     RequestStatus::Approved,
                     "status_changed",
-                    json!({ "by_staff_id": actor.id }),
+                    by.clone(),
                 )
                 .await?;
-                (
-                    "approved",
-                    serde_json::json!({
-                        "kind": new_kind.as_str(), "status": "approved", "review": false,
-                        "due_at": due.to_rfc3339(),
-                    }),
-                    "approved",
-                )
+                let mut after = approved;
+                after["status"] = json!("approved");
+                after["review"] = json!(false);
+                after["due_at"] = json!(due.to_rfc3339());
+                Change {
+                    status: RequestStatus::Approved,
+                    after,
+                    event: "approved",
+                    outcome: "approved",
+                }
             }
             Decision::Reject { reason } => {
-                transition(
-                    &mut tx,
-                    request_id,
-                    RequestStatus::Rejected,
-                    "status_changed",
-                    json!({ "by_staff_id": actor.id }),
-                )
-                .await?;
-                (
-                    "rejected",
-                    serde_json::json!({ "status": "rejected", "reason": reason.trim() }),
-                    "rejected",
-                )
+                let ended = end(&mut tx, request_id, RequestStatus::Rejected, &by).await?;
+                Change {
+                    status: RequestStatus::Rejected,
+                    after: json!({ "status": "rejected", "reason": reason.trim(), "ended": ended }),
+                    event: "rejected",
+                    outcome: "rejected",
+                }
+            }
+            Decision::Close { note } => {
+                let ended = end(&mut tx, request_id, RequestStatus::Closed, &by).await?;
+                Change {
+                    status: RequestStatus::Closed,
+                    after: json!({ "status": "closed", "note": note.trim(), "ended": ended }),
+                    event: "closed",
+                    outcome: "closed",
+                }
+            }
+            Decision::RetryRequest => {
+                let acknowledged: bool = row.try_get("acknowledged")?;
+                let approved: bool = row.try_get("approved")?;
+                let failure: Option<String> = row.try_get("failure")?;
+                // Back to where the worker can take it up again, never past staff: a flagged
+                // request that was not approved goes back to review.
+                let to = if !acknowledged {
+                    RequestStatus::Received
+                } else if approved {
+                    RequestStatus::Approved
+                } else if review {
+                    RequestStatus::NeedsReview
+                } else {
+                    RequestStatus::Accepted
+                };
+                sqlx::query("UPDATE requests SET failure = NULL WHERE id = $1")
+                    .bind(request_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let mut detail = by.clone();
+                detail["failure"] = json!(failure);
+                transition(&mut tx, request_id, to, "status_changed", detail).await?;
+                Change {
+                    status: to,
+                    after: json!({ "status": to, "previous_failure": failure }),
+                    event: "retried",
+                    outcome: "retried",
+                }
             }
             Decision::RetryStoreTask { task_id } => {
                 let (store, task_status) = task.clone().expect("loaded above");
@@ -280,11 +394,12 @@ impl Decider {
                     *task_id,
                 )
                 .await?;
-                (
-                    "executing",
-                    serde_json::json!({ "task_id": task_id, "store": store, "task_status": "pending" }),
-                    "store_task_replayed",
-                )
+                Change {
+                    status,
+                    after: json!({ "task_id": task_id, "store": store, "task_status": "pending" }),
+                    event: "store_task_replayed",
+                    outcome: "task_replayed",
+                }
             }
             Decision::MarkStoreTaskDone { task_id, note } => {
                 let (store, task_status) = task.clone().expect("loaded above");
@@ -296,10 +411,7 @@ impl Decider {
                         "task {task_id} is `{task_status}`; only a task waiting for staff or a processor is marked done"
                     )));
                 }
-                let replier = crate::workflow::reply::Replier::new(
-                    self.templates.clone(),
-                    self.company.clone(),
-                );
+                let replier = Replier::new(self.templates.clone(), self.company.clone());
                 let (_, completed) = crate::workflow::tasks::resolve_in(
                     &mut tx,
                     &replier,
@@ -308,39 +420,53 @@ impl Decider {
                     note.trim(),
                 )
                 .await?;
-                let new_status = if completed { "completed" } else { "executing" };
-                (
-                    new_status,
-                    serde_json::json!({ "task_id": task_id, "store": store, "task_status": "done", "note": note.trim(), "status": new_status }),
-                    "store_task_resolved",
-                )
+                let new_status = if completed {
+                    RequestStatus::Completed
+                } else {
+                    RequestStatus::Executing
+                };
+                Change {
+                    status: new_status,
+                    after: json!({
+                        "task_id": task_id, "store": store, "task_status": "done",
+                        "note": note.trim(), "status": new_status,
+                    }),
+                    event: "store_task_resolved",
+                    outcome: "task_resolved",
+                }
             }
             Decision::LinkSubject { subject } => {
                 sqlx::query("UPDATE requests SET linked_subject = $2 WHERE id = $1")
                     .bind(request_id)
-                    .bind(serde_json::json!(subject))
+                    .bind(json!(subject))
                     .execute(&mut *tx)
                     .await?;
-                (
-                    status.as_str(),
-                    serde_json::json!({ "linked_subject": subject }),
-                    "subject_linked",
-                )
+                Change {
+                    status,
+                    // The identifiers stay in requests.linked_subject (purged with the request's
+                    // data); the audit log keeps only their masked forms.
+                    after: json!({ "linked_subject": mask::subject_ids(subject) }),
+                    event: "subject_linked",
+                    outcome: "linked",
+                }
             }
             Decision::AskInformation { question } => {
-                transition(
-                    &mut tx,
-                    request_id,
-                    RequestStatus::AwaitingInformation,
-                    "status_changed",
-                    json!({ "by_staff_id": actor.id }),
-                )
-                .await?;
-                (
-                    "awaiting_information",
-                    serde_json::json!({ "status": "awaiting_information", "question": question.trim() }),
-                    "information_requested",
-                )
+                if status != RequestStatus::AwaitingInformation {
+                    transition(
+                        &mut tx,
+                        request_id,
+                        RequestStatus::AwaitingInformation,
+                        "status_changed",
+                        by.clone(),
+                    )
+                    .await?;
+                }
+                Change {
+                    status: RequestStatus::AwaitingInformation,
+                    after: json!({ "status": "awaiting_information", "question": question.trim() }),
+                    event: "information_requested",
+                    outcome: "awaiting_information",
+                }
             }
         };
         let entry = audit::append(
@@ -349,29 +475,66 @@ impl Decider {
             decision.action(),
             Some(request_id),
             before,
-            after.clone(),
+            change.after.clone(),
         )
         .await?;
         sqlx::query("INSERT INTO request_events (request_id, event, detail) VALUES ($1, $2, $3)")
             .bind(request_id)
-            .bind(event)
-            .bind(serde_json::json!({
-                "by_staff_id": actor.id, "audit_id": entry.id, "after": after,
+            .bind(change.event)
+            .bind(json!({
+                "by_staff_id": actor.id, "audit_id": entry.id, "after": change.after,
             }))
             .execute(&mut *tx)
             .await?;
 
         match &decision {
-            Decision::Approve { .. } => {
-                outbox::enqueue_publish(
+            Decision::Approve {
+                kind,
+                override_conflicts,
+                override_obligations,
+                ..
+            } => {
+                // What was approved, on which facts, by whom: the processor re-checks it
+                // (approval::approval_covers) before it executes.
+                sqlx::query("UPDATE requests SET approval = $2 WHERE id = $1")
+                    .bind(request_id)
+                    .bind(json!({
+                        "by": actor.email,
+                        "staff_id": actor.id,
+                        "kind": kind.as_str(),
+                        "fingerprint": change.after["fingerprint"],
+                        "override_conflicts": override_conflicts,
+                        "override_obligations": override_obligations,
+                        "audit_id": entry.id,
+                        "at": entry.at.to_rfc3339(),
+                    }))
+                    .execute(&mut *tx)
+                    .await?;
+                publish_request(
                     &mut tx,
+                    &self.requests,
+                    request_id,
                     &format!("publish:approve:{request_id}:{}", entry.id),
-                    Some(request_id),
-                    &OutgoingPublish {
-                        exchange: self.requests.exchange(),
-                        routing_key: self.requests.routing_key().to_owned(),
-                        body: serde_json::json!({ "request_id": request_id }),
-                    },
+                )
+                .await?;
+            }
+            Decision::RetryRequest => {
+                publish_request(
+                    &mut tx,
+                    &self.requests,
+                    request_id,
+                    &format!("publish:retry:{request_id}:{}", entry.id),
+                )
+                .await?;
+            }
+            Decision::LinkSubject { .. } => {
+                // The match on the page was found for the old identifiers: the processor
+                // searches again for the linked subject.
+                publish_request(
+                    &mut tx,
+                    &self.requests,
+                    request_id,
+                    &format!("publish:link:{request_id}:{}", entry.id),
                 )
                 .await?;
             }
@@ -390,21 +553,6 @@ impl Decider {
                     .await?;
                 outbox::enqueue_email(&mut tx, &dedupe, Some(request_id), &email, None).await?;
             }
-            Decision::LinkSubject { .. } => {
-                // Search the stores again for the linked identifiers, so staff see the facts.
-                outbox::enqueue_publish(
-                    &mut tx,
-                    &format!("publish:link:{request_id}:{}", entry.id),
-                    Some(request_id),
-                    &OutgoingPublish {
-                        exchange: self.requests.exchange(),
-                        routing_key: self.requests.routing_key().to_owned(),
-                        body: serde_json::json!({ "request_id": request_id }),
-                    },
-                )
-                .await?;
-            }
-            Decision::RetryStoreTask { .. } | Decision::MarkStoreTaskDone { .. } => {}
             Decision::AskInformation { question } => {
                 let dedupe = format!("info:{request_id}:{}", entry.id);
                 let email = self
@@ -420,6 +568,9 @@ impl Decider {
                     .await?;
                 outbox::enqueue_email(&mut tx, &dedupe, Some(request_id), &email, None).await?;
             }
+            Decision::Close { .. }
+            | Decision::RetryStoreTask { .. }
+            | Decision::MarkStoreTaskDone { .. } => {}
         }
         tx.commit().await?;
         tracing::info!(
@@ -432,7 +583,8 @@ impl Decider {
         Ok(Decided {
             request_id,
             audit_id: entry.id,
-            status: new_status.to_owned(),
+            status: change.status.as_str().to_owned(),
+            outcome: change.outcome,
         })
     }
 
@@ -441,7 +593,7 @@ impl Decider {
     #[allow(clippy::too_many_arguments)]
     async fn staff_email(
         &self,
-        conn: &mut sqlx::PgConnection,
+        conn: &mut PgConnection,
         row: &sqlx::postgres::PgRow,
         request_id: i64,
         template: &str,
@@ -453,11 +605,194 @@ impl Decider {
             .await?
             .ok_or(DecisionError::NotFound)?;
         let subject: String = row.try_get("subject")?;
-        let mut extra = serde_json::json!({ "original_subject": subject });
-        extra[text_name] = serde_json::Value::String(text.trim().to_owned());
+        let mut extra = json!({ "original_subject": subject });
+        extra[text_name] = Value::String(text.trim().to_owned());
         let replier = Replier::new(self.templates.clone(), self.company.clone());
         let mut email = replier.compose(&request, template, dedupe, extra, vec![])?;
         email.auto_replied = false;
         Ok(email)
+    }
+}
+
+fn not_allowed_message(decision: &Decision, status: RequestStatus) -> String {
+    match (decision, status) {
+        (_, s) if s.is_final() => format!("the request is already `{s}`: nothing more is decided"),
+        (_, RequestStatus::Disputed) => {
+            "the person disputes this request: it can only be closed or rejected".into()
+        }
+        (Decision::RetryRequest, s) => {
+            format!("only a failed request is retried (this one is `{s}`)")
+        }
+        (Decision::Approve { .. }, RequestStatus::Failed) => {
+            "the request failed: retry it first, then decide".into()
+        }
+        (Decision::Approve { .. }, RequestStatus::Received) => {
+            "the request has not been acknowledged yet; decide after the acknowledgement".into()
+        }
+        (_, s) => format!("a request in status `{s}` cannot be decided this way"),
+    }
+}
+
+/// Ends request `request_id` as `to` (rejected or closed), inside the caller's transaction:
+/// cancels its open store tasks, closes its open verification and holds back the e-mails
+/// carrying a one-time code that are not sent yet. A task running right now is skipped (never waited for):
+/// it finishes, and the executor never completes an ended request. Returns what was ended.
+async fn end(
+    conn: &mut PgConnection,
+    request_id: i64,
+    to: RequestStatus,
+    by: &Value,
+) -> Result<Value, DecisionError> {
+    transition(conn, request_id, to, "status_changed", by.clone()).await?;
+    let cancelled: Vec<(i64, String, String)> = sqlx::query_as(
+        "WITH open AS (
+             SELECT id, status FROM store_tasks
+             WHERE request_id = $1 AND status = ANY($2)
+             FOR UPDATE SKIP LOCKED)
+         UPDATE store_tasks t SET status = 'cancelled', updated_at = now()
+         FROM open WHERE t.id = open.id
+         RETURNING t.id, t.store, open.status",
+    )
+    .bind(request_id)
+    .bind(CANCELLABLE_TASKS)
+    .fetch_all(&mut *conn)
+    .await?;
+    let in_flight: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM store_tasks WHERE request_id = $1 AND (status = ANY($2) OR status = 'running')",
+    )
+    .bind(request_id)
+    .bind(CANCELLABLE_TASKS)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !cancelled.is_empty() {
+        sqlx::query("INSERT INTO request_events (request_id, event, detail) VALUES ($1, $2, $3)")
+            .bind(request_id)
+            .bind("store_tasks_cancelled")
+            .bind(json!({
+                "tasks": cancelled.iter().map(|(id, store, was)| json!({
+                    "task_id": id, "store": store, "was": was,
+                })).collect::<Vec<_>>(),
+                "in_flight": in_flight,
+            }))
+            .execute(&mut *conn)
+            .await?;
+    }
+    let verifications = sqlx::query(
+        "UPDATE verifications SET closed_at = now()
+         WHERE request_id = $1 AND confirmed_at IS NULL AND closed_at IS NULL",
+    )
+    .bind(request_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    // A one-time code for an ended request must not go out (to a person who perhaps never
+    // wrote to us); other replies (a dispute's "nothing was done") still do.
+    let held_back = sqlx::query(
+        "UPDATE outbox SET status = 'suppressed',
+                last_error = 'the request was ended by staff before this code was sent'
+         WHERE id IN (SELECT id FROM outbox
+                      WHERE request_id = $1 AND channel = 'email' AND status = 'pending'
+                        AND (payload ->> 'body') ~ '\\m[A-Z2-9]{4}-[A-Z2-9]{4}\\M'
+                      FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(request_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(json!({
+        "tasks_cancelled": cancelled.len(),
+        "tasks_in_flight": in_flight,
+        "verifications_closed": verifications,
+        "codes_held_back": held_back,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use RequestStatus::*;
+
+    fn all() -> Vec<Decision> {
+        vec![
+            Decision::Approve {
+                kind: RequestKind::Erasure,
+                fingerprint: String::new(),
+                override_conflicts: false,
+                override_obligations: false,
+            },
+            Decision::Reject { reason: "r".into() },
+            Decision::Close { note: "n".into() },
+            Decision::AskInformation {
+                question: "q".into(),
+            },
+            Decision::RetryRequest,
+            Decision::RetryStoreTask { task_id: 1 },
+            Decision::MarkStoreTaskDone {
+                task_id: 1,
+                note: "n".into(),
+            },
+            Decision::LinkSubject {
+                subject: Default::default(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_open_request_can_be_rejected_or_closed_and_a_final_one_nothing() {
+        for status in RequestStatus::ALL {
+            for d in all() {
+                let ends = matches!(d, Decision::Reject { .. } | Decision::Close { .. });
+                if status.is_final() {
+                    assert!(!d.allowed_in(status), "{d:?} in {status}");
+                } else if ends {
+                    assert!(d.allowed_in(status), "{d:?} in {status}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_disputed_request_is_only_ended_and_a_failed_one_retried() {
+        for d in all() {
+            assert_eq!(
+                d.allowed_in(Disputed),
+                matches!(d, Decision::Reject { .. } | Decision::Close { .. }),
+                "{d:?}"
+            );
+            assert_eq!(
+                d.allowed_in(Failed),
+                matches!(
+                    d,
+                    Decision::Reject { .. } | Decision::Close { .. } | Decision::RetryRequest
+                ),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_lifecycle_allows_what_decisions_allow() {
+        for status in RequestStatus::ALL {
+            for (d, to) in [
+                (all()[0].clone(), Approved),
+                (all()[1].clone(), Rejected),
+                (all()[2].clone(), Closed),
+            ] {
+                if d.allowed_in(status) {
+                    assert!(status.can_become(to), "{d:?}: {status} -> {to}");
+                }
+            }
+            if all()[3].allowed_in(status) && status != AwaitingInformation {
+                assert!(status.can_become(AwaitingInformation), "{status}");
+            }
+        }
+        for to in [Received, Approved, NeedsReview, Accepted] {
+            assert!(Failed.can_become(to), "failed -> {to}");
+        }
+        assert!(
+            !all()[0].allowed_in(AwaitingConfirmation),
+            "no approval before identity"
+        );
+        assert!(!all()[0].allowed_in(Received));
     }
 }

@@ -4,9 +4,11 @@
 //! `console_digests` (primary key: the date) and writes one e-mail per recipient to the outbox
 //! (`digest:<day>:<recipient>`), so any number of workers send it once. The digest names
 //! requests by reference, kind and deadline only — no subject's personal data.
+//!
+//! The same loop runs the [`super::alerts`] sweep, so staff hear of disputes and failures
+//! within [`super::alerts::SWEEP_INTERVAL`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{NaiveDate, Timelike, Utc};
 use serde::Serialize;
@@ -35,6 +37,7 @@ pub struct Digest {
     company: CompanySettings,
     console: ConsoleSettings,
     calendar: Calendar,
+    alerts: super::alerts::Alerts,
 }
 
 /// What one attempt did.
@@ -53,13 +56,25 @@ impl Digest {
         console: ConsoleSettings,
         calendar: Calendar,
     ) -> Self {
+        let alerts = super::alerts::Alerts::new(
+            pool.clone(),
+            templates.clone(),
+            company.clone(),
+            console.clone(),
+        );
         Self {
             pool,
             templates,
             company,
             console,
             calendar,
+            alerts,
         }
+    }
+
+    /// The alerts swept by [`Digest::run`].
+    pub fn alerts(&self) -> &super::alerts::Alerts {
+        &self.alerts
     }
 
     /// The open requests within `console.digest_days_left` working days of their deadline.
@@ -101,6 +116,14 @@ impl Digest {
 
     /// Claims `day` and enqueues its digest (nothing when no request is near its deadline).
     pub async fn send_for(&self, day: NaiveDate) -> anyhow::Result<DigestOutcome> {
+        let sent: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM console_digests WHERE day = $1)")
+                .bind(day)
+                .fetch_one(&self.pool)
+                .await?;
+        if sent {
+            return Ok(DigestOutcome::AlreadySent);
+        }
         let lines = self.lines().await?;
         let recipients = if lines.is_empty() {
             0
@@ -168,17 +191,21 @@ impl Digest {
         })
     }
 
-    /// Checks every minute until `shutdown`.
+    /// Sweeps alerts and checks the digest every [`super::alerts::SWEEP_INTERVAL`] until
+    /// `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
         if self.console.digest_recipients.is_empty() {
             return;
         }
         loop {
+            if let Err(e) = self.alerts.sweep().await {
+                tracing::warn!("alerts: {e:#}");
+            }
             if let Err(e) = self.run_once(Utc::now()).await {
                 tracing::warn!("digest: {e:#}");
             }
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(60)) => {},
+                _ = tokio::time::sleep(super::alerts::SWEEP_INTERVAL) => {},
                 _ = shutdown.cancelled() => return,
             }
         }

@@ -98,6 +98,19 @@ impl MessageView {
     }
 }
 
+impl MessageView {
+    /// Masks the one-time codes we sent (`sent`: their hashes) wherever the text shows them:
+    /// a reply quoting our confirmation mail must not put the code on a staff screen.
+    pub fn mask_codes(&mut self, sent: &[Vec<u8>]) {
+        use super::mask::sent_codes;
+        self.subject = sent_codes(&self.subject, sent).into_owned();
+        self.text = sent_codes(&self.text, sent).into_owned();
+        if let Some(html) = &self.html_source {
+            self.html_source = Some(sent_codes(html, sent).into_owned());
+        }
+    }
+}
+
 /// The bytes and file name of attachment `index`.
 pub fn attachment(raw: &[u8], index: usize) -> Option<(String, Vec<u8>)> {
     let m = MessageParser::default().parse(raw)?;

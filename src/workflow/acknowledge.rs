@@ -54,7 +54,8 @@ impl Acknowledger {
                 .bind(request_id)
                 .fetch_one(&mut *tx)
                 .await?;
-        if done {
+        // Acknowledged before, or already ended by staff while it waited.
+        if done || request.status != RequestStatus::Received {
             return Ok(Acknowledged::AlreadyDone);
         }
         let reply = request

@@ -9,9 +9,11 @@
 //!   art. 8(2) obligations, and the plan; [`tasks`] run it per store.
 //! - [`status`] owns the lifecycle: every status change goes through it. [`verification`]
 //!   keeps the one-time codes; [`expiry`] closes what nobody answered.
+//! - [`approval`] is the rule of what a staff approval covers (shared with the console).
 
 pub mod access;
 pub mod acknowledge;
+pub mod approval;
 pub mod deadline;
 pub mod expiry;
 pub mod identity;

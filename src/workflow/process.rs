@@ -26,10 +26,11 @@ use sqlx::{PgConnection, PgPool};
 
 use super::access;
 use super::acknowledge::{Acknowledger, RequestMessage};
+use super::approval::approval_covers;
 use super::identity;
 use super::reply::{event, Replier, RequestRow, To};
 use super::status::{transition, RequestStatus, TransitionError};
-use super::subject::{approval_covers, Anchor, Lookup};
+use super::subject::{Anchor, Lookup};
 use super::tasks;
 use super::verification::{self, Channel};
 use crate::config::IdentitySettings;

@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::domain::RequestKind;
 use crate::stores::{Registry, StoreMatch, SubjectIds};
@@ -101,29 +100,15 @@ impl Lookup {
         self.stores.values().map(StoreMatch::outside).sum()
     }
 
-    /// sha256 over the sorted bound rows (`store NUL table NUL key LF`), hex: two lookups
-    /// with the same fingerprint would act on exactly the same rows.
+    /// The fingerprint of the bound rows ([`super::approval::fingerprint`]): two lookups with
+    /// the same fingerprint would act on exactly the same rows.
     pub fn fingerprint(&self) -> String {
-        let mut rows: Vec<(&String, &String, &String)> = self
-            .stores
-            .iter()
-            .flat_map(|(s, m)| {
-                m.tables
-                    .iter()
-                    .flat_map(move |(t, keys)| keys.iter().map(move |k| (s, t, k)))
+        super::approval::fingerprint(self.stores.iter().flat_map(|(s, m)| {
+            m.tables.iter().flat_map(move |(t, keys)| {
+                keys.iter()
+                    .map(move |k| (s.as_str(), t.as_str(), k.as_str()))
             })
-            .collect();
-        rows.sort();
-        let mut h = Sha256::new();
-        for (s, t, k) in rows {
-            h.update(s.as_bytes());
-            h.update([0]);
-            h.update(t.as_bytes());
-            h.update([0]);
-            h.update(k.as_bytes());
-            h.update(b"\n");
-        }
-        hex::encode(h.finalize())
+        }))
     }
 
     /// What `requests.subject_match` holds: counts and names only, never values.
@@ -202,35 +187,6 @@ pub fn merge_offered(existing: &mut Value, more: &Value) -> usize {
     added
 }
 
-/// Whether an approval still covers the facts of the current lookup; `Err` says why not.
-///
-/// Staff approve what they saw: the fingerprint of the bound rows, and — explicitly — any
-/// conflicts or open obligations. A changed match, or a conflict/obligation the approval did
-/// not override, sends the request back to review.
-pub fn approval_covers(approval: &Value, subject_match: &Value) -> Result<(), String> {
-    let seen = approval.get("fingerprint").and_then(Value::as_str);
-    let now = subject_match.get("fingerprint").and_then(Value::as_str);
-    if seen.is_none() || seen != now {
-        return Err("the store match changed since it was approved".into());
-    }
-    let flag = |name: &str| approval.get(name).and_then(Value::as_bool).unwrap_or(false);
-    let listed = |name: &str| {
-        subject_match
-            .get(name)
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty())
-    };
-    if listed("conflicts") && !flag("override_conflicts") {
-        return Err("the match has conflicts the approval did not explicitly override".into());
-    }
-    if listed("obligations") && !flag("override_obligations") {
-        return Err(
-            "an open obligation (art. 8(2)) the approval did not explicitly override".into(),
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,23 +231,5 @@ mod tests {
         let d = lookup(&[("crm", "customers", "1"), ("crm", "customers", "23")]);
         let e = lookup(&[("crm", "customers", "12"), ("crm", "customers", "3")]);
         assert_ne!(d.fingerprint(), e.fingerprint());
-    }
-
-    #[test]
-    fn approvals_cover_only_what_they_saw_and_overrode() {
-        let l = lookup(&[("crm", "customers", "1")]);
-        let mut m = l.summary(Anchor::Verified);
-        let ok = json!({ "fingerprint": l.fingerprint() });
-        assert!(approval_covers(&ok, &m).is_ok());
-        assert!(approval_covers(&json!({}), &m).is_err());
-        assert!(approval_covers(&json!({ "fingerprint": "x" }), &m).is_err());
-        m["conflicts"] = json!(["two records"]);
-        assert!(approval_covers(&ok, &m).is_err());
-        let over = json!({ "fingerprint": l.fingerprint(), "override_conflicts": true });
-        assert!(approval_covers(&over, &m).is_ok());
-        m["obligations"] = json!(["unpaid invoice"]);
-        assert!(approval_covers(&over, &m).is_err());
-        let both = json!({ "fingerprint": l.fingerprint(), "override_conflicts": true, "override_obligations": true });
-        assert!(approval_covers(&both, &m).is_ok());
     }
 }

@@ -57,7 +57,8 @@ impl Executor {
     pub async fn run(&self, task_id: i64, today: NaiveDate) -> Result<(), Failure> {
         let mut tx = self.pool.begin().await?;
         let Some(row) = sqlx::query(
-            "SELECT t.request_id, t.store, t.status, t.attempts, t.plan, r.reference
+            "SELECT t.request_id, t.store, t.status, t.attempts, t.plan, r.reference,
+                    r.status AS request_status
              FROM store_tasks t JOIN requests r ON r.id = t.request_id
              WHERE t.id = $1 FOR NO KEY UPDATE OF t",
         )
@@ -75,6 +76,29 @@ impl Executor {
         let attempts: i32 = row.try_get::<i32, _>("attempts")? + 1;
         let reference: String = row.try_get("reference")?;
         if !matches!(status.as_str(), "pending" | "failed" | "running") {
+            return Ok(());
+        }
+        // Staff ended the request (reject, close) while this task was queued or running: it
+        // is cancelled, never run.
+        let request_status: RequestStatus = row.try_get("request_status")?;
+        if matches!(
+            request_status,
+            RequestStatus::Rejected | RequestStatus::Closed
+        ) {
+            sqlx::query(
+                "UPDATE store_tasks SET status = 'cancelled', updated_at = now() WHERE id = $1",
+            )
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?;
+            event(
+                &mut tx,
+                request_id,
+                "store_cancelled",
+                json!({ "store": store, "task_id": task_id, "request_status": request_status }),
+            )
+            .await?;
+            tx.commit().await?;
             return Ok(());
         }
         let plan: Plan = serde_json::from_value(row.try_get("plan")?)

@@ -670,12 +670,21 @@ async fn an_approval_is_rechecked_against_the_facts() {
         dsr_worker::workflow::deadline::Calendar::new(&settings.calendar),
         settings.deadlines.clone(),
     );
+    let seen: serde_json::Value =
+        sqlx::query_scalar("SELECT subject_match FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&d.pool)
+            .await
+            .unwrap();
     decider
         .decide(
             &staff,
             id,
             Decision::Approve {
                 kind: RequestKind::Erasure,
+                fingerprint: dsr_worker::workflow::approval::fingerprint_of(&seen).unwrap(),
+                override_conflicts: false,
+                override_obligations: false,
             },
         )
         .await

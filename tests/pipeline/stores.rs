@@ -1156,12 +1156,23 @@ async fn staff_link_approve_mark_done_and_retry_move_requests_on() {
         .unwrap();
     // The stores are searched again for the linked identifiers before staff approve.
     wait_anchor(&d, id, "staff_link").await;
+    // The approval names the store match staff saw (its fingerprint) and overrides the
+    // conflict explicitly: staff resolved it by linking A.
+    let seen: serde_json::Value =
+        sqlx::query_scalar("SELECT subject_match FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&d.pool)
+            .await
+            .unwrap();
     decider
         .decide(
             &staff,
             id,
             Decision::Approve {
                 kind: RequestKind::Restriction,
+                fingerprint: dsr_worker::workflow::approval::fingerprint_of(&seen).unwrap(),
+                override_conflicts: true,
+                override_obligations: false,
             },
         )
         .await

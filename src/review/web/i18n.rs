@@ -1,6 +1,6 @@
-//! Console strings in Russian and English, with a Kazakh welcome (other Kazakh strings fall back
-//! to Russian). The language comes from `?lang=`, then the `dsr_lang` cookie, then
-//! `Accept-Language`, then Russian.
+//! Console strings in Russian and English, with Kazakh for the welcome, statuses and the main
+//! decisions (other Kazakh strings fall back to Russian). The language comes from `?lang=`,
+//! then the `dsr_lang` cookie, then `Accept-Language`, then Russian.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -277,6 +277,206 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
         "Вопрос поставлен в очередь на отправку.",
         "",
     ),
+    ("dash.disputed", "Disputed", "Оспорены", "Дау айтылған"),
+    (
+        "dash.failed_inbound",
+        "Failed messages",
+        "Необработанные письма",
+        "Өңделмеген хаттар",
+    ),
+    (
+        "dash.failed_requests",
+        "Failed requests",
+        "Сбои запросов",
+        "Сәтсіз сұраныстар",
+    ),
+    (
+        "req.failure",
+        "Processing failed:",
+        "Обработка не удалась:",
+        "Өңдеу сәтсіз аяқталды:",
+    ),
+    (
+        "req.disputed",
+        "The person says they did not make this request. Nothing was done in the data stores; close or reject it.",
+        "Человек сообщил, что не отправлял этот запрос. В хранилищах ничего не сделано; закройте запрос или откажите.",
+        "Адам бұл сұранысты жібермегенін айтты. Деректер қоймаларында ештеңе жасалған жоқ; сұранысты жабыңыз немесе бас тартыңыз.",
+    ),
+    (
+        "req.not_searched",
+        "The stores have not been searched yet: approval is possible once the worker has recorded what they hold of this subject.",
+        "Поиск в хранилищах ещё не выполнен: одобрить можно, когда обработчик запишет, что в них есть об этом субъекте.",
+        "Қоймаларда іздеу әлі жүргізілген жоқ: өңдеуші осы субъект туралы деректерді жазғанда мақұлдауға болады.",
+    ),
+    (
+        "act.retry_request",
+        "Retry processing",
+        "Повторить обработку",
+        "Өңдеуді қайталау",
+    ),
+    (
+        "act.retry_request_hint",
+        "Sends the request back to where the worker takes it up again (review, if it was flagged and not approved). Failed store tasks are retried one by one in the stores section.",
+        "Возвращает запрос туда, откуда обработчик продолжит (на проверку, если запрос был помечен и не одобрен). Сбойные задачи хранилищ повторяются по одной в разделе хранилищ.",
+        "",
+    ),
+    (
+        "act.ends_tasks",
+        "Its open store tasks are cancelled and never run; a task running right now finishes, but the request is never completed.",
+        "Открытые задачи по хранилищам отменяются и не будут выполнены; выполняемая сейчас задача завершится, но запрос не будет завершён.",
+        "",
+    ),
+    (
+        "act.close",
+        "Close without action",
+        "Закрыть без действий",
+        "Әрекетсіз жабу",
+    ),
+    (
+        "act.close_hint",
+        "Nothing is sent to the subject. The note is kept in the audit log (no personal data in it, please).",
+        "Заявителю ничего не отправляется. Заметка сохраняется в журнале аудита (пожалуйста, без персональных данных).",
+        "",
+    ),
+    ("act.close_button", "Close", "Закрыть", "Жабу"),
+    (
+        "act.override_conflicts",
+        "Override the conflicts",
+        "Несмотря на противоречия",
+        "Қайшылықтарға қарамастан",
+    ),
+    (
+        "act.override_conflicts_hint",
+        "The identifiers point at different records. Tick only if you have checked who the request is about; otherwise link the request to the right subject first.",
+        "Идентификаторы указывают на разные записи. Отмечайте, только если проверили, о ком запрос; иначе сначала свяжите запрос с нужным субъектом.",
+        "",
+    ),
+    (
+        "act.override_obligations",
+        "Override the open obligations (art. 8(2))",
+        "Несмотря на неисполненные обязательства (ст. 8 п. 2)",
+        "Орындалмаған міндеттемелерге қарамастан (8-бап 2-т.)",
+    ),
+    (
+        "act.override_obligations_hint",
+        "The subject has an open obligation (e.g. an unpaid invoice): law 94-V art. 8(2) allows keeping the data for it. Tick only if erasure or withdrawal must go ahead anyway.",
+        "У субъекта есть неисполненное обязательство (например, неоплаченный счёт): ст. 8 п. 2 закона 94-V позволяет хранить данные для него. Отмечайте, только если удаление или отзыв должны быть выполнены несмотря на это.",
+        "",
+    ),
+    (
+        "match.title",
+        "What the stores hold of the subject",
+        "Что есть о субъекте в хранилищах",
+        "Қоймаларда субъект туралы не бар",
+    ),
+    ("match.anchor", "Found by", "Найдено по", ""),
+    ("match.at", "Searched", "Поиск выполнен", ""),
+    ("match.fingerprint", "Fingerprint", "Отпечаток", ""),
+    ("match.approved", "Approved", "Одобрено", ""),
+    (
+        "match.overrode_conflicts",
+        "conflicts overridden",
+        "несмотря на противоречия",
+        "",
+    ),
+    (
+        "match.overrode_obligations",
+        "obligations overridden",
+        "несмотря на обязательства",
+        "",
+    ),
+    (
+        "match.before_link",
+        "This match was found before staff linked the request to a subject; the worker searches again for the linked subject.",
+        "Это совпадение найдено до того, как запрос связали с субъектом; обработчик ищет заново по связанному субъекту.",
+        "",
+    ),
+    (
+        "match.nobody",
+        "No record of this subject in any store.",
+        "Записей об этом субъекте ни в одном хранилище нет.",
+        "",
+    ),
+    ("match.store", "Store", "Хранилище", ""),
+    ("match.table", "Table", "Таблица", ""),
+    ("match.bound", "Acted on", "Затрагивается", ""),
+    ("match.phone", "Phone", "Телефон", ""),
+    ("match.outside", "Outside", "Вне субъекта", ""),
+    ("match.via", "Through", "Через", ""),
+    (
+        "match.legend",
+        "Acted on: rows the request would act on. E-mail / IIN / phone: rows each identifier matched. Outside: rows matched by identifiers in the text that the verified address does not match — never acted on. Counts only.",
+        "Затрагивается: строки, с которыми будет работать запрос. E-mail / ИИН / телефон: строки, найденные по каждому идентификатору. Вне субъекта: строки, найденные по идентификаторам из текста, которые не совпадают с подтверждённым адресом, — с ними ничего не делается. Только количества.",
+        "",
+    ),
+    ("match.conflicts", "Conflicts", "Противоречия", "Қайшылықтар"),
+    (
+        "match.obligations",
+        "Open obligations (art. 8(2))",
+        "Неисполненные обязательства (ст. 8 п. 2)",
+        "",
+    ),
+    (
+        "match.unreached",
+        "Not searched (store unavailable)",
+        "Не удалось проверить (хранилище недоступно)",
+        "",
+    ),
+    ("anchor.verified", "the verified address", "подтверждённому адресу", ""),
+    ("anchor.sender", "the sender's address", "адресу отправителя", ""),
+    ("anchor.staff_link", "the subject staff linked", "субъекту, указанному сотрудником", ""),
+    ("anchor.none", "nothing (no verified address)", "ничему (нет подтверждённого адреса)", ""),
+    (
+        "failures.inbound_hint",
+        "Stored messages the worker gave up on after repeated attempts: no request was made of them. Read them and answer by hand if they are requests.",
+        "Сохранённые письма, которые обработчик не смог разобрать после нескольких попыток: запрос по ним не создан. Прочитайте их и ответьте вручную, если это запросы.",
+        "",
+    ),
+    (
+        "failures.tasks_hint",
+        "Store tasks whose last attempt failed; retry them from the request page.",
+        "Задачи хранилищ, последняя попытка которых не удалась; повторите их со страницы запроса.",
+        "",
+    ),
+    (
+        "failures.emails_hint",
+        "E-mails that could not be sent after every attempt.",
+        "Письма, которые не удалось отправить после всех попыток.",
+        "",
+    ),
+    ("failures.what", "What", "Что", ""),
+    ("failures.attempts", "Attempts", "Попыток", ""),
+    ("failures.error", "Error", "Ошибка", ""),
+    (
+        "done.closed",
+        "Closed: nothing more happens to this request.",
+        "Закрыт: по запросу больше ничего не происходит.",
+        "",
+    ),
+    (
+        "done.retried",
+        "The request is back in the processing queue.",
+        "Запрос возвращён в очередь обработки.",
+        "",
+    ),
+    (
+        "done.linked",
+        "Linked: the worker searches the stores again for this subject.",
+        "Связано: обработчик заново ищет этого субъекта в хранилищах.",
+        "",
+    ),
+    (
+        "done.task_replayed",
+        "The store task is queued again.",
+        "Задача хранилища снова поставлена в очередь.",
+        "",
+    ),
+    (
+        "done.task_resolved",
+        "The store task is marked done.",
+        "Задача хранилища отмечена выполненной.",
+        "",
+    ),
     ("audit.title", "Audit log", "Журнал аудита", ""),
     (
         "audit.intact",
@@ -401,6 +601,10 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ),
     ("status.completed", "completed", "выполнен", ""),
     ("status.rejected", "rejected", "отказано", ""),
+    ("status.disputed", "disputed", "оспорен", "дау айтылған"),
+    ("status.failed", "failed", "сбой", "сәтсіз"),
+    ("status.closed", "closed", "закрыт", "жабылған"),
+    ("status.cancelled", "cancelled", "отменена", "тоқтатылған"),
 ];
 
 #[cfg(test)]
@@ -418,6 +622,26 @@ mod tests {
         assert_eq!(Lang::Kk.t("queue.empty"), Lang::Ru.t("queue.empty"));
         assert_eq!(Lang::En.label("kind", "erasure"), "erasure");
         assert_eq!(Lang::En.label("kind", "unknown_thing"), "unknown_thing");
+    }
+
+    #[test]
+    fn the_new_states_have_labels_in_every_language() {
+        for status in ["disputed", "failed", "closed"] {
+            for lang in [Lang::En, Lang::Ru, Lang::Kk] {
+                assert_ne!(
+                    lang.t(&format!("status.{status}")),
+                    "?",
+                    "{status} in {lang:?}"
+                );
+            }
+            assert_ne!(
+                Lang::Ru.label("status", status),
+                status,
+                "{status} in Russian"
+            );
+        }
+        assert_eq!(Lang::Ru.label("status", "disputed"), "оспорен");
+        assert_eq!(Lang::Kk.label("status", "closed"), "жабылған");
     }
 
     #[test]

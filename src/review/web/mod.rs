@@ -11,12 +11,16 @@
 //! | GET | `/requests/{id}` | one request: message as text, understanding, timeline, e-mails, audit |
 //! | GET | `/requests/{id}/raw` | the original .eml, as a download |
 //! | GET | `/requests/{id}/attachments/{n}` | attachment `n`, as a download |
-//! | POST | `/requests/{id}/approve` | approve as `kind` |
+//! | POST | `/requests/{id}/approve` | approve as `kind` on the match `fingerprint` shown (`override_conflicts`, `override_obligations`) |
+//! | POST | `/requests/{id}/close` | close without action (`note`) |
+//! | POST | `/requests/{id}/retry` | send a failed request back through processing |
 //! | POST | `/requests/{id}/link` | link to a subject (`email`, `iin`, `phone`) |
 //! | POST | `/requests/{id}/tasks/{task_id}/retry` | replay a failed store task |
 //! | POST | `/requests/{id}/tasks/{task_id}/done` | mark a manual / processor task done (`note`) |
 //! | POST | `/requests/{id}/reject` | reject with `reason` |
 //! | POST | `/requests/{id}/ask` | ask the sender `question` |
+//! | GET | `/failures/{stage}` | failed items of a stage: `inbound`, `tasks`, `emails` |
+//! | GET | `/inbound/{id}/raw` | a stored message triage gave up on, as a download |
 //! | GET | `/audit` | the audit log and the chain's verification |
 //! | GET, POST | `/staff` | staff accounts (admin only) |
 //! | GET | `/static/console.css` | the style sheet |
@@ -114,6 +118,10 @@ impl Console {
             )
             .route("/requests/{id}/approve", post(approve))
             .route("/requests/{id}/reject", post(reject))
+            .route("/requests/{id}/close", post(close))
+            .route("/requests/{id}/retry", post(retry_request))
+            .route("/failures/{stage}", get(failures_page))
+            .route("/inbound/{id}/raw", get(inbound_raw_download))
             .route("/requests/{id}/ask", post(ask))
             .route("/requests/{id}/link", post(link_subject))
             .route("/requests/{id}/tasks/{task_id}/retry", post(retry_task))
@@ -505,7 +513,7 @@ async fn decide(
         .await
     {
         Ok(done) => {
-            Ok(Redirect::to(&format!("/requests/{id}?done={}", done.status)).into_response())
+            Ok(Redirect::to(&format!("/requests/{id}?done={}", done.outcome)).into_response())
         }
         Err(DecisionError::NotFound) => Err(html(
             StatusCode::NOT_FOUND,
@@ -527,11 +535,85 @@ async fn approve(
 ) -> Page {
     decide(console, headers, id, form, |f| {
         let kind = f.get("kind").map(String::as_str).unwrap_or("");
+        let ticked = |name: &str| f.get(name).is_some_and(|v| !v.is_empty() && v != "0");
         kind.parse::<RequestKind>()
-            .map(|kind| Decision::Approve { kind })
+            .map(|kind| Decision::Approve {
+                kind,
+                fingerprint: f.get("fingerprint").cloned().unwrap_or_default(),
+                override_conflicts: ticked("override_conflicts"),
+                override_obligations: ticked("override_obligations"),
+            })
             .map_err(|e| e.to_string())
     })
     .await
+}
+
+async fn close(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    decide(console, headers, id, form, |f| {
+        Ok(Decision::Close {
+            note: f.get("note").cloned().unwrap_or_default(),
+        })
+    })
+    .await
+}
+
+async fn retry_request(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    decide(console, headers, id, form, |_| Ok(Decision::RetryRequest)).await
+}
+
+async fn failures_page(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(stage): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Page {
+    let lang = language(&headers, &query);
+    let session = require_session(&console, &headers, lang).await?;
+    let Some(stage) = super::Stage::parse(&stage) else {
+        return Err(html(
+            StatusCode::NOT_FOUND,
+            pages::error(lang, Some(&session), lang.t("error.not_found")),
+        ));
+    };
+    let fail = |e: sqlx::Error| internal(lang, Some(&session), e);
+    let mut conn = console.pool().acquire().await.map_err(fail)?;
+    let items = super::failed(&mut conn, stage, 500).await.map_err(fail)?;
+    Ok(html(
+        StatusCode::OK,
+        pages::failures(lang, &session, stage, &items),
+    ))
+}
+
+async fn inbound_raw_download(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Page {
+    let lang = language(&headers, &HashMap::new());
+    let session = require_session(&console, &headers, lang).await?;
+    let mut conn = console
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| internal(lang, Some(&session), e))?;
+    match super::failed_inbound_raw(&mut conn, id).await {
+        Ok(Some(raw)) => Ok(download(&format!("message-{id}.eml"), raw)),
+        Ok(None) => Err(html(
+            StatusCode::NOT_FOUND,
+            pages::error(lang, Some(&session), lang.t("error.not_found")),
+        )),
+        Err(e) => Err(internal(lang, Some(&session), e)),
+    }
 }
 
 async fn link_subject(
@@ -627,7 +709,11 @@ async fn audit_page(
     let fail = |e: sqlx::Error| internal(lang, Some(&session), e);
     let mut conn = console.pool().acquire().await.map_err(fail)?;
     let verification = super::audit::verify(&mut conn).await.map_err(fail)?;
-    let entries = super::audit::recent(&mut conn, 200).await.map_err(fail)?;
+    let mut entries = super::audit::recent(&mut conn, 200).await.map_err(fail)?;
+    for e in &mut entries {
+        super::mask::codes_in_json(&mut e.before);
+        super::mask::codes_in_json(&mut e.after);
+    }
     Ok(html(
         StatusCode::OK,
         pages::audit(lang, &session, &verification, &entries),

@@ -8,9 +8,11 @@ use super::i18n::Lang;
 use crate::domain::RequestKind;
 use crate::review::audit::{AuditEntry, Verification};
 use crate::review::auth::Session;
-use crate::review::decisions::AWAITING_STAFF;
-use crate::review::{Dashboard, QueueItem, RequestDetail, STATUSES};
+use crate::review::decisions::Decision;
+use crate::review::subject_match::MatchView;
+use crate::review::{Dashboard, FailedItem, QueueItem, RequestDetail, Stage, STATUSES};
 use crate::workflow::deadline::almaty;
+use crate::workflow::status::RequestStatus;
 
 /// HTML-escapes text for element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
@@ -133,25 +135,55 @@ pub fn queue(lang: Lang, session: &Session, page: &QueuePage<'_>) -> String {
     let d = page.dashboard;
     let mut body = String::new();
     body.push_str(r#"<section class="cards">"#);
-    for (key, value, alert) in [
-        ("dash.received_today", d.received_today, false),
-        ("dash.automated", d.automated, false),
-        ("dash.flagged", d.flagged, d.flagged > 0),
-        ("dash.overdue", d.overdue, d.overdue > 0),
+    for (key, value, alert, href) in [
+        ("dash.received_today", d.received_today, false, None),
+        ("dash.automated", d.automated, false, None),
+        ("dash.flagged", d.flagged, d.flagged > 0, Some("/")),
+        ("dash.overdue", d.overdue, d.overdue > 0, None),
+        (
+            "dash.disputed",
+            d.disputed,
+            d.disputed > 0,
+            Some("/?status=disputed"),
+        ),
+        (
+            "dash.failed_inbound",
+            d.failed_inbound,
+            d.failed_inbound > 0,
+            Some("/failures/inbound"),
+        ),
+        (
+            "dash.failed_requests",
+            d.failed_requests,
+            d.failed_requests > 0,
+            Some("/?status=failed"),
+        ),
         (
             "dash.failed_store_tasks",
             d.failed_store_tasks,
             d.failed_store_tasks > 0,
+            Some("/failures/tasks"),
         ),
-        ("dash.failed_emails", d.failed_emails, d.failed_emails > 0),
+        (
+            "dash.failed_emails",
+            d.failed_emails,
+            d.failed_emails > 0,
+            Some("/failures/emails"),
+        ),
     ] {
-        let _ = write!(
-            body,
-            r#"<div class="card{}" id="{}"><span class="n">{value}</span><span>{}</span></div>"#,
-            if alert { " alert" } else { "" },
-            key.replace('.', "-"),
+        let class = if alert { "card alert" } else { "card" };
+        let id = key.replace('.', "-");
+        let inner = format!(
+            r#"<span class="n">{value}</span><span>{}</span>"#,
             lang.t(key)
         );
+        let _ = match href {
+            Some(href) => write!(
+                body,
+                r#"<a class="{class}" href="{href}" id="{id}">{inner}</a>"#
+            ),
+            None => write!(body, r#"<div class="{class}" id="{id}">{inner}</div>"#),
+        };
     }
     body.push_str("</section>");
 
@@ -235,7 +267,7 @@ pub fn queue(lang: Lang, session: &Session, page: &QueuePage<'_>) -> String {
                     String::new()
                 },
                 kind = esc(&lang.label("kind", &item.kind)),
-                status = esc(&lang.label("status", &item.status)),
+                status = status_cell(lang, &item.status),
                 language = esc(&item.language),
                 received = when(item.created_at),
                 due = when(item.due_at),
@@ -245,6 +277,16 @@ pub fn queue(lang: Lang, session: &Session, page: &QueuePage<'_>) -> String {
         body.push_str("</tbody></table></div>");
     }
     layout(lang, lang.t("nav.queue"), Some(session), &body)
+}
+
+/// A status, marked when staff must act on it at once.
+fn status_cell(lang: Lang, status: &str) -> String {
+    let label = esc(&lang.label("status", status));
+    if matches!(status, "disputed" | "failed") {
+        format!(r#"<span class="badge {status}">{label}</span>"#)
+    } else {
+        label
+    }
 }
 
 fn list_of(v: &serde_json::Value) -> Vec<String> {
@@ -307,8 +349,25 @@ pub fn request(lang: Lang, session: &Session, d: &RequestDetail, done: Option<&s
         days = days_cell(lang, item),
     );
 
-    // Decisions first on a phone: that is what the page is for.
+    if let Some(failure) = d.failure.as_deref().filter(|_| item.status == "failed") {
+        let _ = write!(
+            body,
+            r#"<p class="error" id="failure"><strong>{}</strong> {}</p>"#,
+            lang.t("req.failure"),
+            esc(failure)
+        );
+    }
+    if item.status == "disputed" {
+        let _ = write!(
+            body,
+            r#"<p class="error" id="disputed">{}</p>"#,
+            lang.t("req.disputed")
+        );
+    }
+
+    // Decisions first on a phone: that is what the page is for; the facts they rest on next.
     body.push_str(&decisions(lang, session, d));
+    body.push_str(&subject_match(lang, d));
 
     // Understanding.
     let reasons = list_of(&u["reasons"]);
@@ -495,47 +554,52 @@ pub fn request(lang: Lang, session: &Session, d: &RequestDetail, done: Option<&s
 
 fn decisions(lang: Lang, session: &Session, d: &RequestDetail) -> String {
     let item = &d.item;
-    let status = item.status.as_str();
     let mut out = format!(
         r#"<section class="decide" id="decide"><h2>{}</h2>"#,
         lang.t("req.decide")
     );
-    if status == "received" {
-        let _ = write!(out, "<p>{}</p></section>", lang.t("req.not_acknowledged"));
+    let Ok(status) = item.status.parse::<RequestStatus>() else {
+        let _ = write!(out, "<p>{}</p></section>", lang.t("req.not_decidable"));
         return out;
-    }
-    let awaiting = AWAITING_STAFF.contains(&status);
-    if !awaiting && status != "accepted" {
+    };
+    if status.is_final() {
         let _ = write!(out, "<p>{}</p></section>", lang.t("req.not_decidable"));
         return out;
     }
-    let csrf = esc(&session.csrf_token);
-    if awaiting {
-        let mut options = String::new();
-        for k in RequestKind::ALL {
-            let _ = write!(
-                options,
-                r#"<option value="{k}"{}>{}</option>"#,
-                if item.kind == k.as_str() {
-                    " selected"
-                } else {
-                    ""
-                },
-                esc(&lang.label("kind", k.as_str()))
-            );
-        }
+    if status == RequestStatus::Received {
         let _ = write!(
             out,
-            r#"<form method="post" action="/requests/{id}/approve" class="row">
-<input type="hidden" name="csrf" value="{csrf}">
-<label>{label} <select name="kind" id="approve-kind">{options}</select></label>
-<button type="submit" id="approve" class="primary">{button}</button></form>"#,
-            id = item.id,
-            label = lang.t("act.approve"),
-            button = lang.t("act.approve_button"),
+            r#"<p class="hint">{}</p>"#,
+            lang.t("req.not_acknowledged")
         );
     }
-    if awaiting {
+    let can = |decision: &Decision| decision.allowed_in(status);
+    let csrf = esc(&session.csrf_token);
+    let id = item.id;
+    let approve = Decision::Approve {
+        kind: RequestKind::Erasure,
+        fingerprint: String::new(),
+        override_conflicts: false,
+        override_obligations: false,
+    };
+    if can(&approve) {
+        out.push_str(&approve_form(lang, &csrf, d));
+    }
+    if can(&Decision::RetryRequest) {
+        let _ = write!(
+            out,
+            r#"<form method="post" action="/requests/{id}/retry" class="row">
+<input type="hidden" name="csrf" value="{csrf}">
+<p class="hint">{hint}</p>
+<button type="submit" id="retry-request" class="primary">{button}</button></form>"#,
+            hint = lang.t("act.retry_request_hint"),
+            button = lang.t("act.retry_request"),
+        );
+    }
+    let link = Decision::LinkSubject {
+        subject: Default::default(),
+    };
+    if can(&link) {
         let _ = write!(
             out,
             r#"<details><summary>{link}</summary><form method="post" action="/requests/{id}/link">
@@ -545,31 +609,299 @@ fn decisions(lang: Lang, session: &Session, d: &RequestDetail) -> String {
 <label>ИИН/ЖСН <input name="iin" inputmode="numeric" pattern="[0-9]{{12}}" maxlength="12"></label>
 <label>tel. <input name="phone" maxlength="20"></label>
 <button type="submit" id="link">{button}</button></form></details>"#,
-            id = item.id,
             link = lang.t("act.link"),
             hint = lang.t("act.link_hint"),
             button = lang.t("act.link_button"),
         );
     }
-    let _ = write!(
-        out,
-        r#"<details><summary>{ask}</summary><form method="post" action="/requests/{id}/ask">
+    if can(&Decision::AskInformation {
+        question: String::new(),
+    }) {
+        let _ = write!(
+            out,
+            r#"<details><summary>{ask}</summary><form method="post" action="/requests/{id}/ask">
 <input type="hidden" name="csrf" value="{csrf}">
 <textarea name="question" rows="4" required maxlength="4000"></textarea>
-<button type="submit">{ask_button}</button></form></details>
-<details><summary>{reject}</summary><form method="post" action="/requests/{id}/reject">
+<button type="submit">{ask_button}</button></form></details>"#,
+            ask = lang.t("act.ask"),
+            ask_button = lang.t("act.ask_button"),
+        );
+    }
+    let ends_tasks = if status == RequestStatus::Executing {
+        format!(r#"<p class="hint">{}</p>"#, lang.t("act.ends_tasks"))
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        out,
+        r#"<details><summary>{reject}</summary><form method="post" action="/requests/{id}/reject">
 <input type="hidden" name="csrf" value="{csrf}">
-<p class="hint">{hint}</p>
+<p class="hint">{hint}</p>{ends_tasks}
 <textarea name="reason" rows="4" required maxlength="4000"></textarea>
-<button type="submit" class="danger">{reject_button}</button></form></details></section>"#,
-        id = item.id,
-        ask = lang.t("act.ask"),
-        ask_button = lang.t("act.ask_button"),
+<button type="submit" class="danger" id="reject">{reject_button}</button></form></details>
+<details><summary>{close}</summary><form method="post" action="/requests/{id}/close">
+<input type="hidden" name="csrf" value="{csrf}">
+<p class="hint">{close_hint}</p>{ends_tasks}
+<textarea name="note" rows="3" required maxlength="4000"></textarea>
+<button type="submit" class="danger" id="close">{close_button}</button></form></details></section>"#,
         reject = lang.t("act.reject"),
         reject_button = lang.t("act.reject_button"),
         hint = lang.t("act.reason_hint"),
+        close = lang.t("act.close"),
+        close_hint = lang.t("act.close_hint"),
+        close_button = lang.t("act.close_button"),
     );
     out
+}
+
+/// Approve as a kind, on the store match shown: the form carries that match's fingerprint, and
+/// offers to override conflicts and obligations only when there are some.
+fn approve_form(lang: Lang, csrf: &str, d: &RequestDetail) -> String {
+    let item = &d.item;
+    let m = &d.subject_match;
+    let Some(fingerprint) = &m.fingerprint else {
+        return format!(
+            r#"<p class="notice" id="approve-blocked">{}</p>"#,
+            lang.t("req.not_searched")
+        );
+    };
+    let mut options = String::new();
+    for k in RequestKind::ALL {
+        let _ = write!(
+            options,
+            r#"<option value="{k}"{}>{}</option>"#,
+            if item.kind == k.as_str() {
+                " selected"
+            } else {
+                ""
+            },
+            esc(&lang.label("kind", k.as_str()))
+        );
+    }
+    let mut overrides = String::new();
+    if !m.conflicts.is_empty() {
+        let _ = write!(
+            overrides,
+            r#"<div class="override-box"><label class="override"><input type="checkbox" name="override_conflicts" value="1" id="override-conflicts"> {}</label><p class="hint">{}</p></div>"#,
+            lang.t("act.override_conflicts"),
+            lang.t("act.override_conflicts_hint"),
+        );
+    }
+    if !m.obligations.is_empty() {
+        let _ = write!(
+            overrides,
+            r#"<div class="override-box"><label class="override"><input type="checkbox" name="override_obligations" value="1" id="override-obligations"> {}</label><p class="hint">{}</p></div>"#,
+            lang.t("act.override_obligations"),
+            lang.t("act.override_obligations_hint"),
+        );
+    }
+    format!(
+        r#"<form method="post" action="/requests/{id}/approve" class="row">
+<input type="hidden" name="csrf" value="{csrf}">
+<input type="hidden" name="fingerprint" value="{fingerprint}">
+<label>{label} <select name="kind" id="approve-kind">{options}</select></label>
+{overrides}<button type="submit" id="approve" class="primary">{button}</button></form>"#,
+        id = item.id,
+        fingerprint = esc(fingerprint),
+        label = lang.t("act.approve"),
+        button = lang.t("act.approve_button"),
+    )
+}
+
+fn count_cell(n: Option<i64>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_else(|| "—".into())
+}
+
+/// What the stores hold of the subject: per store and table, the rows the request would act
+/// on and which identifier matched them; conflicts and open obligations.
+fn subject_match(lang: Lang, d: &RequestDetail) -> String {
+    let m: &MatchView = &d.subject_match;
+    let mut out = format!(r#"<section id="match"><h2>{}</h2>"#, lang.t("match.title"));
+    if !m.looked_up() {
+        let _ = write!(
+            out,
+            r#"<p id="match-none">{}</p></section>"#,
+            lang.t("req.not_searched")
+        );
+        return out;
+    }
+    let mut facts = String::new();
+    if let Some(anchor) = &m.anchor {
+        let _ = write!(
+            facts,
+            "<dt>{}</dt><dd>{}</dd>",
+            lang.t("match.anchor"),
+            esc(&lang.label("anchor", anchor))
+        );
+    }
+    if let Some(at) = &m.at {
+        let shown = DateTime::parse_from_rfc3339(at)
+            .map(|t| when(t.with_timezone(&Utc)))
+            .unwrap_or_else(|_| at.clone());
+        let _ = write!(
+            facts,
+            "<dt>{}</dt><dd>{}</dd>",
+            lang.t("match.at"),
+            esc(&shown)
+        );
+    }
+    if let Some(f) = &m.fingerprint {
+        let _ = write!(
+            facts,
+            r#"<dt>{}</dt><dd><code id="fingerprint" title="{f}">{short}…</code></dd>"#,
+            lang.t("match.fingerprint"),
+            f = esc(f),
+            short = esc(&f[..12.min(f.len())]),
+        );
+    }
+    if let Some(approval) = &d.approval {
+        let _ = write!(
+            facts,
+            r#"<dt>{}</dt><dd id="approval">{} · {} · <code>{}…</code>{}{}</dd>"#,
+            lang.t("match.approved"),
+            esc(approval["by"].as_str().unwrap_or_default()),
+            esc(&lang.label("kind", approval["kind"].as_str().unwrap_or_default())),
+            esc(&approval["fingerprint"]
+                .as_str()
+                .unwrap_or_default()
+                .chars()
+                .take(12)
+                .collect::<String>()),
+            if approval["override_conflicts"].as_bool() == Some(true) {
+                format!(" · {}", lang.t("match.overrode_conflicts"))
+            } else {
+                String::new()
+            },
+            if approval["override_obligations"].as_bool() == Some(true) {
+                format!(" · {}", lang.t("match.overrode_obligations"))
+            } else {
+                String::new()
+            },
+        );
+    }
+    if !facts.is_empty() {
+        let _ = write!(out, r#"<dl class="facts">{facts}</dl>"#);
+    }
+    if d.linked && m.anchor.as_deref() != Some("staff_link") {
+        let _ = write!(
+            out,
+            r#"<p class="hint">{}</p>"#,
+            lang.t("match.before_link")
+        );
+    }
+    if m.stores.iter().all(|s| s.tables.is_empty()) {
+        let _ = write!(out, r#"<p id="match-empty">{}</p>"#, lang.t("match.nobody"));
+    } else {
+        let _ = write!(
+            out,
+            r#"<div class="scroll"><table class="match"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>e-mail</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+            lang.t("match.store"),
+            lang.t("match.table"),
+            lang.t("match.bound"),
+            lang.t("req.iin"),
+            lang.t("match.phone"),
+            lang.t("match.outside"),
+            lang.t("match.via"),
+        );
+        for s in &m.stores {
+            for t in &s.tables {
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td><td><strong>{}</strong></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&s.store),
+                    esc(&t.table),
+                    t.bound,
+                    count_cell(t.email),
+                    count_cell(t.iin),
+                    count_cell(t.phone),
+                    count_cell(t.outside),
+                    esc(t.via.as_deref().unwrap_or("")),
+                );
+            }
+        }
+        out.push_str("</tbody></table></div>");
+        let _ = write!(out, r#"<p class="hint">{}</p>"#, lang.t("match.legend"));
+    }
+    for (key, id, items) in [
+        ("match.conflicts", "match-conflicts", &m.conflicts),
+        ("match.obligations", "match-obligations", &m.obligations),
+        ("match.unreached", "match-unreached", &m.unreached),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            r#"<h3>{}</h3><ul class="error" id="{id}">"#,
+            lang.t(key)
+        );
+        for i in items {
+            let _ = write!(out, "<li>{}</li>", esc(i));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</section>");
+    out
+}
+
+/// The failed items of one stage (from the dashboard).
+pub fn failures(lang: Lang, session: &Session, stage: Stage, items: &[FailedItem]) -> String {
+    let title = lang.t(match stage {
+        Stage::Inbound => "dash.failed_inbound",
+        Stage::StoreTasks => "dash.failed_store_tasks",
+        Stage::Emails => "dash.failed_emails",
+    });
+    let mut body = format!(r#"<h1>{}</h1>"#, esc(title));
+    let _ = write!(
+        body,
+        r#"<p class="hint">{}</p>"#,
+        lang.t(match stage {
+            Stage::Inbound => "failures.inbound_hint",
+            Stage::StoreTasks => "failures.tasks_hint",
+            Stage::Emails => "failures.emails_hint",
+        })
+    );
+    if items.is_empty() {
+        let _ = write!(body, r#"<p class="empty">{}</p>"#, lang.t("queue.empty"));
+        return layout(lang, title, Some(session), &body);
+    }
+    let _ = write!(
+        body,
+        r#"<div class="scroll"><table class="failures"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>"#,
+        lang.t("col.at"),
+        lang.t("col.request"),
+        lang.t("failures.what"),
+        lang.t("failures.attempts"),
+        lang.t("failures.error"),
+    );
+    for i in items {
+        let request = match (i.request_id, &i.reference) {
+            (Some(id), Some(reference)) => {
+                format!(r#"<a href="/requests/{id}">{}</a>"#, esc(reference))
+            }
+            _ => String::new(),
+        };
+        let action = if stage == Stage::Inbound {
+            format!(
+                r#"<a href="/inbound/{}/raw" download>{}</a>"#,
+                i.id,
+                lang.t("req.download_raw")
+            )
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{request}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{action}</td></tr>",
+            i.id,
+            when(i.at),
+            esc(&i.what),
+            i.attempts,
+            esc(&i.error),
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    layout(lang, title, Some(session), &body)
 }
 
 fn audit_table(lang: Lang, entries: &[AuditEntry]) -> String {
