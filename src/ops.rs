@@ -1,5 +1,5 @@
-//! The engineers' commands: `stores check`, `plan`, `tasks`, `holds`. Each prints plain text
-//! meant for a terminal and returns an error that says what to fix.
+//! The engineers' commands: `stores check`, `plan`, `tasks`, `holds`, `retention`. Each prints
+//! plain text meant for a terminal and returns an error that says what to fix.
 
 use std::sync::Arc;
 
@@ -59,6 +59,20 @@ pub async fn stores_check(settings: &Settings) -> anyhow::Result<()> {
 
 pub async fn plan(settings: &Settings, request_id: i64) -> anyhow::Result<()> {
     let pool = db::connect(&settings.database).await?;
+    let purged: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT purged_at FROM requests WHERE id = $1")
+            .bind(request_id)
+            .fetch_optional(&pool)
+            .await?
+            .flatten();
+    if let Some(at) = purged {
+        // Its identifiers are pseudonyms now: there is nobody left to look for.
+        println!(
+            "request {request_id} was reduced under the retention policy on {}; its receipts show what was done",
+            at.format("%Y-%m-%d")
+        );
+        return Ok(());
+    }
     let registry = Registry::new(&settings.stores)?;
     for (store, status, plan) in process::dry_run(&pool, &registry, request_id).await? {
         println!("{store}: {status}");
@@ -129,5 +143,30 @@ pub async fn holds_run(settings: &Settings) -> anyhow::Result<()> {
         .date_naive();
     let n = tasks::destroy_due_holds(&pool, &registry, today).await?;
     println!("{n} held row(s) destroyed");
+    Ok(())
+}
+
+pub async fn retention_run(settings: &Settings) -> anyhow::Result<()> {
+    let pool = db::connect(&settings.database).await?;
+    db::migrate(&pool).await?;
+    let retention = crate::retention::Retention::new(
+        pool,
+        settings.retention.clone(),
+        &crate::worker::hash_key(settings)?,
+        &settings.company,
+    );
+    let pass = retention.run_once(chrono::Utc::now()).await?;
+    println!(
+        "{} request(s) reduced, {} reduced request(s) with later rows, {} message(s) never part of a request, {} one-time code(s) masked{}",
+        pass.requests,
+        pass.late,
+        pass.unattached,
+        pass.codes,
+        if retention.keyed() {
+            ""
+        } else {
+            " (no hash key: values replaced, not pseudonymised)"
+        }
+    );
     Ok(())
 }

@@ -294,7 +294,7 @@ pub async fn request_detail(
     let Some(r) = sqlx::query(
         "SELECT r.id, r.reference, r.kind, r.language, r.status, r.review, r.subject, r.created_at,
                 r.due_at, r.sender, r.acknowledged_at, r.understanding, m.id AS inbound_id,
-                m.received_at, m.raw
+                m.received_at, m.raw, m.purged_at
          FROM requests r JOIN inbound_messages m ON m.id = r.inbound_message_id
          WHERE r.id = $1",
     )
@@ -364,7 +364,10 @@ pub async fn request_detail(
         understanding: r.try_get("understanding")?,
         inbound_id: r.try_get("inbound_id")?,
         received_at: r.try_get("received_at")?,
-        message: message::MessageView::parse(&raw),
+        message: match r.try_get("purged_at")? {
+            Some(at) => message::MessageView::purged(at),
+            None => message::MessageView::parse(&raw),
+        },
         events,
         emails,
         audit,
