@@ -21,7 +21,8 @@ CREATE INDEX requests_to_reduce ON requests (id)
 CREATE INDEX inbound_messages_unreduced ON inbound_messages (request_id, id)
     WHERE purged_at IS NULL;
 CREATE INDEX outbox_request ON outbox (request_id) WHERE request_id IS NOT NULL;
-CREATE INDEX outbox_unreduced ON outbox (request_id) WHERE purged_at IS NULL;
+CREATE INDEX outbox_unreduced ON outbox (request_id)
+    WHERE purged_at IS NULL AND request_id IS NOT NULL;
 CREATE INDEX request_events_unreduced ON request_events (request_id) WHERE purged_at IS NULL;
 CREATE INDEX verifications_code_unmasked ON verifications (id) WHERE code_masked_at IS NULL;
 CREATE INDEX verifications_inbound ON verifications (inbound_message_id)

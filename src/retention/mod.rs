@@ -100,4 +100,51 @@ mod tests {
         };
         assert_eq!(never.validate().unwrap_err().0, "retention.interval_secs");
     }
+
+    #[test]
+    fn configuration_reads_the_section_and_names_a_bad_key() {
+        const MINIMAL: &str = r#"
+            [database]
+            url = "postgres://postgres@127.0.0.1/dsr"
+            [imap]
+            host = "127.0.0.1"
+            port = 1143
+            security = "plain"
+            username = "info@nlg.kz"
+            password = "secret"
+            [smtp]
+            host = "127.0.0.1"
+            port = 2525
+            security = "plain"
+            [rabbitmq]
+            url = "amqp://guest:guest@127.0.0.1:5672/%2f"
+            [company]
+            name = "NLG.KZ LLP"
+            mailbox = "info@nlg.kz"
+            reply_from = "NLG.KZ <info@nlg.kz>"
+        "#;
+        let env = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        let s = crate::config::Settings::parse(MINIMAL, vec![]).unwrap();
+        assert_eq!(s.retention, RetentionSettings::default());
+        let s = crate::config::Settings::parse(
+            &format!("{MINIMAL}\n[retention]\nfinal_days = 90\n"),
+            env("DSR__RETENTION__INTERVAL_SECS", "60"),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.retention.final_days, s.retention.interval_secs),
+            (90, 60)
+        );
+        let err = crate::config::Settings::parse(MINIMAL, env("DSR__RETENTION__FINAL_DAYS", "0"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("retention.final_days"), "{err}");
+        let err = crate::config::Settings::parse(
+            &format!("{MINIMAL}\n[retention]\nforever = true\n"),
+            vec![],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("forever"), "{err}");
+    }
 }
