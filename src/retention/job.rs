@@ -207,15 +207,8 @@ impl Retention {
                 break;
             };
             last = id;
-            // Another worker may have reduced it between our snapshot and our lock.
-            let done: bool =
-                sqlx::query_scalar("SELECT purged_at IS NOT NULL FROM requests WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if done {
-                continue;
-            }
+            // A request another worker reduced meanwhile is not returned: under READ COMMITTED
+            // the lock re-checks `purged_at IS NULL` on the row as that worker committed it.
             self.reduce_request(&mut tx, id, true).await?;
             tx.commit().await?;
             reduced += 1;
@@ -314,8 +307,10 @@ impl Retention {
         let messages: Vec<Message> = sqlx::query(
             "SELECT id, raw, understanding, failure FROM inbound_messages m
              WHERE m.purged_at IS NULL AND m.status <> 'received'
-               AND (m.id = $2 OR m.request_id = $1
-                    OR m.id IN (SELECT inbound_message_id FROM verifications WHERE request_id = $1))
+               AND m.id IN (SELECT $2::bigint
+                            UNION SELECT id FROM inbound_messages WHERE request_id = $1
+                            UNION SELECT inbound_message_id FROM verifications
+                                   WHERE request_id = $1 AND inbound_message_id IS NOT NULL)
              ORDER BY m.id FOR UPDATE",
         )
         .bind(id)
@@ -415,30 +410,47 @@ impl Retention {
             }
         }
         let email_count = outbox.len();
-        for (oid, channel, payload, last_error) in &outbox {
-            let payload = match channel.as_str() {
-                "email" => r.email(payload),
-                "publish" => r.json(payload, reduce::PUBLISH),
-                _ => r.json(payload, Keep::Nothing),
-            };
+        if email_count > 0 {
+            let ids: Vec<i64> = outbox.iter().map(|(id, ..)| *id).collect();
+            let payloads: Vec<Value> = outbox
+                .iter()
+                .map(|(_, channel, payload, _)| match channel.as_str() {
+                    "email" => r.email(payload),
+                    "publish" => r.json(payload, reduce::PUBLISH),
+                    _ => r.json(payload, Keep::Nothing),
+                })
+                .collect();
+            let errors: Vec<Option<String>> = outbox
+                .iter()
+                .map(|(.., e)| e.as_deref().map(|e| r.scrub(e)))
+                .collect();
             sqlx::query(
-                "UPDATE outbox SET payload = $2, last_error = $3, purged_at = now()
-                 WHERE id = $1 AND status <> 'pending'",
+                "UPDATE outbox o SET payload = v.payload, last_error = v.last_error, purged_at = now()
+                 FROM unnest($1::bigint[], $2::jsonb[], $3::text[]) AS v(id, payload, last_error)
+                 WHERE o.id = v.id AND o.status <> 'pending'",
             )
-            .bind(oid)
-            .bind(payload)
-            .bind(last_error.as_deref().map(|e| r.scrub(e)))
+            .bind(&ids)
+            .bind(&payloads)
+            .bind(&errors)
             .execute(&mut *tx)
             .await?;
         }
         changed += email_count;
         let event_count = events.len();
-        for (eid, detail) in &events {
-            sqlx::query("UPDATE request_events SET detail = $2, purged_at = now() WHERE id = $1")
-                .bind(eid)
-                .bind(r.json(detail, reduce::EVENT))
-                .execute(&mut *tx)
-                .await?;
+        if event_count > 0 {
+            let ids: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
+            let details: Vec<Value> = events
+                .iter()
+                .map(|(_, d)| r.json(d, reduce::EVENT))
+                .collect();
+            sqlx::query(
+                "UPDATE request_events e SET detail = v.detail, purged_at = now()
+                 FROM unnest($1::bigint[], $2::jsonb[]) AS v(id, detail) WHERE e.id = v.id",
+            )
+            .bind(&ids)
+            .bind(&details)
+            .execute(&mut *tx)
+            .await?;
         }
         changed += event_count;
 
