@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::retention::RetentionSettings;
 pub use crate::stores::settings::{IdentitySettings, StoreSettings};
 pub use crate::workflow::deadline::{CalendarSettings, DeadlineSettings};
 
@@ -86,6 +87,9 @@ pub struct Settings {
     /// The staff review console (web) and its daily deadline digest.
     #[serde(default)]
     pub console: ConsoleSettings,
+    /// How long the worker's own database keeps personal data it no longer needs.
+    #[serde(default)]
+    pub retention: RetentionSettings,
     /// Directory of reply templates (`kk/`, `ru/`, `en/`), relative to the config file's
     /// directory's parent when relative (so `templates` works from `config/local.toml`).
     #[serde(default = "default_templates")]
@@ -628,6 +632,9 @@ impl Settings {
         self.identity.validate()?;
         crate::stores::settings::validate(&self.stores)?;
         self.console.validate()?;
+        self.retention
+            .validate()
+            .map_err(|(key, message)| key_error(key, message))?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@
 //! - [`queue`] — the RabbitMQ topology: durable quorum queues, delayed retries, dead letters.
 //! - [`outbound`] — reply templates, the outbox, and SMTP delivery.
 //! - [`review`] — the staff review console (web + CLI), its audit log and deadline digest.
+//! - [`retention`] — what the worker's own database forgets once a request is over.
 //!
 //! PostgreSQL is the source of truth ([`db`]); RabbitMQ carries ids of work, never state.
 
@@ -19,6 +20,7 @@ pub mod ops;
 pub mod outbound;
 pub mod queue;
 pub mod redact;
+pub mod retention;
 pub mod review;
 pub mod stores;
 pub mod telemetry;

@@ -81,6 +81,12 @@ enum Command {
         #[command(subcommand)]
         command: HoldsCommand,
     },
+    /// Retention: reduce what the worker's own database no longer needs (the worker also does
+    /// it every retention.interval_secs).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Compare `classify` with DIR/labels.jsonl: confusion matrix, safety and accuracy figures.
     Eval {
         /// A directory of NNN.eml files with labels.jsonl (format: corpus/README.md).
@@ -258,6 +264,13 @@ enum HoldsCommand {
 }
 
 #[derive(Subcommand)]
+enum RetentionCommand {
+    /// One pass now: mask sent one-time codes, reduce requests final for retention.final_days
+    /// and mail never part of a request received retention.unattached_days ago.
+    Run,
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Recompute the hash chain; exit 1 and name the first broken entry if it was altered.
     Verify,
@@ -339,6 +352,9 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Holds {
             command: HoldsCommand::Run,
         } => return ops::holds_run(&settings).await,
+        Command::Retention {
+            command: RetentionCommand::Run,
+        } => return ops::retention_run(&settings).await,
         Command::Run => Stages::ALL,
         Command::Intake => Stages {
             intake: true,

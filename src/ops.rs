@@ -1,6 +1,7 @@
-//! The engineers' commands: `stores check`, `plan`, `tasks list`, `holds`. Each prints plain
-//! text meant for a terminal and returns an error that says what to fix. Decisions on store
-//! tasks (replay, mark done) are staff decisions: `review retry|done` ([`crate::review::cli`]).
+//! The engineers' commands: `stores check`, `plan`, `tasks list`, `holds`, `retention`. Each
+//! prints plain text meant for a terminal and returns an error that says what to fix. Decisions
+//! on store tasks (replay, mark done) are staff decisions: `review retry|done`
+//! ([`crate::review::cli`]).
 
 use sqlx::Row;
 
@@ -55,6 +56,20 @@ pub async fn stores_check(settings: &Settings) -> anyhow::Result<()> {
 
 pub async fn plan(settings: &Settings, request_id: i64) -> anyhow::Result<()> {
     let pool = db::connect(&settings.database).await?;
+    let purged: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT purged_at FROM requests WHERE id = $1")
+            .bind(request_id)
+            .fetch_optional(&pool)
+            .await?
+            .flatten();
+    if let Some(at) = purged {
+        // Its identifiers are pseudonyms now: there is nobody left to look for.
+        println!(
+            "request {request_id} was reduced under the retention policy on {}; its receipts show what was done",
+            at.format("%Y-%m-%d")
+        );
+        return Ok(());
+    }
     let registry = Registry::new(&settings.stores)?;
     for (store, status, plan) in process::dry_run(&pool, &registry, request_id).await? {
         println!("{store}: {status}");
@@ -103,5 +118,30 @@ pub async fn holds_run(settings: &Settings) -> anyhow::Result<()> {
             run.failed
         );
     }
+    Ok(())
+}
+
+pub async fn retention_run(settings: &Settings) -> anyhow::Result<()> {
+    let pool = db::connect(&settings.database).await?;
+    db::migrate(&pool).await?;
+    let retention = crate::retention::Retention::new(
+        pool,
+        settings.retention.clone(),
+        &crate::worker::hash_key(settings)?,
+        &settings.company,
+    );
+    let pass = retention.run_once(chrono::Utc::now()).await?;
+    println!(
+        "{} request(s) reduced, {} reduced request(s) with later rows, {} message(s) never part of a request, {} one-time code(s) masked{}",
+        pass.requests,
+        pass.late,
+        pass.unattached,
+        pass.codes,
+        if retention.keyed() {
+            ""
+        } else {
+            " (no hash key: values replaced, not pseudonymised)"
+        }
+    );
     Ok(())
 }

@@ -136,6 +136,15 @@ pub async fn run(
             shutdown.clone(),
         ));
         tasks.spawn(holds(pool.clone(), registry, shutdown.clone()));
+        tasks.spawn(
+            crate::retention::Retention::new(
+                pool.clone(),
+                settings.retention.clone(),
+                &hash_key(&settings)?,
+                &settings.company,
+            )
+            .run(shutdown.clone()),
+        );
     }
     if stages.processing {
         spawn_console(

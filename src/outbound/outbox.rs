@@ -230,9 +230,24 @@ pub async fn record_failure(
     Ok(())
 }
 
+/// Marks an e-mail sent. Its attachments' contents go in the same statement (the recipient has
+/// them now; the worker keeps no copy of an access report): file name, type and size stay, as
+/// the retention job keeps them (`retention::reduce`).
 pub async fn mark_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = $1",
+        "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1,
+                payload = CASE WHEN jsonb_typeof(payload -> 'attachments') = 'array'
+                  THEN jsonb_set(payload, '{attachments}', (
+                    SELECT coalesce(jsonb_agg(jsonb_build_object(
+                               'filename', a.value -> 'filename',
+                               'content_type', a.value -> 'content_type',
+                               'content', '',
+                               'size', octet_length(coalesce(a.value ->> 'content', '')))
+                             ORDER BY a.ordinality), '[]'::jsonb)
+                      FROM jsonb_array_elements(payload -> 'attachments')
+                           WITH ORDINALITY AS a(value, ordinality)))
+                  ELSE payload END
+         WHERE id = $1",
     )
     .bind(id)
     .execute(conn)

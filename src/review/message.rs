@@ -29,6 +29,8 @@ pub struct MessageView {
     pub attachments: Vec<AttachmentView>,
     /// Could not be parsed as MIME: `text` is the raw bytes, lossily decoded.
     pub unparsed: bool,
+    /// The retention job dropped the message's bytes (sha256 and size are kept).
+    pub purged_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn addresses(a: Option<&mail_parser::Address<'_>>) -> String {
@@ -47,6 +49,18 @@ fn addresses(a: Option<&mail_parser::Address<'_>>) -> String {
 }
 
 impl MessageView {
+    /// A message whose bytes the retention job dropped.
+    pub fn purged(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            text: format!(
+                "(purged on {} under the retention policy; sha256 and size are kept)",
+                at.format("%Y-%m-%d")
+            ),
+            purged_at: Some(at),
+            ..Self::default()
+        }
+    }
+
     pub fn parse(raw: &[u8]) -> Self {
         let Some(m) = MessageParser::default().parse(raw) else {
             return Self {
@@ -94,6 +108,7 @@ impl MessageView {
             html_source,
             attachments,
             unparsed: false,
+            purged_at: None,
         }
     }
 }

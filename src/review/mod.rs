@@ -395,8 +395,8 @@ pub async fn request_detail(
     let Some(r) = sqlx::query(
         "SELECT r.id, r.reference, r.kind, r.language, r.status, r.review, r.subject, r.created_at,
                 r.due_at, r.sender, r.acknowledged_at, r.understanding, m.id AS inbound_id,
-                m.received_at, m.raw, r.subject_match, r.linked_subject IS NOT NULL AS linked,
-                r.approval, r.failure
+                m.received_at, m.raw, m.purged_at, r.subject_match,
+                r.linked_subject IS NOT NULL AS linked, r.approval, r.failure
          FROM requests r JOIN inbound_messages m ON m.id = r.inbound_message_id
          WHERE r.id = $1",
     )
@@ -481,7 +481,10 @@ pub async fn request_detail(
             .as_ref(),
     );
     let store_tasks = store_tasks(&mut *conn, id, &matched).await?;
-    let mut message = message::MessageView::parse(&raw);
+    let mut message = match r.try_get("purged_at")? {
+        Some(at) => message::MessageView::purged(at),
+        None => message::MessageView::parse(&raw),
+    };
     message.mask_codes(&sent_codes);
     Ok(Some(RequestDetail {
         item,

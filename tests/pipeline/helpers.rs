@@ -304,7 +304,16 @@ pub struct Mail {
     pub content_language: Option<String>,
     pub body: String,
     #[serde(default)]
-    pub attachments: Vec<serde_json::Value>,
+    pub attachments: Vec<MailAttachment>,
+}
+
+/// A file attached to a received message (`text`: decoded, for text and JSON files).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailAttachment {
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size: usize,
+    pub text: Option<String>,
 }
 
 async fn mailbox(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {

@@ -19,8 +19,8 @@ DSR_TEST_SMTP_HOST (127.0.0.1), DSR_TEST_SMTP_PORT (2525), DSR_MAIL_PASSWORD (se
 
 Each listed message is an object with: uid, flags, subject, from, to, cc, date, message_id,
 in_reply_to, references, auto_submitted, content_language, content_type, body (decoded text/plain
-part with CRLF turned into LF, "" if there is none), attachments ([{filename, content_type, size}]),
-raw_size. Header values are RFC 2047-decoded; absent optional headers are null. flags leaves out
+part with CRLF turned into LF, "" if there is none), attachments ([{filename, content_type, size},
+with the decoded "text" of text/* and JSON files]), raw_size. Header values are RFC 2047-decoded; absent optional headers are null. flags leaves out
 the session-only \\Recent.
 """
 
@@ -135,11 +135,14 @@ def attachments(msg):
         filename = part.get_filename()
         if disp == "attachment" or filename:
             payload = part.get_payload(decode=True) or b""
-            out.append({
+            entry = {
                 "filename": filename,
                 "content_type": part.get_content_type(),
                 "size": len(payload),
-            })
+            }
+            if part.get_content_maintype() == "text" or part.get_content_type().endswith("json"):
+                entry["text"] = payload.decode(part.get_content_charset() or "utf-8", "replace")
+            out.append(entry)
     return out
 
 
