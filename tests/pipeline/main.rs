@@ -437,3 +437,34 @@ async fn mailbox_outage_is_logged_and_intake_reconnects() {
     worker.stop().await;
     d.cleanup().await;
 }
+
+/// Replies reach the subject over every configured SMTP security: STARTTLS on the submission
+/// port and implicit TLS (SMTPS), both verified against our CA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_go_out_over_starttls_and_implicit_tls() {
+    for (security, port) in [("starttls", "2525"), ("tls", "2465")] {
+        let d = Deployment::with_env(vec![
+            ("DSR__SMTP__SECURITY", security.to_owned()),
+            ("DSR__SMTP__PORT", port.to_owned()),
+            ("DSR__SMTP__HOST", "localhost".to_owned()),
+            (
+                "DSR__SMTP__CA_FILE",
+                ".local/services/tls/ca.pem".to_owned(),
+            ),
+        ])
+        .await;
+        let worker = d.start_worker();
+        let to = subject_address(security);
+        d.deliver(&message(
+            &to,
+            "info@nlg.kz",
+            "Отзыв согласия",
+            "Отзываю своё согласие на обработку персональных данных.",
+        ))
+        .await;
+        let mail = wait_for_mail(&to, 2, ACK_TIMEOUT).await;
+        assert_eq!(acknowledgements(&mail).len(), 1, "{security}: acknowledged");
+        worker.stop().await;
+        d.cleanup().await;
+    }
+}
