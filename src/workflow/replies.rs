@@ -63,16 +63,29 @@ impl Attached {
     }
 }
 
+/// Requests a message may answer that are looked at.
+const MAX_REFERENCES: usize = 8;
+
 /// The requests a message answers, from its thread headers and its subject.
 pub fn references(reading: &Reading, message_id_domain: &str) -> Vec<String> {
     let mut out: Vec<String> = vec![];
-    let thread = reading.envelope.references.iter().rev();
+    // The nearest ancestors only (In-Reply-To is last): a header with thousands of our
+    // Message-IDs must not turn one message into thousands of lookups.
+    let thread = reading
+        .envelope
+        .references
+        .iter()
+        .rev()
+        .take(MAX_REFERENCES);
     for r in thread
         .filter_map(|id| reference_of_message_id(id, message_id_domain))
         .chain(references_in_subject(&reading.envelope.subject))
     {
         if !out.contains(&r) {
             out.push(r);
+        }
+        if out.len() == MAX_REFERENCES {
+            break;
         }
     }
     out
@@ -384,4 +397,38 @@ pub async fn foldable(
     .await?
     .map(|r| r.try_get("id"))
     .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::understand::Reader;
+
+    #[test]
+    fn the_nearest_of_our_message_ids_name_the_request_and_only_a_few_are_looked_at() {
+        let many: Vec<String> = (1..=1000)
+            .map(|n| format!("<dsr-2026-{n:06}.ack@nlg.kz>"))
+            .collect();
+        let raw = format!(
+            "From: a@mail.kz\r\nTo: info@nlg.kz\r\nSubject: Re: [DSR-2026-000777] x\r\n\
+             Message-ID: <m1@mail.kz>\r\nReferences: <other@mail.kz> {}\r\n\
+             In-Reply-To: <dsr-2026-000042.confirm-42-0@nlg.kz>\r\n\r\nhello\r\n",
+            many.join(" ")
+        );
+        let reading = Reader::default().read(raw.as_bytes()).unwrap();
+        let refs = references(&reading, "nlg.kz");
+        assert_eq!(refs.len(), MAX_REFERENCES);
+        assert_eq!(refs[0], "DSR-2026-000042", "In-Reply-To first: {refs:?}");
+        let plain = "From: a@mail.kz\r\nTo: info@nlg.kz\r\nSubject: Re: [DSR-2026-000777] x\r\n\
+                     Message-ID: <m2@mail.kz>\r\nIn-Reply-To: <x@elsewhere.kz>\r\n\r\nhello\r\n";
+        let reading = Reader::default().read(plain.as_bytes()).unwrap();
+        assert_eq!(
+            references(&reading, "nlg.kz"),
+            vec!["DSR-2026-000777".to_owned()]
+        );
+        assert!(
+            own_words(&reading).trim() == "hello",
+            "our subject is not their words"
+        );
+    }
 }
