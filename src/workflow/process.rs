@@ -351,32 +351,24 @@ impl Processor {
                     .await
                     .map_err(Failure::Retry)?;
             }
-            transition(
+            self.await_code(
                 &mut tx,
                 request_id,
-                RequestStatus::AwaitingConfirmation,
-                "confirmation_requested",
                 json!({ "channel": "contact_on_file", "kind": kind }),
             )
-            .await
-            .map_err(poison)?;
-            verification::set_expiry(&mut tx, request_id, self.identity.confirmation_hours).await?;
+            .await?;
             tx.commit().await?;
             return Ok(Step::AwaitingContactOnFile);
         }
         if on_file.is_empty() && lookup.without_address() == 0 {
             // Nobody at all: the request waits out the same time as one sent to an address on
             // file, then closes the same way, so the sender cannot tell the two apart.
-            transition(
+            self.await_code(
                 &mut tx,
                 request_id,
-                RequestStatus::AwaitingConfirmation,
-                "confirmation_requested",
                 json!({ "channel": "none", "matched": false }),
             )
-            .await
-            .map_err(poison)?;
-            verification::set_expiry(&mut tx, request_id, self.identity.confirmation_hours).await?;
+            .await?;
             tx.commit().await?;
             return Ok(Step::AwaitingContactOnFile);
         }
@@ -407,16 +399,32 @@ impl Processor {
                 .await
                 .map_err(Failure::Retry)?;
         }
-        transition(
+        self.await_code(
             tx,
             request.id,
-            RequestStatus::AwaitingConfirmation,
-            "confirmation_requested",
             json!({ "channel": "sender", "reason": "no trusted sender authentication" }),
         )
         .await
+    }
+
+    /// The request waits for a code (or for nobody, as long as a code would be waited for),
+    /// and closes by itself after `confirmation_hours`.
+    async fn await_code(
+        &self,
+        tx: &mut PgConnection,
+        request_id: i64,
+        detail: serde_json::Value,
+    ) -> Result<(), Failure> {
+        transition(
+            tx,
+            request_id,
+            RequestStatus::AwaitingConfirmation,
+            "confirmation_requested",
+            detail,
+        )
+        .await
         .map_err(poison)?;
-        verification::set_expiry(tx, request.id, hours).await?;
+        verification::set_expiry(tx, request_id, self.identity.confirmation_hours).await?;
         Ok(())
     }
 

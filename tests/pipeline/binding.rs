@@ -632,8 +632,7 @@ async fn codes_to_an_address_on_file_stay_within_the_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_is_rechecked_against_the_facts() {
     use dsr_worker::domain::RequestKind;
-    use dsr_worker::review::auth::{add_staff, Role};
-    use dsr_worker::review::decisions::{Decider, Decision};
+    use dsr_worker::review::decisions::Decision;
     let lab = StoreLab::new().await;
     let a = Person::new("approved", 27);
     lab.seed(&a, false).await;
@@ -650,26 +649,7 @@ async fn an_approval_is_rechecked_against_the_facts() {
     let id = request_id_of(&d, &a.email).await;
     wait_anchor(&d, id, "verified").await;
     worker.stop().await;
-    let settings = d.settings();
-    let staff = add_staff(
-        &d.pool,
-        "dpo@nlg.kz",
-        Role::Reviewer,
-        "a long enough password 1",
-        "test",
-    )
-    .await
-    .unwrap();
-    let decider = Decider::new(
-        d.pool.clone(),
-        std::sync::Arc::new(
-            dsr_worker::outbound::templates::Templates::load(&settings.templates_dir).unwrap(),
-        ),
-        settings.company.clone(),
-        dsr_worker::worker::queues(&settings).0,
-        dsr_worker::workflow::deadline::Calendar::new(&settings.calendar),
-        settings.deadlines.clone(),
-    );
+    let (decider, staff) = staff_decider(&d).await;
     let seen: serde_json::Value =
         sqlx::query_scalar("SELECT subject_match FROM requests WHERE id = $1")
             .bind(id)

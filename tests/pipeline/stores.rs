@@ -420,6 +420,37 @@ pub async fn wait_status(d: &Deployment, sender: &str, want: &str) {
     }
 }
 
+/// A reviewer account and the decision path the console and the CLI use.
+pub async fn staff_decider(
+    d: &Deployment,
+) -> (
+    dsr_worker::review::decisions::Decider,
+    dsr_worker::review::auth::Staff,
+) {
+    use dsr_worker::review::auth::{add_staff, Role};
+    let settings = d.settings();
+    let staff = add_staff(
+        &d.pool,
+        "dpo@nlg.kz",
+        Role::Reviewer,
+        "a long enough password 1",
+        "test",
+    )
+    .await
+    .unwrap();
+    let decider = dsr_worker::review::decisions::Decider::new(
+        d.pool.clone(),
+        std::sync::Arc::new(
+            dsr_worker::outbound::templates::Templates::load(&settings.templates_dir).unwrap(),
+        ),
+        settings.company.clone(),
+        dsr_worker::worker::queues(&settings).0,
+        dsr_worker::workflow::deadline::Calendar::new(&settings.calendar),
+        settings.deadlines.clone(),
+    );
+    (decider, staff)
+}
+
 /// The one-time code in the body of one of our e-mails.
 pub fn code_in(body: &str) -> String {
     let re = regex::Regex::new(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b").unwrap();
@@ -1089,8 +1120,7 @@ async fn stores_check_finds_missing_columns_and_unindexed_identifiers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_link_approve_mark_done_and_retry_move_requests_on() {
     use dsr_worker::domain::RequestKind;
-    use dsr_worker::review::auth::{add_staff, Role};
-    use dsr_worker::review::decisions::{Decider, Decision};
+    use dsr_worker::review::decisions::Decision;
 
     let lab = StoreLab::new().await;
     let (a, b) = (Person::new("link-a", 13), Person::new("link-b", 14));
@@ -1098,26 +1128,7 @@ async fn staff_link_approve_mark_done_and_retry_move_requests_on() {
     lab.seed(&b, false).await;
     let d = deployment(&lab, 3306, vec![]).await;
     let worker = d.start_worker();
-    let settings = d.settings();
-    let staff = add_staff(
-        &d.pool,
-        "dpo@nlg.kz",
-        Role::Reviewer,
-        "a long enough password 1",
-        "test",
-    )
-    .await
-    .unwrap();
-    let decider = Decider::new(
-        d.pool.clone(),
-        std::sync::Arc::new(
-            dsr_worker::outbound::templates::Templates::load(&settings.templates_dir).unwrap(),
-        ),
-        settings.company.clone(),
-        dsr_worker::worker::queues(&settings).0,
-        dsr_worker::workflow::deadline::Calendar::new(&settings.calendar),
-        settings.deadlines.clone(),
-    );
+    let (decider, staff) = staff_decider(&d).await;
     let request_of = |email: String| {
         let pool = d.pool.clone();
         async move {
