@@ -274,6 +274,8 @@ pub struct WorkerSettings {
     pub outbox_max_attempts: i32,
     /// E-mails sent at the same time by one worker (each claims its own outbox row).
     pub mailer_concurrency: u16,
+    /// Stored messages triaged at the same time (each in its own transaction).
+    pub triage_concurrency: u16,
     /// At most this many automatic replies to one sender per hour (a loop guard).
     pub replies_per_sender_per_hour: i64,
 }
@@ -284,6 +286,7 @@ impl Default for WorkerSettings {
             outbox_poll_ms: 500,
             outbox_max_attempts: 8,
             mailer_concurrency: 4,
+            triage_concurrency: 2,
             replies_per_sender_per_hour: 5,
         }
     }
@@ -615,6 +618,12 @@ impl Settings {
             return Err(key_error(
                 "company.reply_from",
                 "must be a mailbox like `NLG.KZ <info@nlg.kz>`",
+            ));
+        }
+        if !(1..=64).contains(&self.worker.triage_concurrency) {
+            return Err(key_error(
+                "worker.triage_concurrency",
+                "must be between 1 and 64",
             ));
         }
         if !(1..=64).contains(&self.worker.mailer_concurrency) {

@@ -100,7 +100,7 @@ pub async fn run(
             Calendar::new(&settings.calendar),
             settings.deadlines.clone(),
         );
-        tasks.spawn(triage.run(poll, shutdown.clone()));
+        tasks.spawn(triage.run(poll, settings.worker.triage_concurrency, shutdown.clone()));
         tasks.spawn(expiry::run(
             pool.clone(),
             replier.clone(),

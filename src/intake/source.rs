@@ -16,11 +16,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::connection::{self, CommandLimit, Session};
 use super::leader::Leadership;
-use super::store::{self, Origin, Stored};
+use super::store::{self, Fetched, Stored};
 use crate::config::{ImapSettings, Secret};
 
 /// UIDs fetched per FETCH command.
-const FETCH_CHUNK: usize = 25;
+const FETCH_CHUNK: usize = 50;
 /// How often a standby worker tries to become the mailbox reader.
 const STANDBY_RETRY: Duration = Duration::from_secs(5);
 
@@ -231,21 +231,31 @@ pub async fn fetch_new(
             }
         }
         messages.sort_by_key(|m| m.0);
-        for (uid, raw, size, truncated) in messages {
-            let origin = Origin {
-                mailbox: key,
-                uid_validity,
+        let batch: Vec<Fetched> = messages
+            .into_iter()
+            .map(|(uid, raw, size_bytes, truncated)| Fetched {
                 uid,
-            };
-            match store::store(pool, &origin, &raw, size, truncated).await? {
+                raw,
+                size_bytes,
+                truncated,
+            })
+            .collect();
+        let stored = store::store_all(pool, key, uid_validity, &batch).await?;
+        for (m, stored) in batch.iter().zip(stored) {
+            match stored {
                 Stored::New(id) => {
-                    tracing::info!(uid, inbound_id = id, bytes = size, "intake: stored")
+                    tracing::info!(
+                        uid = m.uid,
+                        inbound_id = id,
+                        bytes = m.size_bytes,
+                        "intake: stored"
+                    )
                 }
                 Stored::Known(id) => {
-                    tracing::debug!(uid, inbound_id = id, "intake: already stored")
+                    tracing::debug!(uid = m.uid, inbound_id = id, "intake: already stored")
                 }
             }
-            last = last.max(uid);
+            last = last.max(m.uid);
         }
         // UIDs that vanished between SEARCH and FETCH (expunged) are passed over.
         last = last.max(*chunk.last().expect("chunks are never empty"));

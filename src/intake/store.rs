@@ -1,4 +1,4 @@
-//! Raw mail and the UID checkpoint, written together in one transaction.
+//! Raw mail and the UID checkpoint, written together in one transaction per fetched batch.
 
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
@@ -26,47 +26,76 @@ pub fn sha256(raw: &[u8]) -> Vec<u8> {
     Sha256::digest(raw).to_vec()
 }
 
-/// Stores `raw` (unless its sha256 is known) and advances the checkpoint to `origin.uid`.
-pub async fn store(
+/// One fetched message.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub uid: u32,
+    pub raw: Vec<u8>,
+    pub size_bytes: u64,
+    /// Only the header was fetched (over `imap.max_message_bytes`).
+    pub truncated: bool,
+}
+
+/// Stores a batch of fetched messages (each unless its sha256 is known) and advances the
+/// checkpoint to the highest UID, all in one transaction: a crash stores none of them and
+/// moves the checkpoint nowhere, so they are fetched again. One commit per batch, not per
+/// message, is what lets intake keep up with a burst.
+pub async fn store_all(
     pool: &PgPool,
-    origin: &Origin<'_>,
-    raw: &[u8],
-    size_bytes: u64,
-    truncated: bool,
-) -> sqlx::Result<Stored> {
-    let hash = sha256(raw);
+    mailbox: &str,
+    uid_validity: u32,
+    batch: &[Fetched],
+) -> sqlx::Result<Vec<Stored>> {
     let mut tx = pool.begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO inbound_messages (sha256, raw, size_bytes, mailbox, uid_validity, uid, truncated)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (sha256) DO NOTHING
-         RETURNING id",
-    )
-    .bind(&hash)
-    .bind(raw)
-    .bind(size_bytes as i64)
-    .bind(origin.mailbox)
-    .bind(i64::from(origin.uid_validity))
-    .bind(i64::from(origin.uid))
-    .bind(truncated)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let stored = match inserted {
-        Some(row) => Stored::New(row.try_get("id")?),
-        None => Stored::Known(
-            sqlx::query("SELECT id FROM inbound_messages WHERE sha256 = $1")
-                .bind(&hash)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("id")?,
-        ),
-    };
-    advance(&mut tx, origin).await?;
-    if matches!(stored, Stored::New(_)) {
+    let mut out = Vec::with_capacity(batch.len());
+    let mut any_new = false;
+    for m in batch {
+        let hash = sha256(&m.raw);
+        let inserted = sqlx::query(
+            "INSERT INTO inbound_messages (sha256, raw, size_bytes, mailbox, uid_validity, uid, truncated)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (sha256) DO NOTHING
+             RETURNING id",
+        )
+        .bind(&hash)
+        .bind(&m.raw)
+        .bind(m.size_bytes as i64)
+        .bind(mailbox)
+        .bind(i64::from(uid_validity))
+        .bind(i64::from(m.uid))
+        .bind(m.truncated)
+        .fetch_optional(&mut *tx)
+        .await?;
+        out.push(match inserted {
+            Some(row) => {
+                any_new = true;
+                Stored::New(row.try_get("id")?)
+            }
+            None => Stored::Known(
+                sqlx::query("SELECT id FROM inbound_messages WHERE sha256 = $1")
+                    .bind(&hash)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("id")?,
+            ),
+        });
+    }
+    if let Some(last) = batch.iter().map(|m| m.uid).max() {
+        advance(
+            &mut tx,
+            &Origin {
+                mailbox,
+                uid_validity,
+                uid: last,
+            },
+        )
+        .await?;
+    }
+    if any_new {
         db::notify(&mut tx, CHANNEL_INBOUND).await?;
     }
     tx.commit().await?;
-    Ok(stored)
+    Ok(out)
 }
 
 async fn advance(conn: &mut sqlx::PgConnection, origin: &Origin<'_>) -> sqlx::Result<()> {

@@ -261,9 +261,11 @@ impl Mailer {
         loop {
             let mut tx = pool.begin().await?;
             let Some(row) = sqlx::query(
+                // Acknowledgements first: they are the promise of an answer within seconds;
+                // then everything else in the order it was decided.
                 "SELECT id, payload FROM outbox
                  WHERE channel = 'email' AND status = 'pending' AND next_attempt_at <= now()
-                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                 ORDER BY dedupe_key LIKE 'ack:%' DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED",
             )
             .fetch_optional(&mut *tx)
             .await?

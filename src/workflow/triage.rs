@@ -419,13 +419,22 @@ impl Triage {
         Ok(())
     }
 
-    /// Triages whenever intake announces new mail, and at least every `poll`.
-    pub async fn run(self, poll: Duration, shutdown: CancellationToken) {
+    /// Triages whenever intake announces new mail, and at least every `poll`, with
+    /// `concurrency` messages in flight (each claims its own row with `SKIP LOCKED`).
+    pub async fn run(self, poll: Duration, concurrency: u16, shutdown: CancellationToken) {
         let pool = self.pool.clone();
         let this = std::sync::Arc::new(self);
         db::run_on_notify("triage", CHANNEL_INBOUND, pool, poll, shutdown, move |_| {
             let this = this.clone();
-            async move { this.drain().await }
+            async move {
+                let drains =
+                    futures::future::join_all((0..concurrency.max(1)).map(|_| this.drain())).await;
+                let mut handled = 0;
+                for drained in drains {
+                    handled += drained?;
+                }
+                Ok(handled)
+            }
         })
         .await
     }
