@@ -13,7 +13,7 @@ use crate::domain::RequestKind;
 pub fn disputes(own_text: &str, kind: RequestKind) -> bool {
     let a = Analysis::of(own_text);
     // "I never asked", "it wasn't me", "do nothing".
-    if a.dispute {
+    if a.dispute || a.cancel {
         return true;
     }
     // "Do not delete" / "не отзывайте" about the very thing the request asks for, or any

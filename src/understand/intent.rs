@@ -1,101 +1,21 @@
 //! What the sender asks for: cue phrases found clause by clause, with negation, "how do I"
-//! questions and hypotheticals taken into account, plus the signals that send a message to
-//! staff review.
+//! questions, hypotheticals and the form of the verb taken into account, plus the signals that
+//! send a message to staff review.
+//!
+//! The phrases themselves are data ([`super::vocabulary`]); this module gives them structure:
+//! - a kind's verb negated in its clause ("не удаляйте", "do not delete", жой-ма-ңыз) is not a
+//!   request for it, and a "how do I" before it makes it a question;
+//! - a kind asked for *directly* (an imperative or a first-person verb: удалите, отзываю,
+//!   жойыңыз, аламын, "I withdraw", "Delete my…") is positive evidence of a request;
+//! - two cues in one sentence make a third: a contract and "still in force" is an art. 8(2)
+//!   obstacle; a question ("what do you", "что вы", "не істеп") about the sender's own data
+//!   ("my info", "мои данные", "деректерім") is an access request.
 
-use std::sync::LazyLock;
-
-use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
+use std::sync::Arc;
 
 use super::normalise;
-use super::vocabulary::{self, Entry, Sig};
+use super::vocabulary::{self, Hit, Matcher, Sig, Vocabulary};
 use crate::domain::RequestKind;
-
-struct Automaton {
-    ac: AhoCorasick,
-    sigs: Vec<(Sig, bool)>,
-}
-
-impl Automaton {
-    fn build(entries: Vec<Entry>, fold: fn(&str) -> String) -> Self {
-        let mut patterns = Vec::with_capacity(entries.len());
-        let mut sigs = Vec::with_capacity(entries.len());
-        for (phrase, sig) in entries {
-            let whole = phrase.ends_with('$');
-            let folded = fold(phrase.trim_end_matches('$'));
-            patterns.push(folded);
-            sigs.push((sig, whole));
-        }
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .start_kind(StartKind::Anchored)
-            .build(&patterns)
-            .expect("vocabulary builds");
-        Self { ac, sigs }
-    }
-}
-
-static CYR: LazyLock<Automaton> =
-    LazyLock::new(|| Automaton::build(vocabulary::cyrillic(), normalise::cyr));
-static LAT: LazyLock<Automaton> =
-    LazyLock::new(|| Automaton::build(vocabulary::latin(), normalise::lat));
-
-#[derive(Debug, Clone, Copy)]
-struct Hit {
-    start: usize,
-    end: usize,
-    sig: Sig,
-}
-
-/// Cue hits in one normalised view, each starting at a word start, longest first.
-fn hits(view: &str, a: &Automaton) -> Vec<Hit> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    let mut prev_letter = false;
-    while pos < view.len() {
-        let c = view[pos..].chars().next().expect("char");
-        let letter = normalise::is_letter(c);
-        if letter && !prev_letter {
-            let input = Input::new(view).range(pos..).anchored(Anchored::Yes);
-            if let Some(m) = a.ac.find(input) {
-                let (sig, whole) = a.sigs[m.pattern().as_usize()];
-                let end_ok = !whole
-                    || view[m.end()..]
-                        .chars()
-                        .next()
-                        .is_none_or(|c| !normalise::is_letter(c));
-                if end_ok && m.end() > pos {
-                    let sig = match sig {
-                        Sig::Kind(k, _) if kazakh_negative_suffix(&view[m.end()..]) => {
-                            Sig::NegKind(k)
-                        }
-                        other => other,
-                    };
-                    out.push(Hit {
-                        start: m.start(),
-                        end: m.end(),
-                        sig,
-                    });
-                    // Continue after the phrase, at the next word start.
-                    pos = m.end();
-                    prev_letter = view[..pos].chars().last().is_some_and(normalise::is_letter);
-                    continue;
-                }
-            }
-        }
-        prev_letter = letter;
-        pos += c.len_utf8();
-    }
-    out
-}
-
-/// A Kazakh verb negated by its suffix right after the matched stem (жой-ма-ңыз, өшір-ме-ңіз).
-fn kazakh_negative_suffix(rest: &str) -> bool {
-    let mut it = rest.chars();
-    let (Some(a), Some(b)) = (it.next(), it.next()) else {
-        return false;
-    };
-    matches!(a, 'м' | 'б' | 'п') && matches!(b, 'а' | 'е')
-}
 
 /// Everything found in one piece of text.
 #[derive(Debug, Clone, Default)]
@@ -108,16 +28,34 @@ pub struct Analysis {
     pub negated: [bool; 6],
     /// The kind is only asked about ("how do I withdraw?").
     pub asked_how: [bool; 6],
+    /// The kind is asked for with an imperative or first-person verb.
+    pub direct: [bool; 6],
     pub plea: bool,
     pub representative: bool,
     pub third_party: bool,
     pub dispute: bool,
+    /// "Do nothing", "cancel the request".
+    pub cancel: bool,
     pub incident: bool,
     pub debt: bool,
     pub keep: bool,
     pub confirm: bool,
     pub vague: bool,
     pub business: u32,
+    /// Claims to write for the police, a prosecutor or a court.
+    pub authority: bool,
+    /// Threatens a complaint or a court.
+    pub threat: bool,
+    /// Points to an attached document.
+    pub attachment: bool,
+    /// Asks for the answer at another address.
+    pub new_address: bool,
+    /// Reports a software fault.
+    pub software: bool,
+    /// Names a field of personal data (surname, phone, date of birth).
+    pub personal_field: bool,
+    /// Mentions a child of the sender.
+    pub child: bool,
 }
 
 fn index(k: RequestKind) -> usize {
@@ -127,15 +65,30 @@ fn index(k: RequestKind) -> usize {
         .expect("known kind")
 }
 
+/// Which language family a view's vocabulary belongs to (for the verb-form rules).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ViewKind {
+    Cyrillic,
+    Latin,
+}
+
 impl Analysis {
+    /// Reads `text` with the process's active vocabulary ([`vocabulary::active`]).
     pub fn of(text: &str) -> Self {
+        Self::with(&vocabulary::active(), text)
+    }
+
+    /// Reads `text` with `vocabulary`.
+    pub fn with(vocabulary: &Arc<Vocabulary>, text: &str) -> Self {
         let views = normalise::views(text);
         let mut a = Analysis {
             first: [f32::MAX; 6],
             ..Default::default()
         };
-        a.add_view(&views.cyr, &hits(&views.cyr, &CYR));
-        a.add_view(&views.lat, &hits(&views.lat, &LAT));
+        let cyr = &vocabulary.cyr;
+        let lat = &vocabulary.lat;
+        a.add_view(&views.cyr, cyr, &cyr.hits(&views.cyr), ViewKind::Cyrillic);
+        a.add_view(&views.lat, lat, &lat.hits(&views.lat), ViewKind::Latin);
         a
     }
 
@@ -145,6 +98,10 @@ impl Analysis {
 
     pub fn negated(&self, k: RequestKind) -> bool {
         self.negated[index(k)]
+    }
+
+    pub fn is_direct(&self, k: RequestKind) -> bool {
+        self.direct[index(k)]
     }
 
     pub fn any_kind(&self) -> bool {
@@ -162,73 +119,159 @@ impl Analysis {
                 }
                 self.negated[i] |= other.negated[i];
                 self.asked_how[i] |= other.asked_how[i];
+                self.direct[i] |= other.direct[i];
             }
         }
         self.plea |= other.plea;
         self.representative |= other.representative;
         self.third_party |= other.third_party;
         self.dispute |= other.dispute;
+        self.cancel |= other.cancel;
         self.incident |= other.incident;
         self.debt |= other.debt;
         self.keep |= other.keep;
         self.confirm |= other.confirm;
         self.vague |= other.vague;
         self.business += other.business;
+        self.authority |= other.authority;
+        self.threat |= other.threat;
+        self.attachment |= other.attachment;
+        self.new_address |= other.new_address;
+        self.software |= other.software;
+        self.personal_field |= other.personal_field;
+        self.child |= other.child;
     }
 
-    fn add_view(&mut self, view: &str, hits: &[Hit]) {
+    fn add_view(&mut self, view: &str, m: &Matcher, hits: &[Hit], vk: ViewKind) {
         let len = view.len().max(1) as f32;
+        let has = |n: &Hit, f: fn(&Sig) -> bool| m.sigs(n).iter().any(f);
+        // Sentence-level pairs: (sentence start, what it holds).
+        let mut sentences: Vec<(usize, Pair)> = Vec::new();
         for h in hits {
-            match h.sig {
-                Sig::Kind(k, w) => {
-                    let i = index(k);
-                    let clause = clause_bounds(view, h.start);
-                    let neg_before = hits.iter().any(|n| {
-                        matches!(n.sig, Sig::Neg)
-                            && n.end <= h.start
-                            && n.start >= clause.0
-                            && words_between(view, n.end, h.start) <= 2
-                    });
-                    let neg_after = hits.iter().any(|n| {
-                        matches!(n.sig, Sig::PostNeg)
-                            && n.start >= h.end
-                            && n.start <= clause.1
-                            && words_between(view, h.end, n.start) <= 3
-                    });
-                    let how = k != RequestKind::Access
-                        && hits.iter().any(|n| {
-                            matches!(n.sig, Sig::HowTo)
+            let sigs = m.sigs(h);
+            let root_negated = m.is_root(h) && kazakh_negative(&view[h.end..h.word_end]);
+            for sig in sigs {
+                match *sig {
+                    Sig::Kind(k, w) => {
+                        let i = index(k);
+                        if root_negated {
+                            self.negated[i] = true;
+                            continue;
+                        }
+                        let clause = clause_bounds(view, h.start, false);
+                        let phrase = neg_scope(view, h.start);
+                        let neg_before = hits.iter().any(|n| {
+                            has(n, |s| matches!(s, Sig::Neg))
+                                && n.end <= h.start
+                                && n.start >= phrase
+                                && words_between(view, n.end, h.start) <= 2
+                        });
+                        let neg_after = hits.iter().any(|n| {
+                            has(n, |s| matches!(s, Sig::PostNeg))
+                                && n.start >= h.end
+                                && n.start <= clause.1
+                                && words_between(view, h.end, n.start) <= 3
+                        });
+                        let how = k != RequestKind::Access
+                            && hits.iter().any(|n| {
+                                has(n, |s| matches!(s, Sig::HowTo))
+                                    && n.end <= h.start
+                                    && n.start >= clause.0
+                                    && words_between(view, n.end, h.start) <= 4
+                            });
+                        let hedged = hits.iter().any(|n| {
+                            has(n, |s| matches!(s, Sig::Hedge))
                                 && n.end <= h.start
                                 && n.start >= clause.0
-                                && words_between(view, n.end, h.start) <= 4
                         });
-                    let hedged = hits.iter().any(|n| {
-                        matches!(n.sig, Sig::Hedge) && n.end <= h.start && n.start >= clause.0
-                    });
-                    if neg_before || neg_after {
-                        self.negated[i] = true;
-                    } else if how {
-                        self.asked_how[i] = true;
-                    } else if !hedged {
-                        self.score[i] += u32::from(w);
-                        let at = h.start as f32 / len;
-                        if at < self.first[i] {
-                            self.first[i] = at;
+                        if neg_before || neg_after {
+                            self.negated[i] = true;
+                        } else if how {
+                            self.asked_how[i] = true;
+                        } else if !hedged {
+                            self.score[i] += u32::from(w);
+                            let at = h.start as f32 / len;
+                            if at < self.first[i] {
+                                self.first[i] = at;
+                            }
+                            let direct = match vk {
+                                ViewKind::Cyrillic => direct_cyrillic(
+                                    &view[h.start..h.word_end],
+                                    &view[h.end..h.word_end],
+                                    m.is_root(h),
+                                ),
+                                ViewKind::Latin => direct_latin(view, h.start, clause.0),
+                            };
+                            self.direct[i] |= direct;
+                            sentences.push((sentence_start(view, h.start), Pair::Kind));
                         }
                     }
+                    Sig::NegKind(k) => self.negated[index(k)] = true,
+                    Sig::Plea => self.plea = true,
+                    Sig::Representative => self.representative = true,
+                    Sig::ThirdParty => self.third_party = true,
+                    Sig::Dispute => self.dispute = true,
+                    Sig::Cancel => self.cancel = true,
+                    Sig::Incident => self.incident = true,
+                    Sig::Debt => self.debt = true,
+                    Sig::Keep => self.keep = true,
+                    Sig::Confirm => self.confirm = true,
+                    Sig::Business(w) => self.business += u32::from(w),
+                    Sig::Vague => self.vague = true,
+                    Sig::Authority => self.authority = true,
+                    Sig::Threat => self.threat = true,
+                    Sig::Attachment => self.attachment = true,
+                    Sig::NewAddress => self.new_address = true,
+                    Sig::Software => self.software = true,
+                    Sig::PersonalField => self.personal_field = true,
+                    Sig::Child => self.child = true,
+                    Sig::Contract => {
+                        sentences.push((sentence_start(view, h.start), Pair::Contract))
+                    }
+                    Sig::InForce => sentences.push((sentence_start(view, h.start), Pair::InForce)),
+                    Sig::OwnData => {
+                        sentences.push((sentence_start(view, h.start), Pair::OwnData(h.start)))
+                    }
+                    Sig::Question => {
+                        sentences.push((sentence_start(view, h.start), Pair::Question))
+                    }
+                    Sig::Neg
+                    | Sig::PostNeg
+                    | Sig::HowTo
+                    | Sig::Hedge
+                    | Sig::IdMine
+                    | Sig::IdOther
+                    | Sig::IdOtherOrg => {}
                 }
-                Sig::NegKind(k) => self.negated[index(k)] = true,
-                Sig::Plea => self.plea = true,
-                Sig::Representative => self.representative = true,
-                Sig::ThirdParty => self.third_party = true,
-                Sig::Dispute => self.dispute = true,
-                Sig::Incident => self.incident = true,
-                Sig::Debt => self.debt = true,
-                Sig::Keep => self.keep = true,
-                Sig::Confirm => self.confirm = true,
-                Sig::Business(w) => self.business += u32::from(w),
-                Sig::Vague => self.vague = true,
-                Sig::Neg | Sig::PostNeg | Sig::HowTo | Sig::Hedge => {}
+            }
+        }
+        self.pairs(&sentences, len);
+    }
+
+    /// Cues that mean something together in one sentence.
+    fn pairs(&mut self, sentences: &[(usize, Pair)], len: f32) {
+        let in_sentence =
+            |s: usize, f: fn(&Pair) -> bool| sentences.iter().any(|(t, p)| *t == s && f(p));
+        for (s, p) in sentences {
+            match p {
+                Pair::Contract if in_sentence(*s, |p| matches!(p, Pair::InForce)) => {
+                    self.debt = true;
+                }
+                Pair::OwnData(at)
+                    if in_sentence(*s, |p| matches!(p, Pair::Question))
+                        && !in_sentence(*s, |p| matches!(p, Pair::Kind)) =>
+                {
+                    let i = index(RequestKind::Access);
+                    if self.score[i] < 3 {
+                        self.score[i] = 3;
+                    }
+                    self.direct[i] = true;
+                    let at = *at as f32 / len;
+                    if at < self.first[i] {
+                        self.first[i] = at;
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -254,9 +297,94 @@ impl Analysis {
     }
 }
 
-/// The clause around `pos`: bounded by sentence punctuation, line breaks and dashes.
-fn clause_bounds(view: &str, pos: usize) -> (usize, usize) {
-    let is_boundary = |c: char| matches!(c, '.' | '!' | '?' | ';' | '\n' | ':' | '-');
+#[derive(Debug, Clone, Copy)]
+enum Pair {
+    Kind,
+    Contract,
+    InForce,
+    OwnData(usize),
+    Question,
+}
+
+/// A Kazakh verb negated by its suffix right after the root (жой-ма-ңыз, өшір-ме-ңіз,
+/// тоқтат-па-ңыз); not the intention form (жой-мақ-шы-мын) nor -баша (жаз-баша, in writing).
+fn kazakh_negative(rest: &str) -> bool {
+    let mut it = rest.chars();
+    let (Some(a), Some(b)) = (it.next(), it.next()) else {
+        return false;
+    };
+    let third = it.next();
+    matches!(a, 'м' | 'б' | 'п') && matches!(b, 'а' | 'е') && !matches!(third, Some('к' | 'ш'))
+}
+
+/// An imperative or first-person form of a Cyrillic request verb. `word` is the hit's last
+/// word from its start (folded view), `rest` what follows the matched stem in that word.
+fn direct_cyrillic(word: &str, rest: &str, root: bool) -> bool {
+    let last = word.rsplit(' ').next().unwrap_or(word);
+    if root || rest.contains("низ") {
+        // Kazakh: жой-ыңыз(дар), жою-ыңызды, жойыл-сын, ал-амын, қайтар-амын.
+        return rest.contains("низ")
+            || rest.ends_with("син")
+            || rest.ends_with("сын")
+            || rest.ends_with("мин")
+            || rest.ends_with("миз");
+    }
+    let chars: Vec<char> = last.chars().collect();
+    let n = chars.len();
+    if n < 4 {
+        return false;
+    }
+    let vowel = |c: char| "аеиоуыэюя".contains(c);
+    // Russian imperative -ите/-йте/-ьте (folded: "ите" or a consonant + "те").
+    let imperative = last.ends_with("ите") || (last.ends_with("те") && !vowel(chars[n - 3]));
+    // Russian first person present: отзываю, аннулирую, блокирую.
+    let first_person = matches!((chars[n - 2], chars[n - 1]), ('а' | 'я' | 'у' | 'ю', 'ю'));
+    imperative || first_person
+}
+
+/// An English request verb at the start of its clause (an imperative) or right after "I",
+/// "we", "please".
+fn direct_latin(view: &str, start: usize, clause_start: usize) -> bool {
+    let before = view[clause_start..start].trim_end();
+    let prev = before
+        .rsplit(|c: char| !normalise::is_letter(c))
+        .find(|w| !w.is_empty())
+        .unwrap_or("");
+    let only_greeting = before
+        .split(|c: char| !normalise::is_letter(c))
+        .filter(|w| !w.is_empty())
+        .all(|w| {
+            matches!(
+                w,
+                "hi" | "hello" | "dear" | "so" | "and" | "also" | "now" | "ok"
+            )
+        });
+    only_greeting
+        || matches!(
+            prev,
+            "i" | "we" | "please" | "pls" | "plz" | "kindly" | "hereby" | "to" | "you"
+        )
+}
+
+/// The start of the sentence around `pos` (sentence ends and line breaks bound it).
+fn sentence_start(view: &str, pos: usize) -> usize {
+    view[..pos]
+        .char_indices()
+        .rev()
+        .find(|(_, c)| matches!(c, '.' | '!' | '?' | '\n'))
+        .map_or(0, |(i, c)| i + c.len_utf8())
+}
+
+/// How far back a negation reaches: to the clause start or the last comma.
+fn neg_scope(view: &str, pos: usize) -> usize {
+    clause_bounds(view, pos, true).0
+}
+
+/// The clause around `pos`: bounded by sentence punctuation, line breaks and spaced dashes
+/// (and commas when `comma`).
+fn clause_bounds(view: &str, pos: usize, comma: bool) -> (usize, usize) {
+    let is_boundary =
+        |c: char| matches!(c, '.' | '!' | '?' | ';' | '\n' | ':' | '-') || (comma && c == ',');
     let start = view[..pos]
         .char_indices()
         .rev()
@@ -331,6 +459,6 @@ mod tests {
     fn clause_and_word_helpers() {
         assert_eq!(words_between("a b c d", 1, 6), 2);
         let v = "first part. second part";
-        assert_eq!(clause_bounds(v, 15), (11, v.len()));
+        assert_eq!(clause_bounds(v, 15, false), (11, v.len()));
     }
 }
