@@ -1,22 +1,56 @@
 //! Machine-generated mail that must never be answered (RFC 3834): bounces and auto-replies.
 //!
-//! Headers decide first (they are hard to get wrong); the usual subjects in kk/ru/en catch the
-//! auto-replies of systems that set no header. A reply to either would start a mail loop.
+//! Headers and MIME structure decide first (they are hard to get wrong): delivery status
+//! reports (RFC 3464), read receipts (MDN, RFC 8098), `Auto-Submitted` and its relatives. Then
+//! the text of systems that set no header: out-of-office subjects, read receipts sent as plain
+//! text ("Read:", "Прочитано:", "Оқылды:" and a "was read" body), ticket-system
+//! acknowledgements ("Your request #48213 has been received", "Ваше обращение № … зарегистрировано",
+//! "Сіздің № … өтінішіңіз тіркелді") and delivery reports without `multipart/report` (a bounce
+//! subject with SMTP status codes or DSN fields in the body). Only the message's own new words
+//! are read, so a person's reply that quotes our acknowledgement (which says "зарегистрировали")
+//! stays a person's reply; our own reference (`DSR-2026-000123`) is never a ticket number. A reply
+//! to any machine mail would start a mail loop.
 
 use mail_parser::{HeaderValue, Message, MimeHeaders};
 
+use super::text::Body;
 use super::Envelope;
 use crate::domain::MailKind;
 
 /// `Some(Bounce | AutoReply)` for machine-generated mail.
-pub fn detect(message: &Message<'_>, envelope: &Envelope) -> Option<MailKind> {
-    if is_bounce(message, envelope) {
+pub fn detect(message: &Message<'_>, envelope: &Envelope, body: &Body) -> Option<MailKind> {
+    if is_bounce(message, envelope, body) {
         return Some(MailKind::Bounce);
     }
-    if is_auto_reply(message, envelope) {
+    if is_auto_reply(message, envelope) || is_read_receipt(message, envelope, body) {
+        return Some(MailKind::AutoReply);
+    }
+    if is_ticket_acknowledgement(envelope, body) {
         return Some(MailKind::AutoReply);
     }
     None
+}
+
+fn has_part(message: &Message<'_>, ctype: &str, subtype: &str) -> bool {
+    message.parts.iter().any(|p| {
+        p.content_type().is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case(ctype)
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(subtype))
+        })
+    })
+}
+
+fn report_type(message: &Message<'_>) -> Option<String> {
+    message.content_type().and_then(|ct| {
+        (ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report")))
+        .then(|| ct.attribute("report-type").map(str::to_ascii_lowercase))
+        .flatten()
+    })
 }
 
 fn header_text(message: &Message<'_>, name: &str) -> Option<String> {
@@ -25,28 +59,13 @@ fn header_text(message: &Message<'_>, name: &str) -> Option<String> {
         .map(|v| v.trim().to_ascii_lowercase())
 }
 
-fn is_bounce(message: &Message<'_>, envelope: &Envelope) -> bool {
-    let report = message.content_type().is_some_and(|ct| {
-        ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct
-                .subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
-            && ct
-                .attribute("report-type")
-                .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
-    });
-    if report {
+fn is_bounce(message: &Message<'_>, envelope: &Envelope, body: &Body) -> bool {
+    if report_type(message).as_deref() == Some("delivery-status") {
         return true;
     }
-    let has_dsn_part = message.parts.iter().any(|p| {
-        p.content_type().is_some_and(|ct| {
-            ct.ctype().eq_ignore_ascii_case("message")
-                && ct
-                    .subtype()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("delivery-status"))
-        })
-    });
-    if has_dsn_part || message.header_raw("X-Failed-Recipients").is_some() {
+    if has_part(message, "message", "delivery-status")
+        || message.header_raw("X-Failed-Recipients").is_some()
+    {
         return true;
     }
     let local = envelope
@@ -54,26 +73,122 @@ fn is_bounce(message: &Message<'_>, envelope: &Envelope) -> bool {
         .as_ref()
         .map(|a| a.local_part().to_ascii_lowercase())
         .unwrap_or_default();
-    let daemon_sender = local == "mailer-daemon" || local == "postmaster";
+    let daemon_sender = matches!(
+        local.as_str(),
+        "mailer-daemon" | "mailer_daemon" | "maildaemon" | "mail-daemon" | "postmaster"
+    );
+    let daemon_name = envelope.from_name.as_deref().is_some_and(|n| {
+        let n = n.to_lowercase();
+        n.contains("mail delivery") || n.contains("mailer-daemon") || n.contains("почтовая система")
+    });
     let null_return_path = header_text(message, "Return-Path").is_some_and(|r| r == "<>");
-    let subject = envelope.subject.to_lowercase();
-    const BOUNCE_SUBJECTS: &[&str] = &[
-        "undelivered mail",
-        "undeliverable",
-        "delivery status notification",
-        "mail delivery failed",
-        "delivery failure",
-        "returned mail",
-        "failure notice",
-        "недоставленное сообщение",
-        "не доставлено",
-        "сообщение не доставлено",
-        "ошибка доставки",
-        "жеткізілмеді",
-        "жеткізу қатесі",
+    let subject = envelope.subject.trim().to_lowercase();
+    let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subject.starts_with(s))
+        || (!starts_as_human(&subject) && BOUNCE_SUBJECTS.iter().any(|s| subject.contains(s)));
+    let evidence = delivery_evidence(&body.own);
+    daemon_sender
+        || (daemon_name && (bounce_subject || evidence > 0))
+        || (null_return_path && bounce_subject)
+        || (bounce_subject && evidence > 0)
+        || evidence >= 2
+}
+
+const BOUNCE_SUBJECTS: &[&str] = &[
+    "undelivered mail",
+    "undeliverable",
+    "undelivered:",
+    "delivery status notification",
+    "mail delivery failed",
+    "mail delivery failure",
+    "delivery failure",
+    "delivery has failed",
+    "delivery delayed",
+    "returned mail",
+    "failure notice",
+    "warning: message",
+    "message not delivered",
+    "недоставленное сообщение",
+    "не доставлено",
+    "сообщение не доставлено",
+    "ошибка доставки",
+    "не удалось доставить",
+    "возврат письма",
+    "жеткізілмеді",
+    "хат жеткізілмеді",
+    "жеткізу қатесі",
+];
+
+/// A subject a person writes: a reply or a forward.
+fn starts_as_human(subject: &str) -> bool {
+    ["re:", "fwd:", "fw:", "ответ:", "пересл:", "отв:", "жауап:"]
+        .iter()
+        .any(|p| subject.starts_with(p))
+}
+
+/// How many kinds of delivery-failure evidence a report's own text carries: SMTP status codes
+/// ("550 5.1.1"), DSN fields (Final-Recipient, Diagnostic-Code, Action: failed) and the fixed
+/// sentences of mail servers in kk/ru/en.
+fn delivery_evidence(text: &str) -> usize {
+    let lower = text.to_lowercase();
+    let mut n = 0;
+    if smtp_status_code(&lower) {
+        n += 1;
+    }
+    const FIELDS: &[&str] = &[
+        "final-recipient:",
+        "diagnostic-code:",
+        "action: failed",
+        "action: delayed",
+        "remote-mta:",
+        "reporting-mta:",
+        "status: 5.",
+        "status: 4.",
     ];
-    let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subject.contains(s));
-    daemon_sender || (null_return_path && bounce_subject)
+    if FIELDS.iter().any(|f| lower.contains(f)) {
+        n += 1;
+    }
+    const SENTENCES: &[&str] = &[
+        "could not be delivered",
+        "couldn't be delivered",
+        "couldn\u{2019}t be delivered",
+        "delivery has failed",
+        "delivery to the following recipient",
+        "has been delayed",
+        "was not delivered",
+        "permanent error",
+        "message could not be sent",
+        "this is the mail system at host",
+        "delivery status notification",
+        "mailbox unavailable",
+        "mailbox full",
+        "user unknown",
+        "address you entered couldn",
+        "не было доставлено",
+        "не может быть доставлено",
+        "не удалось доставить",
+        "доставка не удалась",
+        "не доставлено",
+        "жеткізілмеді",
+        "жеткізу мүмкін болмады",
+    ];
+    if SENTENCES.iter().any(|s| lower.contains(s)) {
+        n += 1;
+    }
+    n
+}
+
+/// "550 5.1.1", "552-5.2.2", "#5.1.1", "4.4.7": an SMTP reply or enhanced status code.
+fn smtp_status_code(lower: &str) -> bool {
+    let b = lower.as_bytes();
+    b.windows(5).enumerate().any(|(i, w)| {
+        let enhanced = matches!(w[0], b'2' | b'4' | b'5')
+            && w[1] == b'.'
+            && w[2].is_ascii_digit()
+            && w[3] == b'.'
+            && w[4].is_ascii_digit();
+        let before_ok = i == 0 || !b[i - 1].is_ascii_digit() && b[i - 1] != b'.';
+        enhanced && before_ok
+    })
 }
 
 fn is_auto_reply(message: &Message<'_>, envelope: &Envelope) -> bool {
@@ -102,6 +217,149 @@ fn is_auto_reply(message: &Message<'_>, envelope: &Envelope) -> bool {
         return true;
     }
     auto_subject(&envelope.subject)
+}
+
+/// A read receipt: an MDN (RFC 8098) or a client's plain-text "was read" notice.
+fn is_read_receipt(message: &Message<'_>, envelope: &Envelope, body: &Body) -> bool {
+    if report_type(message).as_deref() == Some("disposition-notification")
+        || has_part(message, "message", "disposition-notification")
+    {
+        return true;
+    }
+    let subject = envelope.subject.trim().to_lowercase();
+    const PREFIXES: &[&str] = &[
+        "read:",
+        "read -",
+        "not read:",
+        "read receipt",
+        "return receipt",
+        "displayed:",
+        "прочитано:",
+        "прочитано -",
+        "не прочитано:",
+        "уведомление о прочтении",
+        "отчет о прочтении",
+        "отчёт о прочтении",
+        "оқылды:",
+        "оқылды -",
+        "оқылмады:",
+        "оқылғаны туралы",
+    ];
+    if !PREFIXES.iter().any(|p| subject.starts_with(p)) {
+        return false;
+    }
+    let own = body.own.to_lowercase();
+    const READ: &[&str] = &[
+        "was read",
+        "was displayed",
+        "has been read",
+        "disposition:",
+        "прочитано",
+        "было прочитано",
+        "оқылды",
+        "оқылған",
+    ];
+    READ.iter().any(|r| own.contains(r))
+}
+
+/// A help desk's "your request #123 has been received": a ticket number and "received" in one
+/// line of the message's own words, said to the recipient ("your", "ваше", "сіздің") or in a
+/// notice that says it was sent automatically.
+fn is_ticket_acknowledgement(envelope: &Envelope, body: &Body) -> bool {
+    let subject = envelope.subject.to_lowercase();
+    let own = body.own.to_lowercase();
+    let automated = AUTOMATED.iter().any(|a| own.contains(a));
+    let reply = starts_as_human(subject.trim());
+    let lines = std::iter::once(subject.as_str())
+        .filter(|_| !reply)
+        .chain(own.lines());
+    for line in lines {
+        if line.contains("dsr-") {
+            continue;
+        }
+        let numbered = ticket_number(line);
+        let received = RECEIVED.iter().any(|r| line.contains(r));
+        let yours = YOURS.iter().any(|y| line.contains(y));
+        if numbered && received && (yours || automated) {
+            return true;
+        }
+    }
+    false
+}
+
+const RECEIVED: &[&str] = &[
+    "has been received",
+    "have received your",
+    "we received your",
+    "received your request",
+    "has been registered",
+    "has been created",
+    "has been logged",
+    "has been opened",
+    "is being processed",
+    "зарегистрирован",
+    "принят",
+    "получен",
+    "создан",
+    "присвоен",
+    "тіркелді",
+    "тіркелген",
+    "қабылданды",
+    "алынды",
+];
+
+const YOURS: &[&str] = &[
+    "your ",
+    "ваше ",
+    "ваша ",
+    "ваш ",
+    "вашему ",
+    "вашей ",
+    "сіздің",
+    "өтінішіңіз",
+    "сұрауыңыз",
+    "өтініміңіз",
+];
+
+const AUTOMATED: &[&str] = &[
+    "do not reply",
+    "don't reply",
+    "please do not respond",
+    "this is an automated",
+    "this is an automatic",
+    "automatically generated",
+    "сформировано автоматически",
+    "отправлено автоматически",
+    "не отвечайте на",
+    "автоматическое уведомление",
+    "автоматты түрде",
+    "жауап бермеңіз",
+];
+
+/// `#48213`, `№ 2025-11873`, `No. 5521`, `ticket 4821`: a number of at least three digits after
+/// a number sign or a ticket word.
+fn ticket_number(line: &str) -> bool {
+    const MARKS: &[&str] = &[
+        "#", "№", "no.", "n°", "ticket", "case", "заявк", "обращени", "запрос", "тикет", "өтініш",
+    ];
+    MARKS.iter().any(|m| {
+        line.match_indices(m).any(|(i, _)| {
+            let rest = &line[i + m.len()..];
+            let rest = rest.trim_start_matches(|c: char| {
+                c.is_whitespace() || matches!(c, ':' | '#' | '№' | '[')
+            });
+            let digits = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .filter(char::is_ascii_digit)
+                .count();
+            digits >= 3
+                && rest
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric())
+        })
+    })
 }
 
 /// Subjects of out-of-office and other automatic replies in kk/ru/en.

@@ -1,16 +1,25 @@
 //! From the sender's words to an [`Understanding`]: the kind, whether staff must look first,
 //! whether to reply, the language and the identifiers.
 
+use std::sync::Arc;
+
 use super::identifiers;
 use super::intent::Analysis;
 use super::language;
 use super::text::Body;
+use super::vocabulary::Vocabulary;
 use super::{Company, Envelope, Understanding};
-use crate::domain::{Language, MailKind, RequestKind};
+use crate::domain::{EmailAddress, Language, MailKind, RequestKind};
 
 use RequestKind::*;
 
-pub fn understand(env: &Envelope, body: &Body, bulk: bool, company: &Company) -> Understanding {
+pub fn understand(
+    env: &Envelope,
+    body: &Body,
+    bulk: bool,
+    company: &Company,
+    vocabulary: &Arc<Vocabulary>,
+) -> Understanding {
     let mut reasons: Vec<String> = Vec::new();
     let sender = env.from.as_ref().map(|a| a.as_str().to_lowercase());
     let from_company = sender.as_deref().is_some_and(|s| company.owns(s));
@@ -24,6 +33,10 @@ pub fn understand(env: &Envelope, body: &Body, bulk: bool, company: &Company) ->
         reply_to.clone().or(sender.clone())
     };
     let noreply = answerable.as_deref().is_some_and(is_noreply);
+    // Written to somebody else with the company only in copy (a reply-all).
+    let addressed_elsewhere = !env.to.is_empty()
+        && env.to.iter().all(|a| !company.owns(a.as_str()))
+        && env.cc.iter().any(|a| company.owns(a.as_str()));
 
     // The sender's own words: new text, plus forwarded mail that they wrote themselves.
     let mut own = if form {
@@ -45,11 +58,12 @@ pub fn understand(env: &Envelope, body: &Body, bulk: bool, company: &Company) ->
         }
     }
 
+    let analyse = |text: &str| Analysis::with(vocabulary, text);
     let subject = clean_subject(&env.subject);
     let is_reply = is_reply_subject(&env.subject);
-    let mut a = Analysis::of(&own);
+    let mut a = analyse(&own);
     let body_has_kind = a.any_kind();
-    let s = Analysis::of(&subject.text);
+    let s = analyse(&subject.text);
     // The subject of a reply is usually ours; it counts only when the new words say nothing.
     a.merge(&s, !is_reply || !body_has_kind);
 
@@ -63,6 +77,8 @@ pub fn understand(env: &Envelope, body: &Body, bulk: bool, company: &Company) ->
     let words = own.split_whitespace().count();
     let mut kind: Option<RequestKind> = None;
     let ranked = a.ranked();
+    // The quoted mail is the company's own (our acknowledgement, our newsletter).
+    let quoted_ours = body.quoted_from.iter().any(|l| mentions_company_address(l, company));
 
     if bulk {
         reasons.push("bulk or mailing-list mail (List-*/Precedence headers)".to_owned());
@@ -77,8 +93,10 @@ pub fn understand(env: &Envelope, body: &Body, bulk: bool, company: &Company) ->
                 kind = Some(other);
             }
         }
-        let strong = score >= 3 || a.plea;
-        if a.business >= 2 && !(a.plea && score >= 3 && a.business < 4) {
+        let k = kind.unwrap_or(top);
+        let asked = a.plea || a.is_direct(k);
+        let strong = score >= 3 || asked;
+        if a.business >= 2 && !a.debt && !(asked && score >= 3 && a.business < 4) {
             kind = None;
             reasons.push(
                 "business mail (offer, invoice, job, notice or phishing), not a request".to_owned(),
@@ -86,24 +104,22 @@ pub fn understand(env: &Envelope, body: &Body, bulk: bool, company: &Company) ->
         } else if !strong && score < 2 {
             kind = None;
             reasons.push("only a passing mention of a request word".to_owned());
+        } else if k == Rectification
+            && a.software
+            && !a.personal_field
+            && a.score(Rectification) < 3
+        {
+            kind = None;
+            reasons.push(
+                "reports a software fault, not a request to correct personal data".to_owned(),
+            );
         }
     } else if a.confirm && (is_reply || !body.quoted.is_empty()) {
         // "Yes, I confirm" to our acknowledgement: the request is the one we quoted.
-        let q = Analysis::of(&body.quoted);
+        let q = analyse(&body.quoted);
         if let Some(&(k, _)) = q.ranked().first() {
             kind = Some(k);
             reasons.push("confirms a request quoted from our acknowledgement".to_owned());
-        }
-    } else if words <= 3 && !body.attachments.is_empty() {
-        let t = Analysis::of(&format!("{}\n{}", subject.text, attachments));
-        let ranked = t.ranked();
-        kind = ranked.first().map(|x| x.0).or_else(|| {
-            // An application titled only "application" / "өтініш" / "заявление".
-            let any = Analysis::of(&format!("{}\n{}", subject.text, attachments));
-            any.plea.then_some(WithdrawConsent)
-        });
-        if kind.is_some() {
-            review = flag(&mut reasons, "the application is only in an attachment");
         }
     } else if a.vague {
         kind = Some(Restriction);
@@ -114,24 +130,73 @@ pub fn understand(env: &Envelope, body: &Body, bulk: bool, company: &Company) ->
         reasons.push("no data-subject request found".to_owned());
     }
 
-    if kind.is_none() && !foreign_forward.trim().is_empty() {
-        let f = Analysis::of(&foreign_forward);
-        if let Some(&(k, s)) = f.ranked().first() {
-            if s >= 3 && !bulk {
+    // Where else a request may stand when the new words hold none.
+    if kind.is_none() && !bulk {
+        let from_attachment = !body.attachments.is_empty() && (words <= 3 || a.attachment);
+        let quoted = if quoted_ours || body.quoted.trim().is_empty() {
+            None
+        } else {
+            analyse(&body.quoted).ranked().first().copied().filter(|(_, s)| *s >= 3)
+        };
+        let forwarded = if foreign_forward.trim().is_empty() {
+            None
+        } else {
+            analyse(&foreign_forward).ranked().first().copied().filter(|(_, s)| *s >= 3)
+        };
+        if from_attachment {
+            let t = analyse(&format!("{}\n{}", subject.text, attachments));
+            // An application titled only "application" / "өтініш" / "заявление".
+            kind = t
+                .ranked()
+                .first()
+                .map(|x| x.0)
+                .or_else(|| t.plea.then_some(WithdrawConsent));
+            if kind.is_some() {
+                review = flag(&mut reasons, "the application is only in an attachment");
+            }
+        }
+        if kind.is_none() {
+            if let Some((k, _)) = quoted {
+                kind = Some(k);
+                review = flag(
+                    &mut reasons,
+                    "the request stands only in quoted earlier mail; the new words ask something else",
+                );
+            } else if let Some((k, _)) = forwarded {
                 kind = Some(k);
                 review = flag(
                     &mut reasons,
                     "the request is in a message forwarded from someone else",
+                );
+            } else if (a.threat || a.incident || a.authority) && !addressed_elsewhere {
+                kind = Some(Restriction);
+                review = flag(
+                    &mut reasons,
+                    "a complaint, threat or claim without a clear demand",
                 );
             }
         }
     }
 
     // Identifiers and language.
-    let ids = identifiers::find(&format!("{own}\n{}", body.signature), company);
+    let context = identifiers::Context {
+        about_others: a.third_party || a.representative || a.authority,
+        child: a.child,
+    };
+    let ids = identifiers::find(
+        &format!("{own}\n{}", body.signature),
+        company,
+        vocabulary,
+        context,
+    );
     let language = language::detect(&own)
         .or_else(|| language::detect(&format!("{}\n{}", env.subject, attachments)))
         .unwrap_or(Language::Kk);
+
+    if addressed_elsewhere && kind.is_some_and(|k| !k.is_sensitive()) {
+        kind = None;
+        reasons.push("addressed to somebody else; the company is only in copy".to_owned());
+    }
 
     let Some(kind) = kind else {
         return Understanding {
@@ -164,19 +229,41 @@ pub fn understand(env: &Envelope, body: &Body, bulk: bool, company: &Company) ->
     if a.third_party || !ids.others_iin.is_empty() {
         review = flag(
             &mut reasons,
-            "concerns another person's data (family member, client, deceased)",
+            "concerns another person's data (family member, employee, client, deceased)",
+        );
+    }
+    if a.authority {
+        review = flag(
+            &mut reasons,
+            "claims to act for an authority (police, prosecutor, court)",
         );
     }
     if a.dispute {
         review = flag(&mut reasons, "the sender says they never made this request");
     }
     if a.incident {
-        review = flag(&mut reasons, "mentions fraud, a leak, theft or the police");
+        review = flag(&mut reasons, "mentions fraud, a leak, theft or hacking");
+    }
+    if a.threat && kind.is_sensitive() && !(a.plea || a.is_direct(kind)) {
+        review = flag(&mut reasons, "a complaint or threat without a clear demand");
     }
     if a.debt && matches!(kind, WithdrawConsent | Erasure) {
         review = flag(
             &mut reasons,
             "an unpaid invoice or active contract may prevent withdrawal (art. 8(2))",
+        );
+    }
+    if addressed_elsewhere {
+        review = flag(
+            &mut reasons,
+            "addressed to somebody else; the company is only in copy",
+        );
+    }
+    let other_address = other_addresses(&own, &sender, &reply_to, company);
+    if kind.is_sensitive() && (a.new_address || other_address) {
+        review = flag(
+            &mut reasons,
+            "names another e-mail address than the one it was sent from",
         );
     }
     if ids.iin.len() > 1 {
@@ -212,7 +299,7 @@ pub fn understand(env: &Envelope, body: &Body, bulk: bool, company: &Company) ->
     if answerable.is_none() || noreply {
         review = flag(&mut reasons, "no usable address to answer");
     }
-    if kind.is_sensitive() && a.score(kind) < 3 && !a.plea {
+    if kind.is_sensitive() && a.score(kind) < 3 && !a.plea && !a.is_direct(kind) {
         review = flag(&mut reasons, "the request is not stated clearly");
     }
     reasons.insert(0, format!("asks for {kind}"));
@@ -229,6 +316,33 @@ pub fn understand(env: &Envelope, body: &Body, bulk: bool, company: &Company) ->
         invalid_iin: ids.invalid_iin,
         reasons,
     }
+}
+
+/// Addresses in `text` (words with an `@` between a local part and a dotted domain).
+fn addresses(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | '"' | '\''))
+        .filter(|w| w.contains('@'))
+        .filter_map(|w| {
+            let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+            EmailAddress::parse(w).ok().map(|a| a.as_str().to_lowercase())
+        })
+}
+
+fn mentions_company_address(line: &str, company: &Company) -> bool {
+    addresses(line).any(|a| company.owns(&a))
+}
+
+/// The sender's words name an address that is neither the sender's nor the company's.
+fn other_addresses(
+    own: &str,
+    sender: &Option<String>,
+    reply_to: &Option<String>,
+    company: &Company,
+) -> bool {
+    own.contains('@')
+        && addresses(own).any(|a| {
+            Some(&a) != sender.as_ref() && Some(&a) != reply_to.as_ref() && !company.owns(&a)
+        })
 }
 
 fn is_noreply(address: &str) -> bool {

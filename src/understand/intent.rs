@@ -209,7 +209,7 @@ impl Analysis {
                     Sig::NegKind(k) => self.negated[index(k)] = true,
                     Sig::Plea => self.plea = true,
                     Sig::Representative => self.representative = true,
-                    Sig::ThirdParty => self.third_party = true,
+                    Sig::ThirdParty | Sig::SelfRole => self.third_party = true,
                     Sig::Dispute => self.dispute = true,
                     Sig::Cancel => self.cancel = true,
                     Sig::Incident => self.incident = true,

@@ -15,7 +15,9 @@ pub mod intent;
 pub mod language;
 pub mod normalise;
 pub mod text;
-mod vocabulary;
+pub mod vocabulary;
+
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -23,6 +25,7 @@ use crate::config::CompanySettings;
 use crate::domain::{Bin, Iin, Language, MailKind, Phone, RequestKind};
 
 pub use envelope::Envelope;
+pub use vocabulary::{Vocabulary, VocabularyError};
 
 /// The company's own contacts, which are never taken for a subject's.
 #[derive(Debug, Clone, Default)]
@@ -107,14 +110,31 @@ pub enum Unreadable {
 }
 
 /// Reads raw messages. Cheap to clone; holds only configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Reader {
     company: Company,
+    vocabulary: Arc<Vocabulary>,
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        Self::new(Company::default())
+    }
 }
 
 impl Reader {
+    /// A reader with the process's active vocabulary ([`vocabulary::active`]: the configured
+    /// one once the worker has installed it, else the embedded one).
     pub fn new(company: Company) -> Self {
-        Self { company }
+        Self {
+            company,
+            vocabulary: vocabulary::active(),
+        }
+    }
+
+    /// The same reader with another vocabulary (e.g. loaded from a directory).
+    pub fn with_vocabulary(self, vocabulary: Arc<Vocabulary>) -> Self {
+        Self { vocabulary, ..self }
     }
 
     pub fn read(&self, raw: &[u8]) -> Result<Reading, Unreadable> {
@@ -130,7 +150,7 @@ impl Reader {
         let envelope = Envelope::from_message(&message);
         let body = text::body(&message);
 
-        if let Some(kind) = automatic::detect(&message, &envelope) {
+        if let Some(kind) = automatic::detect(&message, &envelope, &body) {
             // Diagnostic lines (SMTP status codes, server names) say nothing of the language.
             let human: Vec<&str> = body
                 .own
@@ -159,7 +179,8 @@ impl Reader {
         }
 
         let bulk = automatic::is_bulk(&message);
-        let understanding = decide::understand(&envelope, &body, bulk, &self.company);
+        let understanding =
+            decide::understand(&envelope, &body, bulk, &self.company, &self.vocabulary);
         Ok(Reading {
             envelope,
             understanding,

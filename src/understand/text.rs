@@ -16,6 +16,9 @@ pub struct Body {
     pub own: String,
     /// Quoted earlier messages (reply history).
     pub quoted: String,
+    /// The attribution lines above quoted mail ("On …, Name <a@b> wrote:", "From: …"), which
+    /// say who wrote it.
+    pub quoted_from: Vec<String>,
     /// Forwarded messages: (From line of the forwarded header, text).
     pub forwarded: Vec<Forwarded>,
     /// Signature lines cut from the end of the sender's words.
@@ -245,6 +248,12 @@ pub fn split(text: &str) -> Body {
         }
         if is_reply_header(&lines, i) {
             // Everything below a reply header is the earlier message.
+            let mut attribution = line.trim().to_owned();
+            if let Some(next) = lines.get(i + 1) {
+                attribution.push(' ');
+                attribution.push_str(next.trim());
+            }
+            body.quoted_from.push(attribution);
             for l in &lines[i..] {
                 body.quoted.push_str(l.trim_start_matches(['>', ' ']));
                 body.quoted.push('\n');
@@ -436,6 +445,7 @@ mod tests {
         let b = split("Please delete it.\n\nOn Tue, 3 Jun 2025 at 10:00, Shop <news@shop.kz> wrote:\n> Unsubscribe here\n");
         assert_eq!(b.own, "Please delete it.");
         assert!(b.quoted.contains("Unsubscribe"));
+        assert!(b.quoted_from[0].contains("news@shop.kz"));
     }
 
     #[test]
@@ -452,6 +462,7 @@ mod tests {
     fn outlook_original_message_and_from_sent_block() {
         let b = split("Keep it.\n\n-----Original Message-----\nFrom: A\nSent: today\nold text\n");
         assert_eq!(b.own, "Keep it.");
+        assert!(b.quoted_from[0].contains("From: A"), "{:?}", b.quoted_from);
         let b = split("Оставьте.\n\nFrom: NLG <info@nlg.kz>\nSent: Monday\nSubject: x\n\nold\n");
         assert_eq!(b.own, "Оставьте.");
     }

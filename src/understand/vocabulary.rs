@@ -95,6 +95,9 @@ pub enum Sig {
     IdOther,
     /// Before a BIN: another organisation's ("контрагент", "buyer").
     IdOtherOrg,
+    /// The sender says who they are for somebody else ("я мать", "мен анасымын", "I am his
+    /// father"): the message concerns another person, but a number right after is the sender's.
+    SelfRole,
     /// A child of the sender ("сын", "ұлым", "daughter"): an IIN of a minor is the child's.
     Child,
 }
@@ -151,6 +154,7 @@ impl Sig {
             "id_other" => Sig::IdOther,
             "id_other_org" => Sig::IdOtherOrg,
             "child" => Sig::Child,
+            "self_role" => Sig::SelfRole,
             other => return Err(format!("unknown signal `{other}`")),
         })
     }
