@@ -482,9 +482,15 @@ fn shutdown_on_signal() -> CancellationToken {
 }
 
 /// The company's contacts from the config file if it can be read; the agreement's otherwise.
+/// A configured cue vocabulary (`understand.vocabulary_dir`) is installed for the reading too.
 fn company_for_offline_use(config: &std::path::Path) -> Company {
     match Settings::load(config) {
-        Ok(s) => Company::from_settings(&s.company),
+        Ok(s) => {
+            if let Ok(v) = s.understand.vocabulary() {
+                dsr_worker::understand::vocabulary::install(std::sync::Arc::new(v));
+            }
+            Company::from_settings(&s.company)
+        }
         Err(_) => Company::nlg_defaults(),
     }
 }

@@ -11,8 +11,12 @@
 //! stays a person's reply; our own reference (`DSR-2026-000123`) is never a ticket number. A reply
 //! to any machine mail would start a mail loop.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use mail_parser::{HeaderValue, Message, MimeHeaders};
 
+use super::normalise::lowercase;
 use super::text::Body;
 use super::Envelope;
 use crate::domain::MailKind;
@@ -85,12 +89,14 @@ fn is_bounce(message: &Message<'_>, envelope: &Envelope, body: &Body) -> bool {
     let subject = envelope.subject.trim().to_lowercase();
     let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subject.starts_with(s))
         || (!starts_as_human(&subject) && BOUNCE_SUBJECTS.iter().any(|s| subject.contains(s)));
-    let evidence = delivery_evidence(&body.own);
-    daemon_sender
-        || (daemon_name && (bounce_subject || evidence > 0))
-        || (null_return_path && bounce_subject)
-        || (bounce_subject && evidence > 0)
-        || evidence >= 2
+    if daemon_sender || (null_return_path && bounce_subject) {
+        return true;
+    }
+    if bounce_subject || daemon_name {
+        return delivery_evidence(&body.own) > 0;
+    }
+    // Without a telling subject or sender: a status code and a second kind of evidence.
+    smtp_status_code(&body.own) && delivery_evidence(&body.own) >= 2
 }
 
 const BOUNCE_SUBJECTS: &[&str] = &[
@@ -129,9 +135,9 @@ fn starts_as_human(subject: &str) -> bool {
 /// ("550 5.1.1"), DSN fields (Final-Recipient, Diagnostic-Code, Action: failed) and the fixed
 /// sentences of mail servers in kk/ru/en.
 fn delivery_evidence(text: &str) -> usize {
-    let lower = text.to_lowercase();
+    let lower = lowercase(text);
     let mut n = 0;
-    if smtp_status_code(&lower) {
+    if smtp_status_code(text) {
         n += 1;
     }
     const FIELDS: &[&str] = &[
@@ -178,8 +184,8 @@ fn delivery_evidence(text: &str) -> usize {
 }
 
 /// "550 5.1.1", "552-5.2.2", "#5.1.1", "4.4.7": an SMTP reply or enhanced status code.
-fn smtp_status_code(lower: &str) -> bool {
-    let b = lower.as_bytes();
+fn smtp_status_code(text: &str) -> bool {
+    let b = text.as_bytes();
     b.windows(5).enumerate().any(|(i, w)| {
         let enhanced = matches!(w[0], b'2' | b'4' | b'5')
             && w[1] == b'.'
@@ -248,7 +254,7 @@ fn is_read_receipt(message: &Message<'_>, envelope: &Envelope, body: &Body) -> b
     if !PREFIXES.iter().any(|p| subject.starts_with(p)) {
         return false;
     }
-    let own = body.own.to_lowercase();
+    let own = lowercase(&body.own);
     const READ: &[&str] = &[
         "was read",
         "was displayed",
@@ -266,26 +272,31 @@ fn is_read_receipt(message: &Message<'_>, envelope: &Envelope, body: &Body) -> b
 /// line of the message's own words, said to the recipient ("your", "ваше", "сіздің") or in a
 /// notice that says it was sent automatically.
 fn is_ticket_acknowledgement(envelope: &Envelope, body: &Body) -> bool {
-    let subject = envelope.subject.to_lowercase();
-    let own = body.own.to_lowercase();
-    let automated = AUTOMATED.iter().any(|a| own.contains(a));
+    let subject = lowercase(&envelope.subject);
+    let own = lowercase(&body.own);
     let reply = starts_as_human(subject.trim());
+    // Cheap test first: no "received" word, no acknowledgement.
+    if !RECEIVED_AC.is_match(&own) && (reply || !RECEIVED_AC.is_match(&subject)) {
+        return false;
+    }
+    let automated = AUTOMATED.iter().any(|a| own.contains(a));
     let lines = std::iter::once(subject.as_str())
         .filter(|_| !reply)
         .chain(own.lines());
     for line in lines {
-        if line.contains("dsr-") {
+        if line.contains("dsr-") || !RECEIVED_AC.is_match(line) {
             continue;
         }
-        let numbered = ticket_number(line);
-        let received = RECEIVED.iter().any(|r| line.contains(r));
         let yours = YOURS.iter().any(|y| line.contains(y));
-        if numbered && received && (yours || automated) {
+        if (yours || automated) && ticket_number(line) {
             return true;
         }
     }
     false
 }
+
+static RECEIVED_AC: LazyLock<AhoCorasick> =
+    LazyLock::new(|| AhoCorasick::new(RECEIVED).expect("valid patterns"));
 
 const RECEIVED: &[&str] = &[
     "has been received",
@@ -340,7 +351,17 @@ const AUTOMATED: &[&str] = &[
 /// a number sign or a ticket word.
 fn ticket_number(line: &str) -> bool {
     const MARKS: &[&str] = &[
-        "#", "№", "no.", "n°", "ticket", "case", "заявк", "обращени", "запрос", "тикет", "өтініш",
+        "#",
+        "№",
+        "no.",
+        "n°",
+        "ticket",
+        "case",
+        "заявк",
+        "обращени",
+        "запрос",
+        "тикет",
+        "өтініш",
     ];
     MARKS.iter().any(|m| {
         line.match_indices(m).any(|(i, _)| {

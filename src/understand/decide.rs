@@ -78,7 +78,10 @@ pub fn understand(
     let mut kind: Option<RequestKind> = None;
     let ranked = a.ranked();
     // The quoted mail is the company's own (our acknowledgement, our newsletter).
-    let quoted_ours = body.quoted_from.iter().any(|l| mentions_company_address(l, company));
+    let quoted_ours = body
+        .quoted_from
+        .iter()
+        .any(|l| mentions_company_address(l, company));
 
     if bulk {
         reasons.push("bulk or mailing-list mail (List-*/Precedence headers)".to_owned());
@@ -101,6 +104,9 @@ pub fn understand(
             reasons.push(
                 "business mail (offer, invoice, job, notice or phishing), not a request".to_owned(),
             );
+        } else if a.negated(k) && score < 3 {
+            kind = None;
+            reasons.push("asks the opposite of a request (\"do not…\", \"subscribe\")".to_owned());
         } else if !strong && score < 2 {
             kind = None;
             reasons.push("only a passing mention of a request word".to_owned());
@@ -136,12 +142,20 @@ pub fn understand(
         let quoted = if quoted_ours || body.quoted.trim().is_empty() {
             None
         } else {
-            analyse(&body.quoted).ranked().first().copied().filter(|(_, s)| *s >= 3)
+            analyse(&body.quoted)
+                .ranked()
+                .first()
+                .copied()
+                .filter(|(_, s)| *s >= 3)
         };
         let forwarded = if foreign_forward.trim().is_empty() {
             None
         } else {
-            analyse(&foreign_forward).ranked().first().copied().filter(|(_, s)| *s >= 3)
+            analyse(&foreign_forward)
+                .ranked()
+                .first()
+                .copied()
+                .filter(|(_, s)| *s >= 3)
         };
         if from_attachment {
             let t = analyse(&format!("{}\n{}", subject.text, attachments));
@@ -176,6 +190,16 @@ pub fn understand(
                 );
             }
         }
+    }
+
+    // A request read only from the subject while the new words point to an attachment.
+    if kind.is_some()
+        && !review
+        && !body_has_kind
+        && !is_reply
+        && (a.attachment || !body.attachments.is_empty())
+    {
+        review = flag(&mut reasons, "the application is only in an attachment");
     }
 
     // Identifiers and language.
@@ -320,12 +344,16 @@ pub fn understand(
 
 /// Addresses in `text` (words with an `@` between a local part and a dotted domain).
 fn addresses(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | '"' | '\''))
-        .filter(|w| w.contains('@'))
-        .filter_map(|w| {
-            let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-            EmailAddress::parse(w).ok().map(|a| a.as_str().to_lowercase())
-        })
+    text.split(|c: char| {
+        c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | '"' | '\'')
+    })
+    .filter(|w| w.contains('@'))
+    .filter_map(|w| {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        EmailAddress::parse(w)
+            .ok()
+            .map(|a| a.as_str().to_lowercase())
+    })
 }
 
 fn mentions_company_address(line: &str, company: &Company) -> bool {

@@ -57,7 +57,12 @@ const CUE_REACH: usize = 8;
 /// so is a bare twelve-digit group inside a longer run (a date or a phone next to it), but never
 /// twelve digits cut out of a longer grouped number (a card number), nor anything after `+`.
 fn twelve_digit_numbers(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
-    let is_sep = |c: char| matches!(c, ' ' | '\u{a0}' | '\u{2009}' | '\u{202f}' | '-' | '–' | '.');
+    let is_sep = |c: char| {
+        matches!(
+            c,
+            ' ' | '\u{a0}' | '\u{2009}' | '\u{202f}' | '-' | '–' | '.'
+        )
+    };
     let b = text.as_bytes();
     // (start, end) of every digit group.
     let mut groups: Vec<(usize, usize)> = Vec::new();
@@ -210,14 +215,24 @@ fn owner(vocabulary: &Arc<Vocabulary>, context: &str) -> (Owner, usize) {
     let views = normalise::views(context);
     let mut best: (Owner, usize) = (Owner::Unsaid, usize::MAX);
     for (view, m) in [(&views.cyr, &vocabulary.cyr), (&views.lat, &vocabulary.lat)] {
-        for h in m.hits(view) {
-            let sigs = m.sigs(&h);
-            let other = !sigs.contains(&Sig::SelfRole) && sigs.iter().any(|s| {
-                matches!(
-                    s,
-                    Sig::IdOther | Sig::ThirdParty | Sig::Representative | Sig::Child
-                )
-            });
+        let hits = m.hits(view);
+        // Words inside "я, мать" describe the sender; they are no cue of another person.
+        let roles: Vec<(usize, usize)> = hits
+            .iter()
+            .filter(|h| m.sigs(h).contains(&Sig::SelfRole))
+            .map(|h| (h.start, h.word_end))
+            .collect();
+        for h in &hits {
+            let sigs = m.sigs(h);
+            let in_role = roles.iter().any(|(s, e)| h.start >= *s && h.word_end <= *e);
+            let other = !in_role
+                && !sigs.contains(&Sig::SelfRole)
+                && sigs.iter().any(|s| {
+                    matches!(
+                        s,
+                        Sig::IdOther | Sig::ThirdParty | Sig::Representative | Sig::Child
+                    )
+                });
             let mine = sigs
                 .iter()
                 .any(|s| matches!(s, Sig::IdMine | Sig::OwnData | Sig::SelfRole));
@@ -344,9 +359,8 @@ mod tests {
 
     #[test]
     fn company_contacts_and_others_are_excluded() {
-        let f = plain(
-            "БИН 250140021383, тел. +7 727 339 48 10. Моя мать (ИИН 880415403128) умерла.",
-        );
+        let f =
+            plain("БИН 250140021383, тел. +7 727 339 48 10. Моя мать (ИИН 880415403128) умерла.");
         assert!(f.bin.is_empty());
         assert!(f.phones.is_empty());
         assert!(f.iin.is_empty());
@@ -413,7 +427,9 @@ mod tests {
             },
         );
         assert!(f.iin.is_empty(), "{f:?}");
-        let f = plain(&format!("Provide the file of your customer Bolat, IIN {OWN}"));
+        let f = plain(&format!(
+            "Provide the file of your customer Bolat, IIN {OWN}"
+        ));
         assert!(f.iin.is_empty(), "{f:?}");
     }
 

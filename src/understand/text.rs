@@ -342,6 +342,17 @@ fn header_value<'a>(line: &'a str, words: &[&str]) -> Option<&'a str> {
 }
 
 fn is_forward_marker(line: &str) -> bool {
+    // Cheap test first: every marker starts (after dashes) with one of these letters.
+    let first = line
+        .chars()
+        .find(|c| !matches!(c, '-' | '_' | ' '))
+        .unwrap_or(' ');
+    if !matches!(
+        first,
+        'f' | 'F' | 'b' | 'B' | 'п' | 'П' | 'ж' | 'Ж' | 'қ' | 'Қ'
+    ) {
+        return false;
+    }
     let l = line.to_lowercase();
     let l = l.trim_matches(|c: char| c == '-' || c == ' ' || c == '_');
     l.starts_with("forwarded message")
@@ -360,6 +371,11 @@ fn is_forward_marker(line: &str) -> bool {
 fn is_reply_header(lines: &[&str], i: usize) -> bool {
     let line = lines[i].trim();
     if line.is_empty() {
+        return false;
+    }
+    // Every reply header has a colon on its line or the next, or is a line of dashes/underscores.
+    let next_colon = lines.get(i + 1).is_some_and(|n| n.contains(':'));
+    if !line.contains(':') && !next_colon && !line.starts_with("---") && !line.starts_with("___") {
         return false;
     }
     let l = line.to_lowercase();
@@ -419,6 +435,13 @@ fn is_reply_header(lines: &[&str], i: usize) -> bool {
 fn is_signature_start(line: &str) -> bool {
     if line == "--" || line == "-- " || line == "—" {
         return true;
+    }
+    let first = line.chars().next().unwrap_or(' ');
+    if !matches!(
+        first,
+        's' | 'S' | 'g' | 'G' | 'о' | 'О' | 'i' | 'I' | 'ж' | 'Ж'
+    ) {
+        return false;
     }
     let l = line.to_lowercase();
     const SENT_FROM: &[&str] = &[

@@ -331,19 +331,25 @@ struct Phrase {
     sigs: Vec<Sig>,
     /// The last word is a Kazakh verb root (`~`).
     root: bool,
+    /// Matching goes on after the phrase (a request, a negation, a question form); a phrase of
+    /// context cues only (a relation, an object, a plea) lets the words it spans be read again.
+    consumes: bool,
 }
 
 #[derive(Debug)]
 struct Node {
-    edges: Vec<(u8, u32)>,
+    edges: Vec<(char, u32)>,
     stem: u32,
 }
 
-/// Stems in a byte trie, and the phrases that start with each stem.
+/// First characters below this have a direct slot at the trie's root (Latin and Cyrillic).
+const DENSE: usize = 0x530;
+
+/// Stems in a character trie, and the phrases that start with each stem.
 #[derive(Debug)]
 pub(crate) struct Matcher {
     nodes: Vec<Node>,
-    root: Box<[u32; 256]>,
+    root: Box<[u32; DENSE]>,
     by_first: Vec<Vec<u32>>,
     phrases: Vec<Phrase>,
 }
@@ -469,10 +475,27 @@ impl Builder {
                     None => Tok::Gap,
                 })
                 .collect();
+            let consumes = sigs.iter().any(|s| {
+                matches!(
+                    s,
+                    Sig::Kind(..)
+                        | Sig::NegKind(_)
+                        | Sig::Neg
+                        | Sig::PostNeg
+                        | Sig::HowTo
+                        | Sig::Hedge
+                        | Sig::Business(_)
+                        | Sig::Dispute
+                        | Sig::Cancel
+                        | Sig::Confirm
+                        | Sig::Vague
+                )
+            });
             self.phrases.push(Phrase {
                 tokens,
                 sigs: sigs.clone(),
                 root,
+                consumes,
             });
         }
         Ok(())
@@ -487,26 +510,28 @@ impl Builder {
         by_stem.sort_by_key(|x| x.1);
         for (s, id) in &by_stem {
             let mut n = 0usize;
-            for b in s.bytes() {
-                let found = nodes[n].edges.iter().find(|e| e.0 == b).map(|e| e.1);
+            for c in s.chars() {
+                let found = nodes[n].edges.iter().find(|e| e.0 == c).map(|e| e.1);
                 n = match found {
-                    Some(c) => c as usize,
+                    Some(next) => next as usize,
                     None => {
                         nodes.push(Node {
                             edges: vec![],
                             stem: NONE,
                         });
-                        let c = (nodes.len() - 1) as u32;
-                        nodes[n].edges.push((b, c));
-                        c as usize
+                        let next = (nodes.len() - 1) as u32;
+                        nodes[n].edges.push((c, next));
+                        next as usize
                     }
                 };
             }
             nodes[n].stem = *id;
         }
-        let mut root = Box::new([NONE; 256]);
-        for (b, c) in &nodes[0].edges {
-            root[*b as usize] = *c;
+        let mut root = Box::new([NONE; DENSE]);
+        for (c, next) in &nodes[0].edges {
+            if (*c as usize) < DENSE {
+                root[*c as usize] = *next;
+            }
         }
         let mut by_first = vec![Vec::new(); by_stem.len()];
         for (i, p) in self.phrases.iter().enumerate() {
@@ -562,7 +587,6 @@ impl Matcher {
             words: Vec::with_capacity(view.len() / 6 + 1),
             stems: Vec::with_capacity(view.len() / 8 + 1),
         };
-        let bytes = view.as_bytes();
         let mut prev_end = 0usize;
         let mut iter = view.char_indices().peekable();
         while let Some((i, c)) = iter.next() {
@@ -579,20 +603,30 @@ impl Matcher {
                 iter.next();
             }
             let from = scan.stems.len() as u32;
-            // Walk the trie along the word's bytes, noting every stem that ends on the way.
-            let mut node = self.root[bytes[start] as usize];
-            let mut k = start + 1;
+            // Walk the trie along the word, noting every stem that ends on the way.
+            let word = &view[start..end];
+            let mut chars = word.char_indices();
+            let first = chars.next().map_or('\0', |x| x.1);
+            let mut node = if (first as usize) < DENSE {
+                self.root[first as usize]
+            } else {
+                self.nodes[0]
+                    .edges
+                    .iter()
+                    .find(|e| e.0 == first)
+                    .map_or(NONE, |e| e.1)
+            };
+            let mut at = first.len_utf8();
             while node != NONE {
                 let n = &self.nodes[node as usize];
                 if n.stem != NONE {
-                    scan.stems.push((n.stem, (k - start) as u32));
+                    scan.stems.push((n.stem, at as u32));
                 }
-                if k >= end {
+                let Some((i, c)) = chars.next() else {
                     break;
-                }
-                let b = bytes[k];
-                node = n.edges.iter().find(|e| e.0 == b).map_or(NONE, |e| e.1);
-                k += 1;
+                };
+                node = n.edges.iter().find(|e| e.0 == c).map_or(NONE, |e| e.1);
+                at = i + c.len_utf8();
             }
             let joined = !scan.words.is_empty() && joins(&view[prev_end..start]);
             scan.words.push(Word {
@@ -654,7 +688,7 @@ impl Matcher {
     }
 
     /// Cues in a view, left to right; at each word the longest phrase wins and matching goes on
-    /// after it.
+    /// after it (after its first word only, for a phrase of context cues).
     pub(crate) fn hits(&self, view: &str) -> Vec<Hit> {
         let scan = self.scan(view);
         let mut out = Vec::new();
@@ -687,7 +721,11 @@ impl Matcher {
                         word_end: lw.end,
                         phrase: pi,
                     });
-                    i = last + 1;
+                    i = if self.phrases[pi as usize].consumes {
+                        last + 1
+                    } else {
+                        i + 1
+                    };
                 }
                 None => i += 1,
             }
