@@ -61,11 +61,22 @@ pub fn understand(
     let analyse = |text: &str| Analysis::with(vocabulary, text);
     let subject = clean_subject(&env.subject);
     let is_reply = is_reply_subject(&env.subject);
+    let is_forward = is_forward_subject(&env.subject);
     let mut a = analyse(&own);
     let body_has_kind = a.any_kind();
+    let words = own.split_whitespace().count();
     let s = analyse(&subject.text);
-    // The subject of a reply is usually ours; it counts only when the new words say nothing.
-    a.merge(&s, !is_reply || !body_has_kind);
+    // The subject of a reply is usually ours or the quoted mail's, and a forward's is the
+    // forwarded mail's: it counts only when the new words say (almost) nothing and no earlier
+    // mail of somebody else is quoted or forwarded.
+    let subject_counts = if is_forward && !body.forwarded.is_empty() {
+        false
+    } else if is_reply {
+        !body_has_kind && words <= 3
+    } else {
+        true
+    };
+    a.merge(&s, subject_counts);
 
     let mut review = false;
     let flag = |reasons: &mut Vec<String>, why: &str| {
@@ -74,7 +85,6 @@ pub fn understand(
     };
 
     let attachments = body.attachments.join("\n");
-    let words = own.split_whitespace().count();
     let mut kind: Option<RequestKind> = None;
     let ranked = a.ranked();
     // The quoted mail is the company's own (our acknowledgement, our newsletter).
@@ -104,6 +114,9 @@ pub fn understand(
             reasons.push(
                 "business mail (offer, invoice, job, notice or phishing), not a request".to_owned(),
             );
+        } else if a.just_asking && !asked {
+            kind = None;
+            reasons.push("only asks about the company's practice, makes no request".to_owned());
         } else if a.negated(k) && score < 3 {
             kind = None;
             reasons.push("asks the opposite of a request (\"do not…\", \"subscribe\")".to_owned());
@@ -398,6 +411,11 @@ const FORWARD_PREFIXES: &[&str] = &["fwd:", "fw:", "пересл:", "тж:"];
 fn is_reply_subject(subject: &str) -> bool {
     let s = subject.trim().to_lowercase();
     REPLY_PREFIXES.iter().any(|p| s.starts_with(p))
+}
+
+fn is_forward_subject(subject: &str) -> bool {
+    let s = subject.trim().to_lowercase();
+    FORWARD_PREFIXES.iter().any(|p| s.starts_with(p))
 }
 
 /// The subject without reply/forward prefixes and `[DSR-…]` references.

@@ -56,6 +56,8 @@ pub struct Analysis {
     pub personal_field: bool,
     /// Mentions a child of the sender.
     pub child: bool,
+    /// "Just asking": a question about the company's practice.
+    pub just_asking: bool,
 }
 
 fn index(k: RequestKind) -> usize {
@@ -140,6 +142,7 @@ impl Analysis {
         self.software |= other.software;
         self.personal_field |= other.personal_field;
         self.child |= other.child;
+        self.just_asking |= other.just_asking;
     }
 
     fn add_view(&mut self, view: &str, m: &Matcher, hits: &[Hit], vk: ViewKind) {
@@ -184,8 +187,17 @@ impl Analysis {
                                 && n.end <= h.start
                                 && n.start >= clause.0
                         });
+                        // "карта заблокирована", "was blocked", "бұғатталып қалды": a state, not
+                        // a request, unless the sentence asks ("прошу, чтобы … был удалён").
+                        let described = describes(view, h, m.is_root(h), vk)
+                            && !hits.iter().any(|n| {
+                                has(n, |s| matches!(s, Sig::Plea))
+                                    && sentence_start(view, n.start) == sentence_start(view, h.start)
+                            });
                         if neg_before || neg_after {
                             self.negated[i] = true;
+                        } else if described {
+                            continue;
                         } else if how {
                             self.asked_how[i] = true;
                         } else if !hedged {
@@ -235,6 +247,22 @@ impl Analysis {
                     Sig::Question => {
                         sentences.push((sentence_start(view, h.start), Pair::Question))
                     }
+                    Sig::AccessVerb => {
+                        sentences.push((sentence_start(view, h.start), Pair::AccessVerb))
+                    }
+                    Sig::KeepVerb => {
+                        let negated = hits.iter().any(|n| {
+                            has(n, |s| matches!(s, Sig::Neg))
+                                && n.end <= h.start
+                                && n.start >= neg_scope(view, h.start)
+                                && words_between(view, n.end, h.start) <= 1
+                        });
+                        if !negated {
+                            sentences.push((sentence_start(view, h.start), Pair::KeepVerb));
+                        }
+                    }
+                    Sig::Account => sentences.push((sentence_start(view, h.start), Pair::Account)),
+                    Sig::JustAsking => self.just_asking = true,
                     Sig::Neg
                     | Sig::PostNeg
                     | Sig::HowTo
@@ -257,8 +285,11 @@ impl Analysis {
                 Pair::Contract if in_sentence(*s, |p| matches!(p, Pair::InForce)) => {
                     self.debt = true;
                 }
+                Pair::KeepVerb if in_sentence(*s, |p| matches!(p, Pair::Account)) => {
+                    self.keep = true;
+                }
                 Pair::OwnData(at)
-                    if in_sentence(*s, |p| matches!(p, Pair::Question))
+                    if in_sentence(*s, |p| matches!(p, Pair::Question | Pair::AccessVerb))
                         && !in_sentence(*s, |p| matches!(p, Pair::Kind)) =>
                 {
                     let i = index(RequestKind::Access);
@@ -304,6 +335,42 @@ enum Pair {
     InForce,
     OwnData(usize),
     Question,
+    AccessVerb,
+    KeepVerb,
+    Account,
+}
+
+/// The kind's verb describes a state rather than asking for it: a Russian passive participle
+/// (заблокирована, удалён), a Kazakh passive past or converb (бұғатталып, жойылды; not the
+/// request forms жойылсын, жойылуын) or an English verb after "was", "is", "got", "been".
+fn describes(view: &str, h: &Hit, root: bool, vk: ViewKind) -> bool {
+    let rest = &view[h.end..h.word_end];
+    match vk {
+        ViewKind::Cyrillic if root => {
+            let passive = rest.starts_with('л') || rest.starts_with("ил");
+            passive && !rest.contains("син") && !rest.contains("сын") && !rest.contains("лу")
+        }
+        ViewKind::Cyrillic if h.end == h.word_end => false,
+        ViewKind::Cyrillic => {
+            let word = &view[h.start..h.word_end];
+            let last = word.rsplit(' ').next().unwrap_or(word);
+            const PARTICIPLE: &[&str] = &[
+                "ован", "ована", "овано", "ованы", "ен", "ена", "ено", "ены", "ан", "ана", "ано",
+                "аны", "ят", "ята",
+            ];
+            last.chars().count() > 5 && PARTICIPLE.iter().any(|p| last.ends_with(p))
+        }
+        ViewKind::Latin => {
+            let prev = view[..h.start]
+                .rsplit(|c: char| !normalise::is_letter(c))
+                .find(|w| !w.is_empty())
+                .unwrap_or("");
+            matches!(
+                prev,
+                "was" | "were" | "is" | "are" | "got" | "been" | "be" | "get" | "gets" | "being"
+            )
+        }
+    }
 }
 
 /// A Kazakh verb negated by its suffix right after the root (жой-ма-ңыз, өшір-ме-ңіз,

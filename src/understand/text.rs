@@ -354,7 +354,13 @@ fn is_forward_marker(line: &str) -> bool {
         return false;
     }
     let l = line.to_lowercase();
+    let dashed = line.starts_with("---") || line.starts_with("___");
     let l = l.trim_matches(|c: char| c == '-' || c == ' ' || c == '_');
+    // "-------- Қайта жіберілген хабарлама --------", "----- Пересланное письмо -----".
+    const FORWARD_WORDS: &[&str] = &["forward", "пересл", "пересыл", "жіберілген", "переадрес"];
+    if dashed && FORWARD_WORDS.iter().any(|w| l.contains(w)) {
+        return true;
+    }
     l.starts_with("forwarded message")
         || l.starts_with("begin forwarded message")
         || l.starts_with("пересылаемое сообщение")
@@ -494,6 +500,9 @@ mod tests {
     fn signature_is_cut_and_forward_kept_apart() {
         let b = split("Удалите аккаунт.\n\nОтправлено с iPhone\n");
         assert_eq!(b.own, "Удалите аккаунт.");
+        let b = split("Қараңыз.\n\n-------- Қайта жіберілген хабарлама --------\nКімнен: Досым <dos@mail.kz>\nКүні: бүгін\n\nЕскі сөздер.\n");
+        assert_eq!(b.own, "Қараңыз.");
+        assert_eq!(b.forwarded[0].from, "Досым <dos@mail.kz>");
         let b = split("See below.\n\n---------- Forwarded message ---------\nFrom: Me <me@mail.kz>\nDate: today\nSubject: x\n\nOld words here.\n");
         assert_eq!(b.own, "See below.");
         assert_eq!(b.forwarded[0].from, "Me <me@mail.kz>");

@@ -89,6 +89,16 @@ pub enum Sig {
     OwnData,
     /// A question about what is done ("what do you", "что вы", "не істейсіз").
     Question,
+    /// A verb of showing or sending ("send me", "пришлите", "көрсетіңіз"): with the sender's own
+    /// data in the sentence, an access request.
+    AccessVerb,
+    /// Keep / leave ("сохраните", "оставьте", "keep", "қалдырыңыз"): with an account or documents
+    /// in the sentence, the sender wants something kept.
+    KeepVerb,
+    /// An account, a profile, order history, contracts: what a sender may want kept.
+    Account,
+    /// "Just asking", "просто интересуюсь", "жалпы түсінік үшін": a question, not a request.
+    JustAsking,
     /// Before an identifier: it is the sender's own ("мой ИИН", "my IIN", "менің ЖСН").
     IdMine,
     /// Before an identifier: it is somebody else's ("сына", "клиента", "пример").
@@ -150,6 +160,10 @@ impl Sig {
             "personal_field" => Sig::PersonalField,
             "own_data" => Sig::OwnData,
             "question" => Sig::Question,
+            "access_verb" => Sig::AccessVerb,
+            "keep_verb" => Sig::KeepVerb,
+            "account" => Sig::Account,
+            "just_asking" => Sig::JustAsking,
             "id_mine" => Sig::IdMine,
             "id_other" => Sig::IdOther,
             "id_other_org" => Sig::IdOtherOrg,
@@ -352,6 +366,9 @@ pub(crate) struct Matcher {
     root: Box<[u32; DENSE]>,
     by_first: Vec<Vec<u32>>,
     phrases: Vec<Phrase>,
+    /// Stems that are a whole one-word negation or question cue ("не", "not", "қалай"): a
+    /// `*` gap never skips them, so "келісімді қалай кері қайтару" stays a question.
+    blockers: Vec<bool>,
 }
 
 /// One cue found in a view: byte offsets of its first word's start and its last stem's end.
@@ -539,11 +556,22 @@ impl Builder {
                 by_first[*stem as usize].push(i as u32);
             }
         }
+        let mut blockers = vec![false; by_stem.len()];
+        for p in &self.phrases {
+            let cue = p
+                .sigs
+                .iter()
+                .any(|s| matches!(s, Sig::Neg | Sig::HowTo | Sig::Hedge));
+            if let ([Tok::Word { stem, whole: true }], true) = (p.tokens.as_slice(), cue) {
+                blockers[*stem as usize] = true;
+            }
+        }
         Matcher {
             nodes,
             root,
             by_first,
             phrases: self.phrases,
+            blockers,
         }
     }
 }
@@ -640,6 +668,14 @@ impl Matcher {
         scan
     }
 
+    /// Word `j` is a whole-word negation or question cue.
+    fn blocks(&self, scan: &Scan, j: usize) -> bool {
+        let w = &scan.words[j];
+        scan.stems[w.stems.0 as usize..w.stems.1 as usize]
+            .iter()
+            .any(|(s, len)| self.blockers[*s as usize] && *len as usize == w.end - w.start)
+    }
+
     /// The stem's length when word `j` starts with stem `stem` (the whole word when `whole`).
     fn matched(&self, scan: &Scan, j: usize, stem: u32, whole: bool) -> Option<u32> {
         let w = &scan.words[j];
@@ -667,7 +703,7 @@ impl Matcher {
                 for skip in 0..=2usize {
                     if skip > 0 {
                         let w = j + skip - 1;
-                        if w >= scan.words.len() || !scan.words[w].joined {
+                        if w >= scan.words.len() || !scan.words[w].joined || self.blocks(scan, w) {
                             break;
                         }
                     }
@@ -693,12 +729,19 @@ impl Matcher {
         let scan = self.scan(view);
         let mut out = Vec::new();
         let mut i = 0;
+        // Words up to here belong to a request, negation or question phrase already found; only
+        // context cues (a relation, an object) may still start among them.
+        let mut consumed_until = 0usize;
         while i < scan.words.len() {
             let w = &scan.words[i];
+            let inside = i < consumed_until;
             let mut best: Option<(usize, u32, u32, u32)> = None; // (last word, stem len, total, phrase)
             for &(stem, len) in &scan.stems[w.stems.0 as usize..w.stems.1 as usize] {
                 for &pi in &self.by_first[stem as usize] {
                     let p = &self.phrases[pi as usize];
+                    if inside && p.consumes {
+                        continue;
+                    }
                     if let Tok::Word { whole: true, .. } = p.tokens[0] {
                         if len as usize != w.end - w.start {
                             continue;
@@ -721,11 +764,10 @@ impl Matcher {
                         word_end: lw.end,
                         phrase: pi,
                     });
-                    i = if self.phrases[pi as usize].consumes {
-                        last + 1
-                    } else {
-                        i + 1
-                    };
+                    if self.phrases[pi as usize].consumes {
+                        consumed_until = consumed_until.max(last + 1);
+                    }
+                    i += 1;
                 }
                 None => i += 1,
             }
