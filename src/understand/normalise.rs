@@ -273,6 +273,14 @@ fn translit(word: &str, out: &mut String) {
             ("ч", 2)
         } else if two('z', 'h') {
             ("ж", 2)
+        } else if c == 'n'
+            && next == Some('g')
+            && chars
+                .get(i + 2)
+                .is_none_or(|n| matches!(n, 'y' | 'i' | 'ı') || !n.is_alphabetic())
+        {
+            // Kazakh typed in ASCII: "ng" for ң (joiyngyz, mening, saktangyz).
+            ("н", 2)
         } else if two('k', 'h') {
             ("х", 2)
         } else if two('t', 's') {
@@ -336,6 +344,9 @@ mod tests {
         assert_eq!(cyr("келiсiмiмдi кери кайтарып аламын"), proper);
         // Kazakh Latin (2021).
         assert_eq!(cyr("kelisimimdi keri qaitaryp alamyn"), proper);
+        // ASCII Kazakh with "ng" for ң.
+        assert_eq!(cyr("joiyngyz"), cyr("жойыңыз"));
+        assert_eq!(cyr("mening"), cyr("менің"));
         // PDF paste with Latin schwa.
         assert_eq!(cyr("дербес деректерді жəне"), cyr("дербес деректерді және"));
     }

@@ -7,6 +7,9 @@
 //! signature starts. A forwarded block is kept apart as context: it is the sender's own words
 //! only when the forwarded message came from the sender.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
 
 /// The text of one message, split by who wrote it.
@@ -63,6 +66,55 @@ fn main_text(message: &Message<'_>) -> String {
 }
 
 fn part_text(part: &MessagePart<'_>) -> String {
+    let text = part_text_as_declared(part);
+    let declared = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .map(str::to_ascii_lowercase);
+    match declared.as_deref() {
+        Some("windows-1251" | "cp1251" | "win-1251") => repair_utf8_read_as_cp1251(&text),
+        _ => text,
+    }
+}
+
+/// Windows-1251 characters back to their bytes (for text that was UTF-8 all along).
+static CP1251: LazyLock<HashMap<char, u8>> = LazyLock::new(|| {
+    let decode = mail_parser::decoders::charsets::map::charset_decoder(b"windows-1251")
+        .expect("mail-parser knows windows-1251");
+    (0x80u8..=0xFF)
+        .filter_map(|b| decode(&[b]).chars().next().map(|c| (c, b)))
+        .collect()
+});
+
+/// UTF-8 mail labelled `windows-1251` decodes to "Р—РґСЂР°РІ…" (mojibake). When the decoded
+/// text maps back to bytes that are valid UTF-8 holding Cyrillic, those bytes were the real
+/// text; genuine windows-1251 Russian never re-encodes to valid UTF-8 of that kind.
+fn repair_utf8_read_as_cp1251(text: &str) -> String {
+    // Cheap test first: Cyrillic in UTF-8 starts with bytes D0-D3, read as "Р", "С", "Т", "У".
+    let leads = text
+        .chars()
+        .filter(|c| matches!(c, 'Р' | 'С' | 'Т' | 'У'))
+        .count();
+    if leads * 5 < text.chars().filter(|c| !c.is_ascii()).count() {
+        return text.to_owned();
+    }
+    let mut bytes = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            bytes.push(c as u8);
+        } else if let Some(b) = CP1251.get(&c) {
+            bytes.push(*b);
+        } else {
+            return text.to_owned();
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) if s.chars().any(|c| ('\u{400}'..='\u{4FF}').contains(&c)) => s,
+        _ => text.to_owned(),
+    }
+}
+
+fn part_text_as_declared(part: &MessagePart<'_>) -> String {
     match &part.body {
         PartType::Text(t) => {
             let flowed = part.content_type().is_some_and(|ct| {
@@ -507,6 +559,18 @@ mod tests {
         assert_eq!(b.own, "See below.");
         assert_eq!(b.forwarded[0].from, "Me <me@mail.kz>");
         assert!(b.forwarded[0].text.contains("Old words here."));
+    }
+
+    #[test]
+    fn utf8_labelled_windows_1251_is_repaired_and_real_1251_is_kept() {
+        let original = "Здравствуйте! Менің деректерімді жойыңыз.";
+        let decode = mail_parser::decoders::charsets::map::charset_decoder(b"windows-1251")
+            .unwrap();
+        let mojibake = decode(original.as_bytes());
+        assert!(mojibake.starts_with("Р—"), "{mojibake}");
+        assert_eq!(repair_utf8_read_as_cp1251(&mojibake), original);
+        let genuine = "Прошу удалить мои данные. Спасибо!";
+        assert_eq!(repair_utf8_read_as_cp1251(genuine), genuine);
     }
 
     #[test]
