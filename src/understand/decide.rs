@@ -152,23 +152,24 @@ pub fn understand(
     // Where else a request may stand when the new words hold none.
     if kind.is_none() && !bulk {
         let from_attachment = !body.attachments.is_empty() && (words <= 3 || a.attachment);
+        // A request in earlier mail: clearly worded, or asked for in so many words.
+        let request_in = |text: &str| -> Option<RequestKind> {
+            let q = analyse(text);
+            q.ranked()
+                .first()
+                .copied()
+                .filter(|(k, s)| *s >= 3 || (*s >= 2 && (q.plea || q.is_direct(*k))))
+                .map(|(k, _)| k)
+        };
         let quoted = if quoted_ours || body.quoted.trim().is_empty() {
             None
         } else {
-            analyse(&body.quoted)
-                .ranked()
-                .first()
-                .copied()
-                .filter(|(_, s)| *s >= 3)
+            request_in(&body.quoted)
         };
         let forwarded = if foreign_forward.trim().is_empty() {
             None
         } else {
-            analyse(&foreign_forward)
-                .ranked()
-                .first()
-                .copied()
-                .filter(|(_, s)| *s >= 3)
+            request_in(&foreign_forward)
         };
         if from_attachment {
             let t = analyse(&format!("{}\n{}", subject.text, attachments));
@@ -183,13 +184,13 @@ pub fn understand(
             }
         }
         if kind.is_none() {
-            if let Some((k, _)) = quoted {
+            if let Some(k) = quoted {
                 kind = Some(k);
                 review = flag(
                     &mut reasons,
                     "the request stands only in quoted earlier mail; the new words ask something else",
                 );
-            } else if let Some((k, _)) = forwarded {
+            } else if let Some(k) = forwarded {
                 kind = Some(k);
                 review = flag(
                     &mut reasons,

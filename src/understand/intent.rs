@@ -192,11 +192,12 @@ impl Analysis {
                         let described = describes(view, h, m.is_root(h), vk)
                             && !hits.iter().any(|n| {
                                 has(n, |s| matches!(s, Sig::Plea))
-                                    && sentence_start(view, n.start) == sentence_start(view, h.start)
+                                    && sentence_start(view, n.start)
+                                        == sentence_start(view, h.start)
                             });
                         if neg_before || neg_after {
                             self.negated[i] = true;
-                        } else if described {
+                        } else if described || kazakh_participle(view, h, m.is_root(h)) {
                             continue;
                         } else if how {
                             self.asked_how[i] = true;
@@ -262,6 +263,9 @@ impl Analysis {
                         }
                     }
                     Sig::Account => sentences.push((sentence_start(view, h.start), Pair::Account)),
+                    Sig::DataNoun => {
+                        sentences.push((sentence_start(view, h.start), Pair::DataNoun(h.start)))
+                    }
                     Sig::JustAsking => self.just_asking = true,
                     Sig::Neg
                     | Sig::PostNeg
@@ -284,6 +288,19 @@ impl Analysis {
             match p {
                 Pair::Contract if in_sentence(*s, |p| matches!(p, Pair::InForce)) => {
                     self.debt = true;
+                }
+                Pair::DataNoun(at)
+                    if in_sentence(*s, |p| matches!(p, Pair::AccessVerb))
+                        && !in_sentence(*s, |p| matches!(p, Pair::Kind)) =>
+                {
+                    let i = index(RequestKind::Access);
+                    if self.score[i] < 2 {
+                        self.score[i] = 2;
+                    }
+                    let at = *at as f32 / len;
+                    if at < self.first[i] {
+                        self.first[i] = at;
+                    }
                 }
                 Pair::KeepVerb if in_sentence(*s, |p| matches!(p, Pair::Account)) => {
                     self.keep = true;
@@ -338,6 +355,7 @@ enum Pair {
     AccessVerb,
     KeepVerb,
     Account,
+    DataNoun(usize),
 }
 
 /// The kind's verb describes a state rather than asking for it: a Russian passive participle
@@ -355,8 +373,20 @@ fn describes(view: &str, h: &Hit, root: bool, vk: ViewKind) -> bool {
             let word = &view[h.start..h.word_end];
             let last = word.rsplit(' ').next().unwrap_or(word);
             const PARTICIPLE: &[&str] = &[
-                "ован", "ована", "овано", "ованы", "ен", "ена", "ено", "ены", "ан", "ана", "ано",
-                "аны", "ят", "ята",
+                "ован",
+                "ована",
+                "овано",
+                "ованы",
+                "ен",
+                "ена",
+                "ено",
+                "ены",
+                "ан",
+                "ана",
+                "ано",
+                "аны",
+                "ят",
+                "ята",
             ];
             last.chars().count() > 5 && PARTICIPLE.iter().any(|p| last.ends_with(p))
         }
@@ -371,6 +401,15 @@ fn describes(view: &str, h: &Hit, root: bool, vk: ViewKind) -> bool {
             )
         }
     }
+}
+
+/// A Kazakh past participle right after the root (бер-ген келісім, жой-ған): an attribute,
+/// never the verb of a request, whatever else the sentence asks.
+fn kazakh_participle(view: &str, h: &Hit, root: bool) -> bool {
+    let rest = &view[h.end..h.word_end];
+    root && ["ган", "ген", "кан", "кен"]
+        .iter()
+        .any(|p| rest.starts_with(p))
 }
 
 /// A Kazakh verb negated by its suffix right after the root (жой-ма-ңыз, өшір-ме-ңіз,

@@ -281,6 +281,9 @@ fn translit(word: &str, out: &mut String) {
         {
             // Kazakh typed in ASCII: "ng" for ң (joiyngyz, mening, saktangyz).
             ("н", 2)
+        } else if two('g', 'h') {
+            // Kazakh typed in ASCII: "gh" for ғ (korghau).
+            ("г", 2)
         } else if two('k', 'h') {
             ("х", 2)
         } else if two('t', 's') {

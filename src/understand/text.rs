@@ -564,8 +564,8 @@ mod tests {
     #[test]
     fn utf8_labelled_windows_1251_is_repaired_and_real_1251_is_kept() {
         let original = "Здравствуйте! Менің деректерімді жойыңыз.";
-        let decode = mail_parser::decoders::charsets::map::charset_decoder(b"windows-1251")
-            .unwrap();
+        let decode =
+            mail_parser::decoders::charsets::map::charset_decoder(b"windows-1251").unwrap();
         let mojibake = decode(original.as_bytes());
         assert!(mojibake.starts_with("Р—"), "{mojibake}");
         assert_eq!(repair_utf8_read_as_cp1251(&mojibake), original);

@@ -97,6 +97,9 @@ pub enum Sig {
     KeepVerb,
     /// An account, a profile, order history, contracts: what a sender may want kept.
     Account,
+    /// Data as an object, whoever's ("данные", "деректер", "data"): with a showing verb, a weak
+    /// access cue (it may be somebody else's, so never enough alone).
+    DataNoun,
     /// "Just asking", "просто интересуюсь", "жалпы түсінік үшін": a question, not a request.
     JustAsking,
     /// Before an identifier: it is the sender's own ("мой ИИН", "my IIN", "менің ЖСН").
@@ -163,6 +166,7 @@ impl Sig {
             "access_verb" => Sig::AccessVerb,
             "keep_verb" => Sig::KeepVerb,
             "account" => Sig::Account,
+            "data_noun" => Sig::DataNoun,
             "just_asking" => Sig::JustAsking,
             "id_mine" => Sig::IdMine,
             "id_other" => Sig::IdOther,
