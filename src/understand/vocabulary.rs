@@ -478,7 +478,10 @@ impl Builder {
                     let mut t = t.clone();
                     let last = parts.len() - 1;
                     for (j, p) in parts.iter().enumerate() {
-                        t.push(Some(((*p).to_owned(), whole && j == last)));
+                        // A word of one or two letters inside a phrase ("по", "не", "to") is
+                        // never a stem: it would start half the words of the text.
+                        let short = words.len() > 1 && !is_root && p.chars().count() <= 2;
+                        t.push(Some(((*p).to_owned(), (whole && j == last) || short)));
                     }
                     next.push(t);
                 }
@@ -739,7 +742,9 @@ impl Matcher {
         while i < scan.words.len() {
             let w = &scan.words[i];
             let inside = i < consumed_until;
-            let mut best: Option<(usize, u32, u32, u32)> = None; // (last word, stem len, total, phrase)
+            // The longest request/negation phrase and the longest context phrase starting here:
+            // (last word, stem len, total, phrase).
+            let mut best: [Option<(usize, u32, u32, u32)>; 2] = [None, None];
             for &(stem, len) in &scan.stems[w.stems.0 as usize..w.stems.1 as usize] {
                 for &pi in &self.by_first[stem as usize] {
                     let p = &self.phrases[pi as usize];
@@ -751,30 +756,29 @@ impl Matcher {
                             continue;
                         }
                     }
-                    if let Some((last, l, total)) = self.extend(&scan, p, 1, i + 1, (i, len), len) {
-                        let better = best.is_none_or(|(bl, _, bt, _)| (last, total) > (bl, bt));
+                    if let Some((last, l, total)) = self.extend(&scan, p, 1, i + 1, (i, len), len)
+                    {
+                        let slot = &mut best[usize::from(!p.consumes)];
+                        let better = slot.is_none_or(|(bl, _, bt, _)| (last, total) > (bl, bt));
                         if better {
-                            best = Some((last, l, total, pi));
+                            *slot = Some((last, l, total, pi));
                         }
                     }
                 }
             }
-            match best {
-                Some((last, l, _, pi)) => {
-                    let lw = &scan.words[last];
-                    out.push(Hit {
-                        start: w.start,
-                        end: lw.start + l as usize,
-                        word_end: lw.end,
-                        phrase: pi,
-                    });
-                    if self.phrases[pi as usize].consumes {
-                        consumed_until = consumed_until.max(last + 1);
-                    }
-                    i += 1;
+            for (last, l, _, pi) in best.into_iter().flatten() {
+                let lw = &scan.words[last];
+                out.push(Hit {
+                    start: w.start,
+                    end: lw.start + l as usize,
+                    word_end: lw.end,
+                    phrase: pi,
+                });
+                if self.phrases[pi as usize].consumes {
+                    consumed_until = consumed_until.max(last + 1);
                 }
-                None => i += 1,
             }
+            i += 1;
         }
         out
     }
@@ -878,5 +882,22 @@ mod tests {
     fn the_embedded_vocabulary_compiles() {
         let v = Vocabulary::embedded();
         assert!(!v.cyr.phrases.is_empty() && !v.lat.phrases.is_empty());
+    }
+}
+#[cfg(test)]
+mod show_tmp {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn show() {
+        let text = std::env::var("T").unwrap();
+        let v = Vocabulary::embedded();
+        let views = normalise::views(&text);
+        for (view, m) in [(&views.cyr, &v.cyr), (&views.lat, &v.lat)] {
+            for h in m.hits(view) {
+                eprintln!("{:?} {:?}", &view[h.start..h.word_end], m.sigs(&h));
+            }
+            eprintln!("--");
+        }
     }
 }
