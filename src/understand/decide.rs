@@ -109,7 +109,7 @@ pub fn understand(
         let k = kind.unwrap_or(top);
         let asked = a.plea || a.is_direct(k);
         let strong = score >= 3 || asked;
-        if a.business >= 2 && !a.debt && !(asked && score >= 3 && a.business < 4) {
+        if a.business >= 2 && !(asked && score >= 3 && a.business < 4) {
             kind = None;
             reasons.push(
                 "business mail (offer, invoice, job, notice or phishing), not a request".to_owned(),

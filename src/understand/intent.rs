@@ -154,7 +154,12 @@ impl Analysis {
             let sigs = m.sigs(h);
             let root_negated = m.is_root(h) && kazakh_negative(&view[h.end..h.word_end]);
             for sig in sigs {
-                match *sig {
+                // A kind's verb is read like its phrase, with no weight of its own.
+                let sig = match *sig {
+                    Sig::Verb(k) => Sig::Kind(k, 0),
+                    other => other,
+                };
+                match sig {
                     Sig::Kind(k, w) => {
                         let i = index(k);
                         if root_negated {
@@ -186,6 +191,11 @@ impl Analysis {
                             has(n, |s| matches!(s, Sig::Hedge))
                                 && n.end <= h.start
                                 && n.start >= clause.0
+                        }) || hits.iter().any(|n| {
+                            has(n, |s| matches!(s, Sig::PostHedge))
+                                && n.start >= h.end
+                                && n.start <= clause.1
+                                && words_between(view, h.word_end, n.start) <= 1
                         });
                         // "карта заблокирована", "was blocked", "бұғатталып қалды": a state, not
                         // a request, unless the sentence asks ("прошу, чтобы … был удалён").
@@ -204,7 +214,7 @@ impl Analysis {
                         } else if !hedged {
                             self.score[i] += u32::from(w);
                             let at = h.start as f32 / len;
-                            if at < self.first[i] {
+                            if w > 0 && at < self.first[i] {
                                 self.first[i] = at;
                             }
                             let direct = match vk {
@@ -215,8 +225,17 @@ impl Analysis {
                                 ),
                                 ViewKind::Latin => direct_latin(view, h.start, clause.0),
                             };
-                            self.direct[i] |= direct;
-                            sentences.push((sentence_start(view, h.start), Pair::Kind));
+                            if w > 0 {
+                                self.direct[i] |= direct;
+                                sentences.push((sentence_start(view, h.start), Pair::Kind));
+                            }
+                            // Topic words (weight 1) are no verbs.
+                            if w != 1 {
+                                sentences.push((
+                                    sentence_start(view, h.start),
+                                    Pair::Verb(k, w, direct, h.start),
+                                ));
+                            }
                         }
                     }
                     Sig::NegKind(k) => self.negated[index(k)] = true,
@@ -267,10 +286,23 @@ impl Analysis {
                         sentences.push((sentence_start(view, h.start), Pair::DataNoun(h.start)))
                     }
                     Sig::JustAsking => self.just_asking = true,
-                    Sig::Neg
-                    | Sig::PostNeg
+                    Sig::Object(k) => {
+                        sentences.push((sentence_start(view, h.start), Pair::Object(k)))
+                    }
+                    Sig::Verb(_) => {}
+                    Sig::Invoice => sentences.push((sentence_start(view, h.start), Pair::Invoice)),
+                    Sig::NotYet => sentences.push((sentence_start(view, h.start), Pair::Unpaid)),
+                    Sig::Neg => {
+                        // "No." before a number is an abbreviation, "нет" an answer.
+                        let word = &view[h.start..h.word_end];
+                        if word != "no" && word != "нет" {
+                            sentences.push((sentence_start(view, h.start), Pair::Unpaid));
+                        }
+                    }
+                    Sig::PostNeg
                     | Sig::HowTo
                     | Sig::Hedge
+                    | Sig::PostHedge
                     | Sig::IdMine
                     | Sig::IdOther
                     | Sig::IdOtherOrg => {}
@@ -284,9 +316,36 @@ impl Analysis {
     fn pairs(&mut self, sentences: &[(usize, Pair)], len: f32) {
         let in_sentence =
             |s: usize, f: fn(&Pair) -> bool| sentences.iter().any(|(t, p)| *t == s && f(p));
+        // A kind's verb and its object in one sentence: a clear request, however ordered
+        // (a marketing object claims the sentence from erasure: "удалите из рассылки").
+        let mut done: Vec<(usize, RequestKind)> = Vec::new();
+        for (s, p) in sentences {
+            let Pair::Verb(k, w, direct, at) = *p else {
+                continue;
+            };
+            if w >= 3 || done.contains(&(*s, k)) {
+                continue;
+            }
+            let object = in_sentence_kind(sentences, *s, k);
+            let marketing_claims = k == RequestKind::Erasure
+                && in_sentence_kind(sentences, *s, RequestKind::MarketingOptOut);
+            if object && !marketing_claims {
+                done.push((*s, k));
+                let i = index(k);
+                self.score[i] += u32::from(3 - w);
+                self.direct[i] |= direct;
+                let at = at as f32 / len;
+                if at < self.first[i] {
+                    self.first[i] = at;
+                }
+            }
+        }
         for (s, p) in sentences {
             match p {
                 Pair::Contract if in_sentence(*s, |p| matches!(p, Pair::InForce)) => {
+                    self.debt = true;
+                }
+                Pair::Invoice if in_sentence(*s, |p| matches!(p, Pair::Unpaid)) => {
                     self.debt = true;
                 }
                 Pair::DataNoun(at)
@@ -356,6 +415,12 @@ enum Pair {
     KeepVerb,
     Account,
     DataNoun(usize),
+    /// A kind's verb or phrase: (kind, weight, direct form, position).
+    Verb(RequestKind, u8, bool, usize),
+    Object(RequestKind),
+    Invoice,
+    /// A negation or "yet" (an unpaid invoice with an invoice in the sentence).
+    Unpaid,
 }
 
 /// The kind's verb describes a state rather than asking for it: a Russian passive participle
@@ -401,6 +466,12 @@ fn describes(view: &str, h: &Hit, root: bool, vk: ViewKind) -> bool {
             )
         }
     }
+}
+
+fn in_sentence_kind(sentences: &[(usize, Pair)], s: usize, k: RequestKind) -> bool {
+    sentences
+        .iter()
+        .any(|(t, p)| *t == s && matches!(p, Pair::Object(o) if *o == k))
 }
 
 /// A Kazakh past participle right after the root (бер-ген келісім, жой-ған): an attribute,

@@ -8,7 +8,10 @@
 //! # Format
 //! One cue per line: `signals<TAB>phrase` (any run of spaces also separates them). `#` starts a
 //! comment line. `signals` is a comma-separated list of signal names (see [`Sig::parse`]), e.g.
-//! `erasure=3`, `neg`, `third_party,id_other`, `not:erasure`.
+//! `erasure=3`, `neg`, `third_party,id_other`, `not:erasure`, `verb:erasure`, `object:erasure`.
+//! A kind's phrase (`erasure=3`) is a request by itself; a kind's verb and object
+//! (`verb:withdraw_consent забира`, `object:withdraw_consent согласи`) make one together, in one
+//! sentence and in any order ("Согласие … прошу аннулировать", "I am terminating my consent").
 //!
 //! A phrase is a sequence of words. Each word matches a word of the text that *starts* with it
 //! (a stem: `удал` matches удалить, удалите, удаления), so endings need not be listed:
@@ -39,6 +42,11 @@ pub enum Sig {
     Kind(RequestKind, u8),
     /// A negated form of the kind's verb written as one phrase ("жоюдың қажеті жоқ").
     NegKind(RequestKind),
+    /// A verb of the kind ("забираю", "terminate", "жарамсыз"): a request when the kind's
+    /// object stands in the same sentence, in any word order.
+    Verb(RequestKind),
+    /// An object of the kind ("согласие", "consent", "келісім" for a withdrawal).
+    Object(RequestKind),
     /// A negation word before a verb ("не", "not", "never").
     Neg,
     /// A negation after the verb ("не нужно", "not needed", "қажеті жоқ").
@@ -47,6 +55,8 @@ pub enum Sig {
     HowTo,
     /// The clause is hypothetical ("whether to", "before I decide").
     Hedge,
+    /// Right after the verb, a condition ("жойғым келсе", "if I want to"): hypothetical too.
+    PostHedge,
     /// The sender asks for something ("прошу", "please", "сұраймын").
     Plea,
     /// Acting for somebody else (lawyer, representative, power of attorney).
@@ -102,6 +112,10 @@ pub enum Sig {
     DataNoun,
     /// "Just asking", "просто интересуюсь", "жалпы түсінік үшін": a question, not a request.
     JustAsking,
+    /// An invoice, a bill, a loan, a payment: with a negation or "yet" in the sentence, a debt.
+    Invoice,
+    /// "Yet", "ещё", "әлі": with an invoice, not paid yet.
+    NotYet,
     /// Before an identifier: it is the sender's own ("мой ИИН", "my IIN", "менің ЖСН").
     IdMine,
     /// Before an identifier: it is somebody else's ("сына", "клиента", "пример").
@@ -131,6 +145,12 @@ impl Sig {
         if let Some(k) = s.strip_prefix("not:") {
             return Ok(Sig::NegKind(kind(k)?));
         }
+        if let Some(k) = s.strip_prefix("verb:") {
+            return Ok(Sig::Verb(kind(k)?));
+        }
+        if let Some(k) = s.strip_prefix("object:") {
+            return Ok(Sig::Object(kind(k)?));
+        }
         if let Some((name, w)) = s.split_once('=') {
             return if name == "business" {
                 Ok(Sig::Business(weight(w)?))
@@ -143,6 +163,7 @@ impl Sig {
             "postneg" => Sig::PostNeg,
             "howto" => Sig::HowTo,
             "hedge" => Sig::Hedge,
+            "post_hedge" => Sig::PostHedge,
             "plea" => Sig::Plea,
             "representative" => Sig::Representative,
             "third_party" => Sig::ThirdParty,
@@ -168,6 +189,8 @@ impl Sig {
             "account" => Sig::Account,
             "data_noun" => Sig::DataNoun,
             "just_asking" => Sig::JustAsking,
+            "invoice" => Sig::Invoice,
+            "not_yet" => Sig::NotYet,
             "id_mine" => Sig::IdMine,
             "id_other" => Sig::IdOther,
             "id_other_org" => Sig::IdOtherOrg,
@@ -303,7 +326,7 @@ impl Vocabulary {
                     continue;
                 }
                 builder
-                    .add_line(line, fold)
+                    .add_line(line, fold, *script)
                     .map_err(|message| VocabularyError {
                         file: file.clone(),
                         line: n + 1,
@@ -398,7 +421,12 @@ impl Builder {
         *self.stems.entry(s).or_insert(n)
     }
 
-    fn add_line(&mut self, line: &str, fold: fn(&str) -> String) -> Result<(), String> {
+    fn add_line(
+        &mut self,
+        line: &str,
+        fold: fn(&str) -> String,
+        script: Script,
+    ) -> Result<(), String> {
         let split = line
             .find(|c: char| c.is_whitespace())
             .ok_or("a signal and a phrase are needed, separated by a tab")?;
@@ -481,7 +509,13 @@ impl Builder {
                         // A word of one or two letters inside a phrase ("по", "не", "to") is
                         // never a stem: it would start half the words of the text.
                         let short = words.len() > 1 && !is_root && p.chars().count() <= 2;
-                        t.push(Some(((*p).to_owned(), (whole && j == last) || short)));
+                        // English inflects little: a word inside a phrase is a whole word ("it
+                        // was me" is not "it wasn't me"); only the last word is a stem.
+                        let inner = script == Script::Latin && i + 1 < words.len();
+                        t.push(Some((
+                            (*p).to_owned(),
+                            (whole && j == last) || short || inner || (j < last),
+                        )));
                     }
                     next.push(t);
                 }
@@ -503,11 +537,13 @@ impl Builder {
                 matches!(
                     s,
                     Sig::Kind(..)
+                        | Sig::Verb(_)
                         | Sig::NegKind(_)
                         | Sig::Neg
                         | Sig::PostNeg
                         | Sig::HowTo
                         | Sig::Hedge
+                        | Sig::PostHedge
                         | Sig::Business(_)
                         | Sig::Dispute
                         | Sig::Cancel
