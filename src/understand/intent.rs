@@ -391,9 +391,22 @@ impl Analysis {
             .filter(|(i, _)| self.score[*i] > 0)
             .map(|(i, k)| (*k, self.score[i], self.first[i]))
             .collect();
+        // A withdrawal and a stop of processing read from the same words ("рұқсатымды
+        // тоқтатамын"): the withdrawal is the fuller reading.
+        let rank = |k: RequestKind| u8::from(k == RequestKind::Restriction);
         v.sort_by(|a, b| {
-            b.1.cmp(&a.1)
-                .then(a.2.partial_cmp(&b.2).unwrap_or(std::cmp::Ordering::Equal))
+            b.1.cmp(&a.1).then_with(|| {
+                let tie = matches!(
+                    (a.0, b.0),
+                    (RequestKind::WithdrawConsent, RequestKind::Restriction)
+                        | (RequestKind::Restriction, RequestKind::WithdrawConsent)
+                );
+                if tie {
+                    rank(a.0).cmp(&rank(b.0))
+                } else {
+                    a.2.partial_cmp(&b.2).unwrap_or(std::cmp::Ordering::Equal)
+                }
+            })
         });
         v.into_iter().map(|(k, s, _)| (k, s)).collect()
     }

@@ -360,7 +360,7 @@ pub fn active() -> Arc<Vocabulary> {
 
 const NONE: u32 = u32::MAX;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Tok {
     Word { stem: u32, whole: bool },
     Gap,
@@ -375,6 +375,38 @@ struct Phrase {
     /// Matching goes on after the phrase (a request, a negation, a question form); a phrase of
     /// context cues only (a relation, an object, a plea) lets the words it spans be read again.
     consumes: bool,
+    /// Which of the three phrases a word may start this is: 0 a request/negation/question
+    /// phrase, 1 a kind's verb, 2 a context cue. Each word starts at most one of each.
+    slot: u8,
+}
+
+impl Phrase {
+    fn classify(sigs: &[Sig]) -> (bool, u8) {
+        let consuming = sigs.iter().any(|s| {
+            matches!(
+                s,
+                Sig::Kind(..)
+                    | Sig::NegKind(_)
+                    | Sig::Neg
+                    | Sig::PostNeg
+                    | Sig::HowTo
+                    | Sig::Hedge
+                    | Sig::PostHedge
+                    | Sig::Business(_)
+                    | Sig::Dispute
+                    | Sig::Cancel
+                    | Sig::Confirm
+                    | Sig::Vague
+            )
+        });
+        if consuming {
+            (true, 0)
+        } else if sigs.iter().all(|s| matches!(s, Sig::Verb(_))) {
+            (false, 1)
+        } else {
+            (false, 2)
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -413,6 +445,7 @@ pub(crate) struct Hit {
 struct Builder {
     stems: std::collections::HashMap<String, u32>,
     phrases: Vec<Phrase>,
+    index: std::collections::HashMap<(Vec<Tok>, bool), usize>,
 }
 
 impl Builder {
@@ -523,7 +556,7 @@ impl Builder {
             tokens_per_variant = next;
         }
         for t in tokens_per_variant {
-            let tokens = t
+            let tokens: Vec<Tok> = t
                 .into_iter()
                 .map(|x| match x {
                     Some((s, whole)) => Tok::Word {
@@ -533,29 +566,26 @@ impl Builder {
                     None => Tok::Gap,
                 })
                 .collect();
-            let consumes = sigs.iter().any(|s| {
-                matches!(
-                    s,
-                    Sig::Kind(..)
-                        | Sig::Verb(_)
-                        | Sig::NegKind(_)
-                        | Sig::Neg
-                        | Sig::PostNeg
-                        | Sig::HowTo
-                        | Sig::Hedge
-                        | Sig::PostHedge
-                        | Sig::Business(_)
-                        | Sig::Dispute
-                        | Sig::Cancel
-                        | Sig::Confirm
-                        | Sig::Vague
-                )
-            });
+            // The same words on two lines: one phrase with both lines' signals.
+            let key = (tokens, root);
+            if let Some(&at) = self.index.get(&key) {
+                let p: &mut Phrase = &mut self.phrases[at];
+                for s in &sigs {
+                    if !p.sigs.contains(s) {
+                        p.sigs.push(*s);
+                    }
+                }
+                (p.consumes, p.slot) = Phrase::classify(&p.sigs);
+                continue;
+            }
+            let (consumes, slot) = Phrase::classify(&sigs);
+            self.index.insert(key.clone(), self.phrases.len());
             self.phrases.push(Phrase {
-                tokens,
+                tokens: key.0,
                 sigs: sigs.clone(),
                 root,
                 consumes,
+                slot,
             });
         }
         Ok(())
@@ -778,9 +808,9 @@ impl Matcher {
         while i < scan.words.len() {
             let w = &scan.words[i];
             let inside = i < consumed_until;
-            // The longest request/negation phrase and the longest context phrase starting here:
+            // The longest request/negation phrase, kind verb and context phrase starting here:
             // (last word, stem len, total, phrase).
-            let mut best: [Option<(usize, u32, u32, u32)>; 2] = [None, None];
+            let mut best: [Option<(usize, u32, u32, u32)>; 3] = [None, None, None];
             for &(stem, len) in &scan.stems[w.stems.0 as usize..w.stems.1 as usize] {
                 for &pi in &self.by_first[stem as usize] {
                     let p = &self.phrases[pi as usize];
@@ -792,9 +822,8 @@ impl Matcher {
                             continue;
                         }
                     }
-                    if let Some((last, l, total)) = self.extend(&scan, p, 1, i + 1, (i, len), len)
-                    {
-                        let slot = &mut best[usize::from(!p.consumes)];
+                    if let Some((last, l, total)) = self.extend(&scan, p, 1, i + 1, (i, len), len) {
+                        let slot = &mut best[usize::from(p.slot)];
                         let better = slot.is_none_or(|(bl, _, bt, _)| (last, total) > (bl, bt));
                         if better {
                             *slot = Some((last, l, total, pi));
