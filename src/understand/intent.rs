@@ -198,13 +198,16 @@ impl Analysis {
                                 && words_between(view, h.word_end, n.start) <= 1
                         });
                         // "карта заблокирована", "was blocked", "бұғатталып қалды": a state, not
-                        // a request, unless the sentence asks ("прошу, чтобы … был удалён").
+                        // a request, unless the sentence asks ("прошу, чтобы … был удалён").                        // Only a Russian participle can be asked for ("прошу, чтобы … был
+                        // удалён"); "my card was blocked; please help" stays a description.
+                        let russian = vk == ViewKind::Cyrillic && !m.is_root(h);
                         let described = describes(view, h, m.is_root(h), vk)
-                            && !hits.iter().any(|n| {
-                                has(n, |s| matches!(s, Sig::Plea))
-                                    && sentence_start(view, n.start)
-                                        == sentence_start(view, h.start)
-                            });
+                            && !(russian
+                                && hits.iter().any(|n| {
+                                    has(n, |s| matches!(s, Sig::Plea))
+                                        && sentence_start(view, n.start)
+                                            == sentence_start(view, h.start)
+                                }));
                         if neg_before || neg_after {
                             self.negated[i] = true;
                         } else if described || kazakh_participle(view, h, m.is_root(h)) {
@@ -323,7 +326,10 @@ impl Analysis {
             let Pair::Verb(k, w, direct, at) = *p else {
                 continue;
             };
-            if w >= 3 || done.contains(&(*s, k)) {
+            let strong_already = sentences
+                .iter()
+                .any(|(t, q)| *t == *s && matches!(q, Pair::Verb(o, 3.., _, _) if *o == k));
+            if w >= 3 || strong_already || done.contains(&(*s, k)) {
                 continue;
             }
             let object = in_sentence_kind(sentences, *s, k);
@@ -558,10 +564,15 @@ fn direct_latin(view: &str, start: usize, clause_start: usize) -> bool {
 
 /// The start of the sentence around `pos` (sentence ends and line breaks bound it).
 fn sentence_start(view: &str, pos: usize) -> usize {
+    let b = view.as_bytes();
     view[..pos]
         .char_indices()
         .rev()
-        .find(|(_, c)| matches!(c, '.' | '!' | '?' | '\n'))
+        .find(|(i, c)| {
+            // A dot between letters (nlg.kz, 1.5) ends no sentence.
+            matches!(c, '!' | '?' | '\n')
+                || (*c == '.' && b.get(i + 1).is_none_or(|n| !n.is_ascii_alphanumeric()))
+        })
         .map_or(0, |(i, c)| i + c.len_utf8())
 }
 
