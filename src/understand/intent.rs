@@ -89,8 +89,10 @@ impl Analysis {
         };
         let cyr = &vocabulary.cyr;
         let lat = &vocabulary.lat;
-        a.add_view(&views.cyr, cyr, &cyr.hits(&views.cyr), ViewKind::Cyrillic);
-        a.add_view(&views.lat, lat, &lat.hits(&views.lat), ViewKind::Latin);
+        a.add_view(&views.cyr, cyr, &cyr.hits(&views.cyr), ViewKind::Cyrillic); // English phrases are Latin: a view without a Latin letter cannot hold one.
+        if views.lat.bytes().any(|b| b.is_ascii_alphabetic()) {
+            a.add_view(&views.lat, lat, &lat.hits(&views.lat), ViewKind::Latin);
+        }
         a
     }
 
@@ -147,6 +149,7 @@ impl Analysis {
 
     fn add_view(&mut self, view: &str, m: &Matcher, hits: &[Hit], vk: ViewKind) {
         let len = view.len().max(1) as f32;
+        let bounds = Bounds::of(view);
         let has = |n: &Hit, f: fn(&Sig) -> bool| m.sigs(n).iter().any(f);
         // Sentence-level pairs: (sentence start, what it holds).
         let mut sentences: Vec<(usize, Pair)> = Vec::new();
@@ -166,8 +169,8 @@ impl Analysis {
                             self.negated[i] = true;
                             continue;
                         }
-                        let clause = clause_bounds(view, h.start, false);
-                        let phrase = neg_scope(view, h.start);
+                        let clause = bounds.clause(h.start, false);
+                        let phrase = bounds.clause(h.start, true).0;
                         let neg_before = hits.iter().any(|n| {
                             has(n, |s| matches!(s, Sig::Neg))
                                 && n.end <= h.start
@@ -205,8 +208,8 @@ impl Analysis {
                             && !(russian
                                 && hits.iter().any(|n| {
                                     has(n, |s| matches!(s, Sig::Plea))
-                                        && sentence_start(view, n.start)
-                                            == sentence_start(view, h.start)
+                                        && bounds.sentence_start(n.start)
+                                            == bounds.sentence_start(h.start)
                                 }));
                         if neg_before || neg_after {
                             self.negated[i] = true;
@@ -230,12 +233,12 @@ impl Analysis {
                             };
                             if w > 0 {
                                 self.direct[i] |= direct;
-                                sentences.push((sentence_start(view, h.start), Pair::Kind));
+                                sentences.push((bounds.sentence_start(h.start), Pair::Kind));
                             }
                             // Topic words (weight 1) are no verbs.
                             if w != 1 {
                                 sentences.push((
-                                    sentence_start(view, h.start),
+                                    bounds.sentence_start(h.start),
                                     Pair::Verb(k, w, direct, h.start),
                                 ));
                             }
@@ -261,45 +264,45 @@ impl Analysis {
                     Sig::PersonalField => self.personal_field = true,
                     Sig::Child => self.child = true,
                     Sig::Contract => {
-                        sentences.push((sentence_start(view, h.start), Pair::Contract))
+                        sentences.push((bounds.sentence_start(h.start), Pair::Contract))
                     }
-                    Sig::InForce => sentences.push((sentence_start(view, h.start), Pair::InForce)),
+                    Sig::InForce => sentences.push((bounds.sentence_start(h.start), Pair::InForce)),
                     Sig::OwnData => {
-                        sentences.push((sentence_start(view, h.start), Pair::OwnData(h.start)))
+                        sentences.push((bounds.sentence_start(h.start), Pair::OwnData(h.start)))
                     }
                     Sig::Question => {
-                        sentences.push((sentence_start(view, h.start), Pair::Question))
+                        sentences.push((bounds.sentence_start(h.start), Pair::Question))
                     }
                     Sig::AccessVerb => {
-                        sentences.push((sentence_start(view, h.start), Pair::AccessVerb))
+                        sentences.push((bounds.sentence_start(h.start), Pair::AccessVerb))
                     }
                     Sig::KeepVerb => {
                         let negated = hits.iter().any(|n| {
                             has(n, |s| matches!(s, Sig::Neg))
                                 && n.end <= h.start
-                                && n.start >= neg_scope(view, h.start)
+                                && n.start >= bounds.clause(h.start, true).0
                                 && words_between(view, n.end, h.start) <= 1
                         });
                         if !negated {
-                            sentences.push((sentence_start(view, h.start), Pair::KeepVerb));
+                            sentences.push((bounds.sentence_start(h.start), Pair::KeepVerb));
                         }
                     }
-                    Sig::Account => sentences.push((sentence_start(view, h.start), Pair::Account)),
+                    Sig::Account => sentences.push((bounds.sentence_start(h.start), Pair::Account)),
                     Sig::DataNoun => {
-                        sentences.push((sentence_start(view, h.start), Pair::DataNoun(h.start)))
+                        sentences.push((bounds.sentence_start(h.start), Pair::DataNoun(h.start)))
                     }
                     Sig::JustAsking => self.just_asking = true,
                     Sig::Object(k) => {
-                        sentences.push((sentence_start(view, h.start), Pair::Object(k)))
+                        sentences.push((bounds.sentence_start(h.start), Pair::Object(k)))
                     }
                     Sig::Verb(_) => {}
-                    Sig::Invoice => sentences.push((sentence_start(view, h.start), Pair::Invoice)),
-                    Sig::NotYet => sentences.push((sentence_start(view, h.start), Pair::Unpaid)),
+                    Sig::Invoice => sentences.push((bounds.sentence_start(h.start), Pair::Invoice)),
+                    Sig::NotYet => sentences.push((bounds.sentence_start(h.start), Pair::Unpaid)),
                     Sig::Neg => {
                         // "No." before a number is an abbreviation, "нет" an answer.
                         let word = &view[h.start..h.word_end];
                         if word != "no" && word != "нет" {
-                            sentences.push((sentence_start(view, h.start), Pair::Unpaid));
+                            sentences.push((bounds.sentence_start(h.start), Pair::Unpaid));
                         }
                     }
                     Sig::PostNeg
@@ -562,40 +565,61 @@ fn direct_latin(view: &str, start: usize, clause_start: usize) -> bool {
         )
 }
 
-/// The start of the sentence around `pos` (sentence ends and line breaks bound it).
-fn sentence_start(view: &str, pos: usize) -> usize {
-    let b = view.as_bytes();
-    view[..pos]
-        .char_indices()
-        .rev()
-        .find(|(i, c)| {
-            // A dot between letters (nlg.kz, 1.5) ends no sentence.
-            matches!(c, '!' | '?' | '\n')
-                || (*c == '.' && b.get(i + 1).is_none_or(|n| !n.is_ascii_alphanumeric()))
-        })
-        .map_or(0, |(i, c)| i + c.len_utf8())
+/// Where sentences and clauses end in a view, found once (boundary characters are ASCII).
+struct Bounds {
+    len: usize,
+    /// Sentence ends: ! ? line breaks, and dots not followed by a letter or digit (nlg.kz).
+    sentence: Vec<usize>,
+    /// Clause ends: sentence punctuation, ; : line breaks and spaced dashes.
+    clause: Vec<usize>,
+    /// Clause ends and commas (how far a negation reaches).
+    comma: Vec<usize>,
 }
 
-/// How far back a negation reaches: to the clause start or the last comma.
-fn neg_scope(view: &str, pos: usize) -> usize {
-    clause_bounds(view, pos, true).0
-}
+impl Bounds {
+    fn of(view: &str) -> Self {
+        let b = view.as_bytes();
+        let mut out = Bounds {
+            len: view.len(),
+            sentence: Vec::new(),
+            clause: Vec::new(),
+            comma: Vec::new(),
+        };
+        for (i, &c) in b.iter().enumerate() {
+            let clause = matches!(c, b'.' | b'!' | b'?' | b';' | b'\n' | b':')
+                || (c == b'-' && i > 0 && b[i - 1] == b' ');
+            if clause {
+                out.clause.push(i);
+                out.comma.push(i);
+            } else if c == b',' {
+                out.comma.push(i);
+            }
+            let sentence = matches!(c, b'!' | b'?' | b'\n')
+                || (c == b'.' && b.get(i + 1).is_none_or(|n| !n.is_ascii_alphanumeric()));
+            if sentence {
+                out.sentence.push(i);
+            }
+        }
+        out
+    }
 
-/// The clause around `pos`: bounded by sentence punctuation, line breaks and spaced dashes
-/// (and commas when `comma`).
-fn clause_bounds(view: &str, pos: usize, comma: bool) -> (usize, usize) {
-    let is_boundary =
-        |c: char| matches!(c, '.' | '!' | '?' | ';' | '\n' | ':' | '-') || (comma && c == ',');
-    let start = view[..pos]
-        .char_indices()
-        .rev()
-        .find(|(i, c)| is_boundary(*c) && (*c != '-' || view[..*i].ends_with(' ')))
-        .map_or(0, |(i, c)| i + c.len_utf8());
-    let end = view[pos..]
-        .char_indices()
-        .find(|(i, c)| is_boundary(*c) && (*c != '-' || view[..pos + *i].ends_with(' ')))
-        .map_or(view.len(), |(i, _)| pos + i);
-    (start, end)
+    /// The start of the sentence around `pos`.
+    fn sentence_start(&self, pos: usize) -> usize {
+        let k = self.sentence.partition_point(|&b| b < pos);
+        if k == 0 {
+            0
+        } else {
+            self.sentence[k - 1] + 1
+        }
+    }
+
+    /// The clause around `pos` (bounded by commas too when `comma`).
+    fn clause(&self, pos: usize, comma: bool) -> (usize, usize) {
+        let v = if comma { &self.comma } else { &self.clause };
+        let k = v.partition_point(|&b| b < pos);
+        let start = if k == 0 { 0 } else { v[k - 1] + 1 };
+        (start, v.get(k).copied().unwrap_or(self.len))
+    }
 }
 
 fn words_between(view: &str, a: usize, b: usize) -> usize {
@@ -660,6 +684,13 @@ mod tests {
     fn clause_and_word_helpers() {
         assert_eq!(words_between("a b c d", 1, 6), 2);
         let v = "first part. second part";
-        assert_eq!(clause_bounds(v, 15, false), (11, v.len()));
+        assert_eq!(Bounds::of(v).clause(15, false), (11, v.len()));
+        let v = "write to nlg.kz, then - a dash. Next";
+        let b = Bounds::of(v);
+        assert_eq!(b.sentence_start(v.len() - 1), v.len() - 5);
+        assert_eq!(b.sentence_start(12), 0);
+        assert_eq!(b.clause(17, false).0, 13);
+        assert_eq!(b.clause(24, false).0, 23);
+        assert_eq!(b.clause(20, true).0, 16);
     }
 }

@@ -467,6 +467,13 @@ impl Builder {
         if phrase.is_empty() {
             return Err("the phrase is empty".to_owned());
         }
+        if script == Script::Latin && !phrase.bytes().any(|b| b.is_ascii_alphabetic()) {
+            // Only text with Latin letters is matched against en.txt.
+            return Err(
+                "an English phrase needs Latin letters (Kazakh and Russian go in kk.txt, ru.txt)"
+                    .to_owned(),
+            );
+        }
         let sigs = signals
             .split(',')
             .map(|s| Sig::parse(s.trim()))
