@@ -445,7 +445,7 @@ pub(crate) struct Hit {
 struct Builder {
     stems: std::collections::HashMap<String, u32>,
     phrases: Vec<Phrase>,
-    index: std::collections::HashMap<(Vec<Tok>, bool), usize>,
+    index: std::collections::HashMap<(Vec<Tok>, bool, u8), usize>,
 }
 
 impl Builder {
@@ -572,9 +572,8 @@ impl Builder {
                     },
                     None => Tok::Gap,
                 })
-                .collect();
-            // The same words on two lines: one phrase with both lines' signals.
-            let key = (tokens, root);
+                .collect(); // The same words on two lines of the same slot: one phrase with both lines' signals.
+            let key = (tokens, root, Phrase::classify(&sigs).1);
             if let Some(&at) = self.index.get(&key) {
                 let p: &mut Phrase = &mut self.phrases[at];
                 for s in &sigs {
@@ -803,21 +802,22 @@ impl Matcher {
         }
     }
 
-    /// Cues in a view, left to right; at each word the longest phrase wins and matching goes on
-    /// after it (after its first word only, for a phrase of context cues).
+    /// Cues in a view, left to right. At each word the longest request, negation or question
+    /// phrase wins, and no other such phrase starts inside it; every kind verb and context cue
+    /// starting at the word counts, also inside a longer phrase.
     pub(crate) fn hits(&self, view: &str) -> Vec<Hit> {
         let scan = self.scan(view);
         let mut out = Vec::new();
-        let mut i = 0;
         // Words up to here belong to a request, negation or question phrase already found; only
-        // context cues (a relation, an object) may still start among them.
+        // verbs and context cues (a relation, an object) may still start among them.
         let mut consumed_until = 0usize;
-        while i < scan.words.len() {
+        // (last word, stem len, total, phrase)
+        let mut found: Vec<(usize, u32, u32, u32)> = Vec::new();
+        for i in 0..scan.words.len() {
             let w = &scan.words[i];
             let inside = i < consumed_until;
-            // The longest request/negation phrase, kind verb and context phrase starting here:
-            // (last word, stem len, total, phrase).
-            let mut best: [Option<(usize, u32, u32, u32)>; 3] = [None, None, None];
+            let mut best: Option<(usize, u32, u32, u32)> = None;
+            found.clear();
             for &(stem, len) in &scan.stems[w.stems.0 as usize..w.stems.1 as usize] {
                 for &pi in &self.by_first[stem as usize] {
                     let p = &self.phrases[pi as usize];
@@ -829,16 +829,20 @@ impl Matcher {
                             continue;
                         }
                     }
-                    if let Some((last, l, total)) = self.extend(&scan, p, 1, i + 1, (i, len), len) {
-                        let slot = &mut best[usize::from(p.slot)];
-                        let better = slot.is_none_or(|(bl, _, bt, _)| (last, total) > (bl, bt));
-                        if better {
-                            *slot = Some((last, l, total, pi));
+                    let Some((last, l, total)) = self.extend(&scan, p, 1, i + 1, (i, len), len)
+                    else {
+                        continue;
+                    };
+                    if p.slot == 0 {
+                        if best.is_none_or(|(bl, _, bt, _)| (last, total) > (bl, bt)) {
+                            best = Some((last, l, total, pi));
                         }
+                    } else {
+                        found.push((last, l, total, pi));
                     }
                 }
             }
-            for (last, l, _, pi) in best.into_iter().flatten() {
+            for &(last, l, _, pi) in best.iter().chain(found.iter()) {
                 let lw = &scan.words[last];
                 out.push(Hit {
                     start: w.start,
@@ -850,7 +854,6 @@ impl Matcher {
                     consumed_until = consumed_until.max(last + 1);
                 }
             }
-            i += 1;
         }
         out
     }
