@@ -86,6 +86,8 @@ pub fn understand(
 
     let attachments = body.attachments.join("\n");
     let mut kind: Option<RequestKind> = None;
+    // The request was read from our own acknowledgement, which the sender confirms.
+    let mut confirmed = false;
     let ranked = a.ranked();
     // The quoted mail is the company's own (our acknowledgement, our newsletter).
     let quoted_ours = body
@@ -114,13 +116,13 @@ pub fn understand(
             reasons.push(
                 "business mail (offer, invoice, job, notice or phishing), not a request".to_owned(),
             );
-        } else if a.just_asking && !asked {
+        } else if a.just_asking && !a.is_direct(k) {
             kind = None;
             reasons.push("only asks about the company's practice, makes no request".to_owned());
         } else if a.negated(k) && score < 3 {
             kind = None;
             reasons.push("asks the opposite of a request (\"do not…\", \"subscribe\")".to_owned());
-        } else if !strong && score < 2 {
+        } else if (!strong && score < 2) || (k.is_sensitive() && score < 2) {
             kind = None;
             reasons.push("only a passing mention of a request word".to_owned());
         } else if k == Rectification
@@ -138,6 +140,7 @@ pub fn understand(
         let q = analyse(&body.quoted);
         if let Some(&(k, _)) = q.ranked().first() {
             kind = Some(k);
+            confirmed = true;
             reasons.push("confirms a request quoted from our acknowledgement".to_owned());
         }
     } else if a.vague {
@@ -151,7 +154,8 @@ pub fn understand(
 
     // Where else a request may stand when the new words hold none.
     if kind.is_none() && !bulk {
-        let from_attachment = !body.attachments.is_empty() && (words <= 3 || a.attachment);
+        let from_attachment =
+            !body.attachments.is_empty() && (words <= 3 || a.attachment) && a.business < 2;
         // A request in earlier mail: clearly worded, or asked for in so many words.
         let request_in = |text: &str| -> Option<RequestKind> {
             let q = analyse(text);
@@ -178,7 +182,7 @@ pub fn understand(
                 .ranked()
                 .first()
                 .map(|x| x.0)
-                .or_else(|| t.plea.then_some(WithdrawConsent));
+                .or_else(|| (t.plea || a.attachment).then_some(WithdrawConsent));
             if kind.is_some() {
                 review = flag(&mut reasons, "the application is only in an attachment");
             }
@@ -337,7 +341,12 @@ pub fn understand(
     if answerable.is_none() || noreply {
         review = flag(&mut reasons, "no usable address to answer");
     }
-    if kind.is_sensitive() && a.score(kind) < 3 && !a.plea && !a.is_direct(kind) {
+    if kind.is_sensitive()
+        && !confirmed
+        && a.score(kind) < 3
+        && !a.is_direct(kind)
+        && !(a.plea && a.score(kind) >= 2)
+    {
         review = flag(&mut reasons, "the request is not stated clearly");
     }
     reasons.insert(0, format!("asks for {kind}"));

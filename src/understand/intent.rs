@@ -291,13 +291,19 @@ impl Analysis {
                     Sig::DataNoun => {
                         sentences.push((bounds.sentence_start(h.start), Pair::DataNoun(h.start)))
                     }
-                    Sig::JustAsking => self.just_asking = true,
+                    Sig::JustAsking => {
+                        self.just_asking = true;
+                        sentences.push((bounds.sentence_start(h.start), Pair::Hedge));
+                    }
                     Sig::Object(k) => {
                         sentences.push((bounds.sentence_start(h.start), Pair::Object(k)))
                     }
                     Sig::Verb(_) => {}
                     Sig::Invoice => sentences.push((bounds.sentence_start(h.start), Pair::Invoice)),
                     Sig::NotYet => sentences.push((bounds.sentence_start(h.start), Pair::Unpaid)),
+                    Sig::Hedge | Sig::PostHedge | Sig::HowTo => {
+                        sentences.push((bounds.sentence_start(h.start), Pair::Hedge))
+                    }
                     Sig::Neg => {
                         // "No." before a number is an abbreviation, "нет" an answer.
                         let word = &view[h.start..h.word_end];
@@ -305,13 +311,7 @@ impl Analysis {
                             sentences.push((bounds.sentence_start(h.start), Pair::Unpaid));
                         }
                     }
-                    Sig::PostNeg
-                    | Sig::HowTo
-                    | Sig::Hedge
-                    | Sig::PostHedge
-                    | Sig::IdMine
-                    | Sig::IdOther
-                    | Sig::IdOtherOrg => {}
+                    Sig::PostNeg | Sig::IdMine | Sig::IdOther | Sig::IdOtherOrg => {}
                 }
             }
         }
@@ -359,7 +359,7 @@ impl Analysis {
                 }
                 Pair::DataNoun(at)
                     if in_sentence(*s, |p| matches!(p, Pair::AccessVerb))
-                        && !in_sentence(*s, |p| matches!(p, Pair::Kind)) =>
+                        && !in_sentence(*s, |p| matches!(p, Pair::Kind | Pair::Hedge)) =>
                 {
                     let i = index(RequestKind::Access);
                     if self.score[i] < 2 {
@@ -375,7 +375,7 @@ impl Analysis {
                 }
                 Pair::OwnData(at)
                     if in_sentence(*s, |p| matches!(p, Pair::Question | Pair::AccessVerb))
-                        && !in_sentence(*s, |p| matches!(p, Pair::Kind)) =>
+                        && !in_sentence(*s, |p| matches!(p, Pair::Kind | Pair::Hedge)) =>
                 {
                     let i = index(RequestKind::Access);
                     if self.score[i] < 3 {
@@ -443,6 +443,8 @@ enum Pair {
     Invoice,
     /// A negation or "yet" (an unpaid invoice with an invoice in the sentence).
     Unpaid,
+    /// A hypothetical or "how do I" sentence: no pair in it makes a request.
+    Hedge,
 }
 
 /// The kind's verb describes a state rather than asking for it: a Russian passive participle
@@ -692,5 +694,14 @@ mod tests {
         assert_eq!(b.clause(17, false).0, 13);
         assert_eq!(b.clause(24, false).0, 23);
         assert_eq!(b.clause(20, true).0, 16);
+    }
+}
+#[cfg(test)]
+mod show_analysis_tmp {
+    #[test]
+    #[ignore]
+    fn show() {
+        let a = super::Analysis::of(&std::env::var("T").unwrap());
+        eprintln!("{:?}\nranked {:?}", a, a.ranked());
     }
 }

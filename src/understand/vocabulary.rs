@@ -661,6 +661,8 @@ struct Word {
     end: usize,
     /// The text between the previous word and this one may join words of a phrase.
     joined: bool,
+    /// ...and is only spaces: a `*` gap may skip this word (never across a comma).
+    plain: bool,
     /// Range in `Scan::stems`.
     stems: (u32, u32),
 }
@@ -735,11 +737,14 @@ impl Matcher {
                 node = n.edges.iter().find(|e| e.0 == c).map_or(NONE, |e| e.1);
                 at = i + c.len_utf8();
             }
-            let joined = !scan.words.is_empty() && joins(&view[prev_end..start]);
+            let gap = &view[prev_end..start];
+            let joined = !scan.words.is_empty() && joins(gap);
+            let plain = joined && gap.bytes().all(|b| b == b' ' || b == b'\n' || b == b'\r');
             scan.words.push(Word {
                 start,
                 end,
                 joined,
+                plain,
                 stems: (from, scan.stems.len() as u32),
             });
             prev_end = end;
@@ -782,7 +787,7 @@ impl Matcher {
                 for skip in 0..=2usize {
                     if skip > 0 {
                         let w = j + skip - 1;
-                        if w >= scan.words.len() || !scan.words[w].joined || self.blocks(scan, w) {
+                        if w >= scan.words.len() || !scan.words[w].plain || self.blocks(scan, w) {
                             break;
                         }
                     }
