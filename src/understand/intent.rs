@@ -311,7 +311,8 @@ impl Analysis {
                             sentences.push((bounds.sentence_start(h.start), Pair::Unpaid));
                         }
                     }
-                    Sig::PostNeg | Sig::IdMine | Sig::IdOther | Sig::IdOtherOrg => {}
+                    Sig::PostNeg | Sig::Particle | Sig::IdMine | Sig::IdOther | Sig::IdOtherOrg => {
+                    }
                 }
             }
         }

@@ -112,6 +112,9 @@ pub enum Sig {
     DataNoun,
     /// "Just asking", "просто интересуюсь", "жалпы түсінік үшін": a question, not a request.
     JustAsking,
+    /// A particle that makes a word indefinite ("какую-либо", "кто-нибудь"): a `*` gap never
+    /// skips it, so "какую-либо информацию" is no question "какую информацию".
+    Particle,
     /// An invoice, a bill, a loan, a payment: with a negation or "yet" in the sentence, a debt.
     Invoice,
     /// "Yet", "ещё", "әлі": with an invoice, not paid yet.
@@ -189,6 +192,7 @@ impl Sig {
             "account" => Sig::Account,
             "data_noun" => Sig::DataNoun,
             "just_asking" => Sig::JustAsking,
+            "particle" => Sig::Particle,
             "invoice" => Sig::Invoice,
             "not_yet" => Sig::NotYet,
             "id_mine" => Sig::IdMine,
@@ -640,7 +644,7 @@ impl Builder {
             let cue = p
                 .sigs
                 .iter()
-                .any(|s| matches!(s, Sig::Neg | Sig::HowTo | Sig::Hedge));
+                .any(|s| matches!(s, Sig::Neg | Sig::HowTo | Sig::Hedge | Sig::Particle));
             if let ([Tok::Word { stem, whole: true }], true) = (p.tokens.as_slice(), cue) {
                 blockers[*stem as usize] = true;
             }
