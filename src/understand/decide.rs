@@ -1,5 +1,16 @@
 //! From the sender's words to an [`Understanding`]: the kind, whether staff must look first,
 //! whether to reply, the language and the identifiers.
+//!
+//! Only the plainly simple is left to the machine. A request is read from the sender's own new
+//! words (a reply's or forward's subject counts only when those say nothing); a disclosing or
+//! destructive kind needs a clear statement (a strong phrase, a verb with its object, or a verb
+//! asked for with "прошу"/an imperative/a first-person form). Anything else that still looks like
+//! a request goes to staff with the reason: somebody else's data (relatives, employees, clients,
+//! heirs, another person's IIN), a representative, an authority's claim, a request standing only
+//! in quoted or forwarded mail or in an attachment, a complaint or threat without a demand, a
+//! debt or a contract in force (art. 8(2)), another address to answer, a reply-all that only
+//! copies the company, conflicting asks. Request words about something else (a software fault,
+//! an invoice, a service question, a subscription) make no request.
 
 use std::sync::Arc;
 
@@ -122,7 +133,7 @@ pub fn understand(
         } else if a.negated(k) && score < 3 {
             kind = None;
             reasons.push("asks the opposite of a request (\"do not…\", \"subscribe\")".to_owned());
-        } else if (!strong && score < 2) || (k.is_sensitive() && score < 2) {
+        } else if score < 2 && (!strong || k.is_sensitive()) {
             kind = None;
             reasons.push("only a passing mention of a request word".to_owned());
         } else if k == Rectification

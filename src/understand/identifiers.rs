@@ -117,7 +117,7 @@ pub fn find(own: &str, company: &Company, vocabulary: &Arc<Vocabulary>, ctx: Con
             continue;
         }
         let context = before(own, range.start);
-        let cue = owner(vocabulary, &context);
+        let cue = owner(vocabulary, context);
         match (Iin::parse(&digits), Bin::parse(&digits)) {
             (Ok(iin), _) => {
                 let minor = ctx.child && is_minor(&digits);
@@ -135,10 +135,10 @@ pub fn find(own: &str, company: &Company, vocabulary: &Arc<Vocabulary>, ctx: Con
                 }
             }
             (_, Ok(bin)) => {
-                let org = has_sig(vocabulary, &context, |s| matches!(s, Sig::IdOtherOrg));
+                let org = has_sig(vocabulary, context, |s| matches!(s, Sig::IdOtherOrg));
                 if cue.0 != Owner::Other
                     && !org
-                    && !mentions_company(&context)
+                    && !mentions_company(context)
                     && !found.bin.contains(&bin)
                 {
                     found.bin.push(bin);
@@ -170,7 +170,7 @@ pub fn find(own: &str, company: &Company, vocabulary: &Arc<Vocabulary>, ctx: Con
             continue;
         }
         let context = before(own, m.start());
-        if owner(vocabulary, &context).0 == Owner::Other {
+        if owner(vocabulary, context).0 == Owner::Other {
             continue;
         }
         found.phones.push(phone);

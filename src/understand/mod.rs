@@ -4,6 +4,10 @@
 //! intake and returns a [`Reading`]: the envelope facts the workflow needs to reply (sender,
 //! Message-ID, References, subject) and an [`Understanding`] that `dsr-worker classify` prints as
 //! JSON. It is pure CPU work with no I/O, so it can be benchmarked and tested in isolation.
+//!
+//! The rule reader's cue phrases are data ([`vocabulary`]: `vocabulary/{kk,ru,en}.txt`,
+//! embedded, overridable from `[understand] vocabulary_dir`); a [`Reader`] holds the compiled
+//! vocabulary it reads with.
 
 mod automatic;
 pub mod cli;

@@ -968,20 +968,3 @@ mod tests {
         assert!(!v.cyr.phrases.is_empty() && !v.lat.phrases.is_empty());
     }
 }
-#[cfg(test)]
-mod show_tmp {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn show() {
-        let text = std::env::var("T").unwrap();
-        let v = Vocabulary::embedded();
-        let views = normalise::views(&text);
-        for (view, m) in [(&views.cyr, &v.cyr), (&views.lat, &v.lat)] {
-            for h in m.hits(view) {
-                eprintln!("{:?} {:?}", &view[h.start..h.word_end], m.sigs(&h));
-            }
-            eprintln!("--");
-        }
-    }
-}
