@@ -137,9 +137,8 @@ pub fn understand(
             kind = None;
             reasons.push("only a passing mention of a request word".to_owned());
         } else if k == Rectification
-            && a.software
             && !a.personal_field
-            && a.score(Rectification) < 3
+            && ((a.software && a.score(Rectification) < 3) || a.company_field)
         {
             kind = None;
             reasons.push(

@@ -58,6 +58,8 @@ pub struct Analysis {
     pub child: bool,
     /// "Just asking": a question about the company's practice.
     pub just_asking: bool,
+    /// Names a company's own field or a contract's text (a document to correct).
+    pub company_field: bool,
 }
 
 fn index(k: RequestKind) -> usize {
@@ -145,11 +147,14 @@ impl Analysis {
         self.personal_field |= other.personal_field;
         self.child |= other.child;
         self.just_asking |= other.just_asking;
+        self.company_field |= other.company_field;
     }
 
     fn add_view(&mut self, view: &str, m: &Matcher, hits: &[Hit], vk: ViewKind) {
         let len = view.len().max(1) as f32;
         let bounds = Bounds::of(view);
+        // "Можно ли стереть меня? Прошу это сделать.": the question is the request.
+        let do_it = hits.iter().any(|n| m.sigs(n).contains(&Sig::DoIt));
         let has = |n: &Hit, f: fn(&Sig) -> bool| m.sigs(n).iter().any(f);
         // Sentence-level pairs: (sentence start, what it holds).
         let mut sentences: Vec<(usize, Pair)> = Vec::new();
@@ -184,6 +189,7 @@ impl Analysis {
                                 && words_between(view, h.end, n.start) <= 3
                         });
                         let how = k != RequestKind::Access
+                            && !do_it
                             && hits.iter().any(|n| {
                                 has(n, |s| matches!(s, Sig::HowTo))
                                     && n.end <= h.start
@@ -311,8 +317,13 @@ impl Analysis {
                             sentences.push((bounds.sentence_start(h.start), Pair::Unpaid));
                         }
                     }
-                    Sig::PostNeg | Sig::Particle | Sig::IdMine | Sig::IdOther | Sig::IdOtherOrg => {
-                    }
+                    Sig::CompanyField => self.company_field = true,
+                    Sig::PostNeg
+                    | Sig::Particle
+                    | Sig::DoIt
+                    | Sig::IdMine
+                    | Sig::IdOther
+                    | Sig::IdOtherOrg => {}
                 }
             }
         }

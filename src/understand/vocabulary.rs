@@ -112,6 +112,12 @@ pub enum Sig {
     DataNoun,
     /// "Just asking", "просто интересуюсь", "жалпы түсінік үшін": a question, not a request.
     JustAsking,
+    /// "Please do it", "соны сұраймын", "that's what I'm asking for": a question before it
+    /// ("можно ли стереть меня?") was a request.
+    DoIt,
+    /// A company's own field (its name, bank details) or a contract's text: what a correction of
+    /// a document is about, not personal data.
+    CompanyField,
     /// A particle that makes a word indefinite ("какую-либо", "кто-нибудь"): a `*` gap never
     /// skips it, so "какую-либо информацию" is no question "какую информацию".
     Particle,
@@ -193,6 +199,8 @@ impl Sig {
             "data_noun" => Sig::DataNoun,
             "just_asking" => Sig::JustAsking,
             "particle" => Sig::Particle,
+            "do_it" => Sig::DoIt,
+            "company_field" => Sig::CompanyField,
             "invoice" => Sig::Invoice,
             "not_yet" => Sig::NotYet,
             "id_mine" => Sig::IdMine,
