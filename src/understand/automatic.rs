@@ -221,8 +221,25 @@ fn says_it_is_automatic(body: &Body) -> bool {
         "this is an automated message",
         "this is an automatic message",
     ];
-    let own = lowercase(&body.own);
+    // Cheap test first: every self-description has one of these (any case).
+    let raw = &body.own;
+    let hint = ["втомат", "втоответ", "втожауап"]
+        .iter()
+        .any(|h| raw.contains(h))
+        || contains_ascii_ci(raw, "automat")
+        || contains_ascii_ci(raw, "auto-repl")
+        || contains_ascii_ci(raw, "autorepl");
+    if !hint {
+        return false;
+    }
+    let own = lowercase(raw);
     SELF.iter().any(|s| own.contains(s))
+}
+
+/// `needle` (lower-case ASCII) in `hay`, ignoring ASCII case, without allocating.
+fn contains_ascii_ci(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 fn is_auto_reply(message: &Message<'_>, envelope: &Envelope) -> bool {
@@ -307,6 +324,10 @@ fn is_read_receipt(message: &Message<'_>, envelope: &Envelope, body: &Body) -> b
 /// line of the message's own words, said to the recipient ("your", "ваше", "сіздің") or in a
 /// notice that says it was sent automatically.
 fn is_ticket_acknowledgement(envelope: &Envelope, body: &Body) -> bool {
+    // Cheap test first, on the text as written: no "received" word, no acknowledgement.
+    if !RECEIVED_ANY_CASE.is_match(&body.own) && !RECEIVED_ANY_CASE.is_match(&envelope.subject) {
+        return false;
+    }
     let subject = lowercase(&envelope.subject);
     let own = lowercase(&body.own);
     let reply = starts_as_human(subject.trim());
@@ -332,6 +353,22 @@ fn is_ticket_acknowledgement(envelope: &Envelope, body: &Body) -> bool {
 
 static RECEIVED_AC: LazyLock<AhoCorasick> =
     LazyLock::new(|| AhoCorasick::new(RECEIVED).expect("valid patterns"));
+
+/// The "received" words as written: any ASCII case, and Cyrillic lower or capitalised.
+static RECEIVED_ANY_CASE: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    let mut patterns: Vec<String> = Vec::new();
+    for p in RECEIVED {
+        patterns.push((*p).to_owned());
+        let mut c = p.chars();
+        if let Some(f) = c.next() {
+            patterns.push(f.to_uppercase().chain(c).collect());
+        }
+    }
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&patterns)
+        .expect("valid patterns")
+});
 
 const RECEIVED: &[&str] = &[
     "has been received",

@@ -69,6 +69,13 @@ fn index(k: RequestKind) -> usize {
         .expect("known kind")
 }
 
+const NEG: u8 = 1;
+const POSTNEG: u8 = 2;
+const HOWTO: u8 = 4;
+const HEDGE: u8 = 8;
+const POSTHEDGE: u8 = 16;
+const PLEA: u8 = 32;
+
 /// Which language family a view's vocabulary belongs to (for the verb-form rules).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ViewKind {
@@ -155,7 +162,29 @@ impl Analysis {
         let bounds = Bounds::of(view);
         // "Можно ли стереть меня? Прошу это сделать.": the question is the request.
         let do_it = hits.iter().any(|n| m.sigs(n).contains(&Sig::DoIt));
-        let has = |n: &Hit, f: fn(&Sig) -> bool| m.sigs(n).iter().any(f);
+        // What each hit is, once: the checks below look at every hit for every request cue.
+        let marks: Vec<u8> = hits
+            .iter()
+            .map(|n| {
+                m.sigs(n).iter().fold(0u8, |f, s| {
+                    f | match s {
+                        Sig::Neg => NEG,
+                        Sig::PostNeg => POSTNEG,
+                        Sig::HowTo => HOWTO,
+                        Sig::Hedge => HEDGE,
+                        Sig::PostHedge => POSTHEDGE,
+                        Sig::Plea => PLEA,
+                        _ => 0,
+                    }
+                })
+            })
+            .collect();
+        let with = |flag: u8| {
+            hits.iter()
+                .zip(marks.iter())
+                .filter(move |(_, f)| **f & flag != 0)
+                .map(|(n, _)| n)
+        };
         // Sentence-level pairs: (sentence start, what it holds).
         let mut sentences: Vec<(usize, Pair)> = Vec::new();
         for h in hits {
@@ -176,46 +205,37 @@ impl Analysis {
                         }
                         let clause = bounds.clause(h.start, false);
                         let phrase = bounds.clause(h.start, true).0;
-                        let neg_before = hits.iter().any(|n| {
-                            has(n, |s| matches!(s, Sig::Neg))
-                                && n.end <= h.start
+                        let neg_before = with(NEG).any(|n| {
+                            n.end <= h.start
                                 && n.start >= phrase
                                 && words_between(view, n.end, h.start) <= 2
                         });
-                        let neg_after = hits.iter().any(|n| {
-                            has(n, |s| matches!(s, Sig::PostNeg))
-                                && n.start >= h.end
+                        let neg_after = with(POSTNEG).any(|n| {
+                            n.start >= h.end
                                 && n.start <= clause.1
                                 && words_between(view, h.end, n.start) <= 3
                         });
                         let how = k != RequestKind::Access
                             && !do_it
-                            && hits.iter().any(|n| {
-                                has(n, |s| matches!(s, Sig::HowTo))
-                                    && n.end <= h.start
+                            && with(HOWTO).any(|n| {
+                                n.end <= h.start
                                     && n.start >= clause.0
                                     && words_between(view, n.end, h.start) <= 4
                             });
-                        let hedged = hits.iter().any(|n| {
-                            has(n, |s| matches!(s, Sig::Hedge))
-                                && n.end <= h.start
-                                && n.start >= clause.0
-                        }) || hits.iter().any(|n| {
-                            has(n, |s| matches!(s, Sig::PostHedge))
-                                && n.start >= h.end
-                                && n.start <= clause.1
-                                && words_between(view, h.word_end, n.start) <= 1
-                        });
+                        let hedged = with(HEDGE).any(|n| n.end <= h.start && n.start >= clause.0)
+                            || with(POSTHEDGE).any(|n| {
+                                n.start >= h.end
+                                    && n.start <= clause.1
+                                    && words_between(view, h.word_end, n.start) <= 1
+                            });
                         // "карта заблокирована", "was blocked", "бұғатталып қалды": a state, not
-                        // a request, unless the sentence asks ("прошу, чтобы … был удалён").                        // Only a Russian participle can be asked for ("прошу, чтобы … был
-                        // удалён"); "my card was blocked; please help" stays a description.
+                        // a request. Only a Russian participle can be asked for ("прошу, чтобы
+                        // … был удалён"); "my card was blocked; please help" stays a description.
                         let russian = vk == ViewKind::Cyrillic && !m.is_root(h);
                         let described = describes(view, h, m.is_root(h), vk)
                             && !(russian
-                                && hits.iter().any(|n| {
-                                    has(n, |s| matches!(s, Sig::Plea))
-                                        && bounds.sentence_start(n.start)
-                                            == bounds.sentence_start(h.start)
+                                && with(PLEA).any(|n| {
+                                    bounds.sentence_start(n.start) == bounds.sentence_start(h.start)
                                 }));
                         if neg_before || neg_after {
                             self.negated[i] = true;
@@ -283,9 +303,8 @@ impl Analysis {
                         sentences.push((bounds.sentence_start(h.start), Pair::AccessVerb))
                     }
                     Sig::KeepVerb => {
-                        let negated = hits.iter().any(|n| {
-                            has(n, |s| matches!(s, Sig::Neg))
-                                && n.end <= h.start
+                        let negated = with(NEG).any(|n| {
+                            n.end <= h.start
                                 && n.start >= bounds.clause(h.start, true).0
                                 && words_between(view, n.end, h.start) <= 1
                         });

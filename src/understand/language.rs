@@ -286,9 +286,18 @@ pub fn detect(text: &str) -> Option<Language> {
 }
 
 fn dotted(token: &str) -> bool {
-    let b: Vec<char> = token.chars().collect();
-    b.windows(3)
-        .any(|w| w[1] == '.' && w[0].is_alphanumeric() && w[2].is_alphanumeric())
+    let mut prev: Option<char> = None;
+    let mut it = token.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '.'
+            && prev.is_some_and(char::is_alphanumeric)
+            && it.peek().is_some_and(|n| n.is_alphanumeric())
+        {
+            return true;
+        }
+        prev = Some(c);
+    }
+    false
 }
 
 fn vote(word: &str, lists: &Lists, v: &mut Votes) {
@@ -298,9 +307,12 @@ fn vote(word: &str, lists: &Lists, v: &mut Votes) {
         .count();
     let letters = word.chars().count();
     if cyr * 2 >= letters {
-        let kazakh_letter = word.chars().any(|c| "әғқңөұүһіiə".contains(c));
+        if word.chars().any(|c| "әғқңөұүһіiə".contains(c)) {
+            v.kk += 1;
+            return;
+        }
         let folded = super::normalise::fold_word(word);
-        if kazakh_letter || lists.kk_cyr.contains(folded.as_str()) || kk_suffix(&folded) {
+        if lists.kk_cyr.contains(folded.as_str()) || kk_suffix(&folded) {
             v.kk += 1;
         } else if lists.ru_cyr.contains(folded.as_str()) || ru_suffix(&folded) {
             v.ru += 1;

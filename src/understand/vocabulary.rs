@@ -679,10 +679,16 @@ struct Word {
     stems: (u32, u32),
 }
 
+#[derive(Default)]
 struct Scan {
     words: Vec<Word>,
     /// (stem id, stem byte length) for every word, flattened.
     stems: Vec<(u32, u32)>,
+}
+
+thread_local! {
+    /// The word buffers of the last scan on this thread, reused (no allocation per text).
+    static SCAN: std::cell::Cell<Scan> = std::cell::Cell::new(Scan::default());
 }
 
 fn joins(gap: &str) -> bool {
@@ -703,11 +709,10 @@ fn joins(gap: &str) -> bool {
 }
 
 impl Matcher {
-    fn scan(&self, view: &str) -> Scan {
-        let mut scan = Scan {
-            words: Vec::with_capacity(view.len() / 6 + 1),
-            stems: Vec::with_capacity(view.len() / 8 + 1),
-        };
+    /// Splits `view` into words and notes the stems each starts with, into `scan` (reused).
+    fn scan_into(&self, view: &str, scan: &mut Scan) {
+        scan.words.clear();
+        scan.stems.clear();
         let mut prev_end = 0usize;
         let mut iter = view.char_indices().peekable();
         while let Some((i, c)) = iter.next() {
@@ -761,7 +766,6 @@ impl Matcher {
             });
             prev_end = end;
         }
-        scan
     }
 
     /// Word `j` is a whole-word negation or question cue.
@@ -823,7 +827,16 @@ impl Matcher {
     /// phrase wins, and no other such phrase starts inside it; every kind verb and context cue
     /// starting at the word counts, also inside a longer phrase.
     pub(crate) fn hits(&self, view: &str) -> Vec<Hit> {
-        let scan = self.scan(view);
+        SCAN.with(|cell| {
+            let mut scan = cell.take();
+            self.scan_into(view, &mut scan);
+            let out = self.hits_in(&scan);
+            cell.replace(scan);
+            out
+        })
+    }
+
+    fn hits_in(&self, scan: &Scan) -> Vec<Hit> {
         let mut out = Vec::new();
         // Words up to here belong to a request, negation or question phrase already found; only
         // verbs and context cues (a relation, an object) may still start among them.
@@ -846,7 +859,7 @@ impl Matcher {
                             continue;
                         }
                     }
-                    let Some((last, l, total)) = self.extend(&scan, p, 1, i + 1, (i, len), len)
+                    let Some((last, l, total)) = self.extend(scan, p, 1, i + 1, (i, len), len)
                     else {
                         continue;
                     };
