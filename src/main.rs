@@ -491,6 +491,12 @@ fn company_for_offline_use(config: &std::path::Path) -> Company {
             }
             Company::from_settings(&s.company)
         }
-        Err(_) => Company::nlg_defaults(),
+        Err(e) => {
+            // Say why a configuration that is there is not used (a bad vocabulary line, say).
+            if config.exists() {
+                eprintln!("dsr-worker: {e}; reading with the built-in contacts and vocabulary");
+            }
+            Company::nlg_defaults()
+        }
     }
 }
