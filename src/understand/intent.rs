@@ -75,6 +75,8 @@ const HOWTO: u8 = 4;
 const HEDGE: u8 = 8;
 const POSTHEDGE: u8 = 16;
 const PLEA: u8 = 32;
+/// How many hits on either side of a request cue its negations and hedges are looked for in.
+const NEAR: usize = 24;
 
 /// Which language family a view's vocabulary belongs to (for the verb-form rules).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -179,15 +181,20 @@ impl Analysis {
                 })
             })
             .collect();
-        let with = |flag: u8| {
-            hits.iter()
-                .zip(marks.iter())
+        // The cues near hit `at` with `flag`: negations, questions and hedges act on their own
+        // clause, a few words away, so a window of neighbouring hits is enough (and keeps a
+        // pathological message linear).
+        let with = |flag: u8, at: usize| {
+            let (lo, hi) = (at.saturating_sub(NEAR), (at + NEAR).min(hits.len()));
+            hits[lo..hi]
+                .iter()
+                .zip(marks[lo..hi].iter())
                 .filter(move |(_, f)| **f & flag != 0)
                 .map(|(n, _)| n)
         };
         // Sentence-level pairs: (sentence start, what it holds).
         let mut sentences: Vec<(usize, Pair)> = Vec::new();
-        for h in hits {
+        for (at, h) in hits.iter().enumerate() {
             let sigs = m.sigs(h);
             let root_negated = m.is_root(h) && kazakh_negative(&view[h.end..h.word_end]);
             for sig in sigs {
@@ -205,25 +212,26 @@ impl Analysis {
                         }
                         let clause = bounds.clause(h.start, false);
                         let phrase = bounds.clause(h.start, true).0;
-                        let neg_before = with(NEG).any(|n| {
+                        let neg_before = with(NEG, at).any(|n| {
                             n.end <= h.start
                                 && n.start >= phrase
                                 && words_between(view, n.end, h.start) <= 2
                         });
-                        let neg_after = with(POSTNEG).any(|n| {
+                        let neg_after = with(POSTNEG, at).any(|n| {
                             n.start >= h.end
                                 && n.start <= clause.1
                                 && words_between(view, h.end, n.start) <= 3
                         });
                         let how = k != RequestKind::Access
                             && !do_it
-                            && with(HOWTO).any(|n| {
+                            && with(HOWTO, at).any(|n| {
                                 n.end <= h.start
                                     && n.start >= clause.0
                                     && words_between(view, n.end, h.start) <= 4
                             });
-                        let hedged = with(HEDGE).any(|n| n.end <= h.start && n.start >= clause.0)
-                            || with(POSTHEDGE).any(|n| {
+                        let hedged = with(HEDGE, at)
+                            .any(|n| n.end <= h.start && n.start >= clause.0)
+                            || with(POSTHEDGE, at).any(|n| {
                                 n.start >= h.end
                                     && n.start <= clause.1
                                     && words_between(view, h.word_end, n.start) <= 1
@@ -234,7 +242,7 @@ impl Analysis {
                         let russian = vk == ViewKind::Cyrillic && !m.is_root(h);
                         let described = describes(view, h, m.is_root(h), vk)
                             && !(russian
-                                && with(PLEA).any(|n| {
+                                && with(PLEA, at).any(|n| {
                                     bounds.sentence_start(n.start) == bounds.sentence_start(h.start)
                                 }));
                         if neg_before || neg_after {
@@ -303,7 +311,7 @@ impl Analysis {
                         sentences.push((bounds.sentence_start(h.start), Pair::AccessVerb))
                     }
                     Sig::KeepVerb => {
-                        let negated = with(NEG).any(|n| {
+                        let negated = with(NEG, at).any(|n| {
                             n.end <= h.start
                                 && n.start >= bounds.clause(h.start, true).0
                                 && words_between(view, n.end, h.start) <= 1
@@ -349,76 +357,86 @@ impl Analysis {
         self.pairs(&sentences, len);
     }
 
-    /// Cues that mean something together in one sentence.
+    /// Cues that mean something together in one sentence. `sentences` is in text order, so
+    /// each sentence's cues stand together: one pass per sentence.
     fn pairs(&mut self, sentences: &[(usize, Pair)], len: f32) {
-        let in_sentence =
-            |s: usize, f: fn(&Pair) -> bool| sentences.iter().any(|(t, p)| *t == s && f(p));
-        // A kind's verb and its object in one sentence: a clear request, however ordered
-        // (a marketing object claims the sentence from erasure: "удалите из рассылки").
-        let mut done: Vec<(usize, RequestKind)> = Vec::new();
-        for (s, p) in sentences {
+        let mut rest = sentences;
+        while let Some(&(s, _)) = rest.first() {
+            let n = rest.iter().take_while(|(t, _)| *t == s).count();
+            let (one, tail) = rest.split_at(n);
+            self.sentence_pairs(one, len);
+            rest = tail;
+        }
+    }
+
+    fn sentence_pairs(&mut self, cues: &[(usize, Pair)], len: f32) {
+        let any = |f: fn(&Pair) -> bool| cues.iter().any(|(_, p)| f(p));
+        let object = |k: RequestKind| {
+            cues.iter()
+                .any(|(_, p)| matches!(p, Pair::Object(o) if *o == k))
+        };
+        let mark = |a: &mut Self, k: RequestKind, at: usize| {
+            let i = index(k);
+            let at = at as f32 / len;
+            if at < a.first[i] {
+                a.first[i] = at;
+            }
+        };
+        // A kind's verb and its object: a clear request, however ordered (a marketing object
+        // claims the sentence from erasure: "удалите из рассылки").
+        let mut done = [false; 6];
+        for (_, p) in cues {
             let Pair::Verb(k, w, direct, at) = *p else {
                 continue;
             };
-            let strong_already = sentences
+            let i = index(k);
+            let strong_already = cues
                 .iter()
-                .any(|(t, q)| *t == *s && matches!(q, Pair::Verb(o, 3.., _, _) if *o == k));
-            if w >= 3 || strong_already || done.contains(&(*s, k)) {
+                .any(|(_, q)| matches!(q, Pair::Verb(o, 3.., _, _) if *o == k));
+            if w >= 3 || strong_already || done[i] {
                 continue;
             }
-            let object = in_sentence_kind(sentences, *s, k);
-            let marketing_claims = k == RequestKind::Erasure
-                && in_sentence_kind(sentences, *s, RequestKind::MarketingOptOut);
-            if object && !marketing_claims {
-                done.push((*s, k));
-                let i = index(k);
+            let marketing_claims =
+                k == RequestKind::Erasure && object(RequestKind::MarketingOptOut);
+            if object(k) && !marketing_claims {
+                done[i] = true;
                 self.score[i] += u32::from(3 - w);
                 self.direct[i] |= direct;
-                let at = at as f32 / len;
-                if at < self.first[i] {
-                    self.first[i] = at;
-                }
+                mark(self, k, at);
             }
         }
-        for (s, p) in sentences {
-            match p {
-                Pair::Contract if in_sentence(*s, |p| matches!(p, Pair::InForce)) => {
-                    self.debt = true;
-                }
-                Pair::Invoice if in_sentence(*s, |p| matches!(p, Pair::Unpaid)) => {
-                    self.debt = true;
-                }
-                Pair::DataNoun(at)
-                    if in_sentence(*s, |p| matches!(p, Pair::AccessVerb))
-                        && !in_sentence(*s, |p| matches!(p, Pair::Kind | Pair::Hedge)) =>
-                {
-                    let i = index(RequestKind::Access);
-                    if self.score[i] < 2 {
-                        self.score[i] = 2;
-                    }
-                    let at = *at as f32 / len;
-                    if at < self.first[i] {
-                        self.first[i] = at;
-                    }
-                }
-                Pair::KeepVerb if in_sentence(*s, |p| matches!(p, Pair::Account)) => {
-                    self.keep = true;
-                }
-                Pair::OwnData(at)
-                    if in_sentence(*s, |p| matches!(p, Pair::Question | Pair::AccessVerb))
-                        && !in_sentence(*s, |p| matches!(p, Pair::Kind | Pair::Hedge)) =>
-                {
-                    let i = index(RequestKind::Access);
-                    if self.score[i] < 3 {
-                        self.score[i] = 3;
-                    }
-                    self.direct[i] = true;
-                    let at = *at as f32 / len;
-                    if at < self.first[i] {
-                        self.first[i] = at;
-                    }
-                }
-                _ => {}
+        if any(|p| matches!(p, Pair::Contract)) && any(|p| matches!(p, Pair::InForce)) {
+            self.debt = true;
+        }
+        if any(|p| matches!(p, Pair::Invoice)) && any(|p| matches!(p, Pair::Unpaid)) {
+            self.debt = true;
+        }
+        if any(|p| matches!(p, Pair::KeepVerb)) && any(|p| matches!(p, Pair::Account)) {
+            self.keep = true;
+        }
+        let free = !any(|p| matches!(p, Pair::Kind | Pair::Hedge));
+        let own_at = cues.iter().find_map(|(_, p)| match p {
+            Pair::OwnData(at) => Some(*at),
+            _ => None,
+        });
+        let data_at = cues.iter().find_map(|(_, p)| match p {
+            Pair::DataNoun(at) => Some(*at),
+            _ => None,
+        });
+        let access = index(RequestKind::Access);
+        // A question or a showing verb about the sender's own data; a showing verb with data of
+        // anybody is a weak access cue.
+        if let Some(at) = own_at.filter(|_| free) {
+            if any(|p| matches!(p, Pair::Question | Pair::AccessVerb)) {
+                self.score[access] = self.score[access].max(3);
+                self.direct[access] = true;
+                mark(self, RequestKind::Access, at);
+            }
+        }
+        if let Some(at) = data_at.filter(|_| free) {
+            if any(|p| matches!(p, Pair::AccessVerb)) {
+                self.score[access] = self.score[access].max(2);
+                mark(self, RequestKind::Access, at);
             }
         }
     }
@@ -521,12 +539,6 @@ fn describes(view: &str, h: &Hit, root: bool, vk: ViewKind) -> bool {
             )
         }
     }
-}
-
-fn in_sentence_kind(sentences: &[(usize, Pair)], s: usize, k: RequestKind) -> bool {
-    sentences
-        .iter()
-        .any(|(t, p)| *t == s && matches!(p, Pair::Object(o) if *o == k))
 }
 
 /// A Kazakh past participle right after the root (бер-ген келісім, жой-ған): an attribute,
