@@ -282,6 +282,30 @@ fn partial_stops_and_vague_questions_about_ones_data_are_requests() {
 }
 
 #[test]
+fn a_fresh_message_disputing_a_request_goes_to_staff() {
+    let u = reviewed("rule_fresh_dispute.eml");
+    assert!(
+        u.reasons
+            .iter()
+            .any(|r| r.contains("not theirs") || r.contains("never made")),
+        "{:?}",
+        u.reasons
+    );
+}
+
+#[test]
+fn a_wrong_iin_to_replace_is_not_the_senders_and_goes_to_staff() {
+    // "Replace it.": the imperative takes its object (the IIN) from the sentence before.
+    let u = reviewed("rule_wrong_iin_replace_it.eml");
+    assert_eq!(request(&u), Some(Rectification));
+    assert_eq!(
+        strings(&u.iin),
+        ["950505359002"],
+        "only the right one is the sender's"
+    );
+}
+
+#[test]
 fn a_withdrawal_in_free_word_order_is_read() {
     automatic("rule_free_word_order_withdrawal.eml", WithdrawConsent);
 }

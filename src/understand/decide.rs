@@ -210,6 +210,16 @@ pub fn understand(
                     &mut reasons,
                     "the request is in a message forwarded from someone else",
                 );
+            } else if a.dispute && !addressed_elsewhere {
+                // "It wasn't me" about a request of ours: the request it disputes.
+                kind = RequestKind::ALL
+                    .into_iter()
+                    .find(|k| a.negated(*k))
+                    .or(Some(Erasure));
+                review = flag(
+                    &mut reasons,
+                    "the sender says a request in their name was not theirs",
+                );
             } else if (a.threat || a.incident || a.authority) && !addressed_elsewhere {
                 kind = Some(Restriction);
                 review = flag(
@@ -324,7 +334,7 @@ pub fn understand(
             "identifiers contradict each other (more than one IIN)",
         );
     }
-    if kind == Rectification && ids.iin.len() + ids.invalid_iin.len() > 1 {
+    if kind == Rectification && ids.iin.len() + ids.invalid_iin.len() + ids.others_iin.len() > 1 {
         review = flag(&mut reasons, "asks to change an IIN: identity-critical");
     }
     let keep_conflict = (a.keep || a.negated(Erasure))

@@ -308,7 +308,15 @@ impl Analysis {
                         sentences.push((bounds.sentence_start(h.start), Pair::Question))
                     }
                     Sig::AccessVerb => {
-                        sentences.push((bounds.sentence_start(h.start), Pair::AccessVerb))
+                        let direct = match vk {
+                            ViewKind::Cyrillic => direct_cyrillic(
+                                &view[h.start..h.word_end],
+                                &view[h.end..h.word_end],
+                                m.is_root(h),
+                            ),
+                            ViewKind::Latin => true,
+                        };
+                        sentences.push((bounds.sentence_start(h.start), Pair::AccessVerb(direct)))
                     }
                     Sig::KeepVerb => {
                         let negated = with(NEG, at).any(|n| {
@@ -361,20 +369,25 @@ impl Analysis {
     /// each sentence's cues stand together: one pass per sentence.
     fn pairs(&mut self, sentences: &[(usize, Pair)], len: f32) {
         let mut rest = sentences;
+        let mut before: &[(usize, Pair)] = &[];
         while let Some(&(s, _)) = rest.first() {
             let n = rest.iter().take_while(|(t, _)| *t == s).count();
             let (one, tail) = rest.split_at(n);
-            self.sentence_pairs(one, len);
+            self.sentence_pairs(one, before, len);
+            before = one;
             rest = tail;
         }
     }
 
-    fn sentence_pairs(&mut self, cues: &[(usize, Pair)], len: f32) {
+    /// The pairs of one sentence; `before` holds the previous sentence's cues ("The IIN in my
+    /// profile is wrong. Replace it.": an imperative may take its object from there).
+    fn sentence_pairs(&mut self, cues: &[(usize, Pair)], before: &[(usize, Pair)], len: f32) {
         let any = |f: fn(&Pair) -> bool| cues.iter().any(|(_, p)| f(p));
-        let object = |k: RequestKind| {
-            cues.iter()
+        let object_in = |c: &[(usize, Pair)], k: RequestKind| {
+            c.iter()
                 .any(|(_, p)| matches!(p, Pair::Object(o) if *o == k))
         };
+        let object = |k: RequestKind| object_in(cues, k);
         let mark = |a: &mut Self, k: RequestKind, at: usize| {
             let i = index(k);
             let at = at as f32 / len;
@@ -396,9 +409,15 @@ impl Analysis {
             if w >= 3 || strong_already || done[i] {
                 continue;
             }
+            // A marketing object claims the sentence's stop and delete verbs ("прекратите
+            // SMS-рассылку", "удалите из рассылки").
             let marketing_claims =
-                k == RequestKind::Erasure && object(RequestKind::MarketingOptOut);
-            if object(k) && !marketing_claims {
+                k != RequestKind::MarketingOptOut && object(RequestKind::MarketingOptOut);
+            let here = object(k);
+            // Only an objectless imperative ("Replace it.") looks back a sentence.
+            let objectless = !cues.iter().any(|(_, p)| matches!(p, Pair::Object(_)));
+            let earlier = direct && objectless && object_in(before, k);
+            if (here || earlier) && !marketing_claims {
                 done[i] = true;
                 self.score[i] += u32::from(3 - w);
                 self.direct[i] |= direct;
@@ -427,15 +446,16 @@ impl Analysis {
         // A question or a showing verb about the sender's own data; a showing verb with data of
         // anybody is a weak access cue.
         if let Some(at) = own_at.filter(|_| free) {
-            if any(|p| matches!(p, Pair::Question | Pair::AccessVerb)) {
+            if any(|p| matches!(p, Pair::Question | Pair::AccessVerb(_))) {
                 self.score[access] = self.score[access].max(3);
                 self.direct[access] = true;
                 mark(self, RequestKind::Access, at);
             }
         }
         if let Some(at) = data_at.filter(|_| free) {
-            if any(|p| matches!(p, Pair::AccessVerb)) {
+            if any(|p| matches!(p, Pair::AccessVerb(_))) {
                 self.score[access] = self.score[access].max(2);
+                self.direct[access] |= any(|p| matches!(p, Pair::AccessVerb(true)));
                 mark(self, RequestKind::Access, at);
             }
         }
@@ -482,7 +502,8 @@ enum Pair {
     InForce,
     OwnData(usize),
     Question,
-    AccessVerb,
+    /// A showing verb, and whether it is an imperative or first-person form.
+    AccessVerb(bool),
     KeepVerb,
     Account,
     DataNoun(usize),
@@ -639,8 +660,13 @@ impl Bounds {
             } else if c == b',' {
                 out.comma.push(i);
             }
+            // A dot between letters (nlg.kz, in either view: нлг.кз) ends no sentence.
             let sentence = matches!(c, b'!' | b'?' | b'\n')
-                || (c == b'.' && b.get(i + 1).is_none_or(|n| !n.is_ascii_alphanumeric()));
+                || (c == b'.'
+                    && view[i + 1..]
+                        .chars()
+                        .next()
+                        .is_none_or(|n| !normalise::is_letter(n)));
             if sentence {
                 out.sentence.push(i);
             }
