@@ -136,13 +136,14 @@ pub fn understand(
         } else if score < 2 && (!strong || k.is_sensitive()) {
             kind = None;
             reasons.push("only a passing mention of a request word".to_owned());
-        } else if k == Rectification
+        } else if (k == Rectification
             && !a.personal_field
-            && ((a.software && a.score(Rectification) < 3) || a.company_field)
+            && ((a.software && a.score(Rectification) < 3) || a.company_field))
+            || (k == Erasure && a.company_field && !a.has_object(Erasure))
         {
             kind = None;
             reasons.push(
-                "reports a software fault, not a request to correct personal data".to_owned(),
+                "about a software fault or a document, not the sender's personal data".to_owned(),
             );
         }
     } else if a.confirm && (is_reply || !body.quoted.is_empty()) {

@@ -60,6 +60,8 @@ pub struct Analysis {
     pub just_asking: bool,
     /// Names a company's own field or a contract's text (a document to correct).
     pub company_field: bool,
+    /// A kind's object was named (data, an account, a field; consent; a mailing).
+    pub objects: [bool; 6],
 }
 
 fn index(k: RequestKind) -> usize {
@@ -115,6 +117,11 @@ impl Analysis {
         self.negated[index(k)]
     }
 
+    /// Whether an object of the kind was named (data or an account for an erasure).
+    pub fn has_object(&self, k: RequestKind) -> bool {
+        self.objects[index(k)]
+    }
+
     pub fn is_direct(&self, k: RequestKind) -> bool {
         self.direct[index(k)]
     }
@@ -157,6 +164,9 @@ impl Analysis {
         self.child |= other.child;
         self.just_asking |= other.just_asking;
         self.company_field |= other.company_field;
+        for i in 0..6 {
+            self.objects[i] |= other.objects[i];
+        }
     }
 
     fn add_view(&mut self, view: &str, m: &Matcher, hits: &[Hit], vk: ViewKind) {
@@ -337,6 +347,7 @@ impl Analysis {
                         sentences.push((bounds.sentence_start(h.start), Pair::Hedge));
                     }
                     Sig::Object(k) => {
+                        self.objects[index(k)] = true;
                         sentences.push((bounds.sentence_start(h.start), Pair::Object(k)))
                     }
                     Sig::Verb(_) => {}
@@ -422,6 +433,26 @@ impl Analysis {
                 self.score[i] += u32::from(3 - w);
                 self.direct[i] |= direct;
                 mark(self, k, at);
+            }
+        }
+        // A sentence about a mailing whose delete or stop words name nothing else of the
+        // sender's ("remove my address off the mailing list"): an opt-out, not an erasure.
+        if object(RequestKind::MarketingOptOut) {
+            for k in [RequestKind::Erasure, RequestKind::Restriction] {
+                if object(k) {
+                    continue;
+                }
+                let i = index(k);
+                for (_, p) in cues {
+                    if let Pair::Verb(o, w, _, at) = *p {
+                        if o == k && w > 0 {
+                            self.score[i] = self.score[i].saturating_sub(u32::from(w));
+                            let m = index(RequestKind::MarketingOptOut);
+                            self.score[m] = self.score[m].max(3);
+                            mark(self, RequestKind::MarketingOptOut, at);
+                        }
+                    }
+                }
             }
         }
         if any(|p| matches!(p, Pair::Contract)) && any(|p| matches!(p, Pair::InForce)) {
@@ -624,7 +655,17 @@ fn direct_latin(view: &str, start: usize, clause_start: usize) -> bool {
                 "hi" | "hello" | "dear" | "so" | "and" | "also" | "now" | "ok"
             )
         });
+    // "I withdraw", and "I personally / hereby / formally withdraw".
+    let mut back = before
+        .rsplit(|c: char| !normalise::is_letter(c))
+        .filter(|w| !w.is_empty());
+    let (last, second) = (back.next().unwrap_or(""), back.next().unwrap_or(""));
+    let adverb = matches!(
+        last,
+        "personally" | "hereby" | "formally" | "officially" | "herewith" | "now" | "also"
+    ) && matches!(second, "i" | "we");
     only_greeting
+        || adverb
         || matches!(
             prev,
             "i" | "we" | "please" | "pls" | "plz" | "kindly" | "hereby" | "to" | "you"
