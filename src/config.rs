@@ -84,6 +84,9 @@ pub struct Settings {
     pub stores: Vec<StoreSettings>,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
+    /// How mail is read.
+    #[serde(default)]
+    pub understand: UnderstandSettings,
     /// The staff review console (web) and its daily deadline digest.
     #[serde(default)]
     pub console: ConsoleSettings,
@@ -98,6 +101,26 @@ pub struct Settings {
 
 fn default_templates() -> PathBuf {
     PathBuf::from("templates")
+}
+
+/// `[understand]`: how mail is read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UnderstandSettings {
+    /// A directory of cue vocabulary files (`kk.txt`, `ru.txt`, `en.txt`, the format of the
+    /// repository's `vocabulary/`) replacing the embedded files of the same name, so staff can
+    /// add a phrase without a rebuild; relative to the project root when relative.
+    pub vocabulary_dir: Option<PathBuf>,
+}
+
+impl UnderstandSettings {
+    /// The cue vocabulary: the embedded files, overridden from `vocabulary_dir`. A file that
+    /// cannot be used is an error naming the file and the line.
+    pub fn vocabulary(
+        &self,
+    ) -> Result<crate::understand::Vocabulary, crate::understand::VocabularyError> {
+        crate::understand::Vocabulary::load(self.vocabulary_dir.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -470,6 +493,13 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let mut settings = Self::parse(text, env)?;
         settings.resolve_paths(base);
+        // Files named by the configuration are checked once their paths are known.
+        if settings.understand.vocabulary_dir.is_some() {
+            settings
+                .understand
+                .vocabulary()
+                .map_err(|e| key_error("understand.vocabulary_dir", e.to_string()))?;
+        }
         Ok(settings)
     }
 
@@ -513,6 +543,9 @@ impl Settings {
             }
         };
         resolve(&mut self.templates_dir);
+        if let Some(p) = self.understand.vocabulary_dir.as_mut() {
+            resolve(p);
+        }
         if let Some(p) = self.imap.ca_file.as_mut() {
             resolve(p);
         }
@@ -852,6 +885,39 @@ mod tests {
             .identity
             .receiving_hosts
             .is_empty());
+    }
+
+    #[test]
+    fn a_vocabulary_directory_overrides_and_bad_lines_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{MINIMAL}\n[understand]\nvocabulary_dir = \"{}\"\n",
+            dir.path().display()
+        );
+        // An empty directory keeps every embedded file.
+        let s = Settings::from_text(&text, Path::new("/"), no_env()).unwrap();
+        assert_eq!(s.understand.vocabulary_dir.as_deref(), Some(dir.path()));
+        // A bad line stops the worker, naming the file and the line.
+        std::fs::write(
+            dir.path().join("ru.txt"),
+            "# staff additions\nerasure=3\tудалите * навсегда\nerasure\t\n",
+        )
+        .unwrap();
+        let err = Settings::from_text(&text, Path::new("/"), no_env())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("understand.vocabulary_dir"), "{err}");
+        assert!(err.contains("ru.txt, line 3"), "{err}");
+        // A directory that does not exist is named too.
+        let missing = format!("{MINIMAL}\n[understand]\nvocabulary_dir = \"no/such/dir\"\n");
+        let err = Settings::from_text(&missing, dir.path(), no_env())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a directory"), "{err}");
+        // No key: the embedded vocabulary, nothing to check.
+        let s = Settings::from_text(MINIMAL, Path::new("/"), no_env()).unwrap();
+        assert!(s.understand.vocabulary_dir.is_none());
+        assert!(s.understand.vocabulary().is_ok());
     }
 
     #[test]

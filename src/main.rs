@@ -561,9 +561,21 @@ fn shutdown_on_signal() -> CancellationToken {
 }
 
 /// The company's contacts from the config file if it can be read; the agreement's otherwise.
+/// A configured cue vocabulary (`understand.vocabulary_dir`) is installed for the reading too.
 fn company_for_offline_use(config: &std::path::Path) -> Company {
     match Settings::load(config) {
-        Ok(s) => Company::from_settings(&s.company),
-        Err(_) => Company::nlg_defaults(),
+        Ok(s) => {
+            if let Ok(v) = s.understand.vocabulary() {
+                dsr_worker::understand::vocabulary::install(std::sync::Arc::new(v));
+            }
+            Company::from_settings(&s.company)
+        }
+        Err(e) => {
+            // Say why a configuration that is there is not used (a bad vocabulary line, say).
+            if config.exists() {
+                eprintln!("dsr-worker: {e}; reading with the built-in contacts and vocabulary");
+            }
+            Company::nlg_defaults()
+        }
     }
 }

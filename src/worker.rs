@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -91,7 +92,16 @@ pub async fn run(
         ));
     }
     if stages.processing {
-        let reader = Reader::new(Company::from_settings(&settings.company));
+        // The configured cue vocabulary, for the reader and for every later reading of replies.
+        let vocabulary = Arc::new(
+            settings
+                .understand
+                .vocabulary()
+                .context("loading the cue vocabulary (understand.vocabulary_dir)")?,
+        );
+        crate::understand::vocabulary::install(vocabulary.clone());
+        let reader =
+            Reader::new(Company::from_settings(&settings.company)).with_vocabulary(vocabulary);
         let triage = Triage::new(
             pool.clone(),
             reader,

@@ -6,8 +6,28 @@
 //! spellings), or English. A second language with a quarter of the votes makes the text mixed.
 //! Addresses, host names and URLs do not vote.
 
-use super::normalise::is_letter;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use super::normalise::{is_letter, lowercase};
 use crate::domain::Language;
+
+/// The word lists as sets (looked up once per word of every message).
+struct Lists {
+    kk_cyr: HashSet<&'static str>,
+    ru_cyr: HashSet<&'static str>,
+    en: HashSet<&'static str>,
+    kk_lat: HashSet<&'static str>,
+    ru_lat: HashSet<&'static str>,
+}
+
+static LISTS: LazyLock<Lists> = LazyLock::new(|| Lists {
+    kk_cyr: KK_CYR.iter().copied().collect(),
+    ru_cyr: RU_CYR.iter().copied().collect(),
+    en: EN.iter().copied().collect(),
+    kk_lat: KK_LAT.iter().copied().collect(),
+    ru_lat: RU_LAT.iter().copied().collect(),
+});
 
 const KK_CYR: &[&str] = &[
     "мен",
@@ -219,6 +239,8 @@ struct Votes {
 /// Detects the language of a text.
 pub fn detect(text: &str) -> Option<Language> {
     let mut v = Votes::default();
+    let lists = &*LISTS;
+    let text = lowercase(text);
     for token in text.split(|c: char| c.is_whitespace()) {
         if token.contains('@') || token.contains("://") || dotted(token) {
             continue;
@@ -227,7 +249,7 @@ pub fn detect(text: &str) -> Option<Language> {
             if word.is_empty() {
                 continue;
             }
-            vote(&word.to_lowercase(), &mut v);
+            vote(word, lists, &mut v);
         }
     }
     // Words no list knows follow the majority of their script.
@@ -264,23 +286,35 @@ pub fn detect(text: &str) -> Option<Language> {
 }
 
 fn dotted(token: &str) -> bool {
-    let b: Vec<char> = token.chars().collect();
-    b.windows(3)
-        .any(|w| w[1] == '.' && w[0].is_alphanumeric() && w[2].is_alphanumeric())
+    let mut prev: Option<char> = None;
+    let mut it = token.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '.'
+            && prev.is_some_and(char::is_alphanumeric)
+            && it.peek().is_some_and(|n| n.is_alphanumeric())
+        {
+            return true;
+        }
+        prev = Some(c);
+    }
+    false
 }
 
-fn vote(word: &str, v: &mut Votes) {
+fn vote(word: &str, lists: &Lists, v: &mut Votes) {
     let cyr = word
         .chars()
         .filter(|c| ('\u{0400}'..='\u{04FF}').contains(c))
         .count();
     let letters = word.chars().count();
     if cyr * 2 >= letters {
-        let kazakh_letter = word.chars().any(|c| "әғқңөұүһіiə".contains(c));
-        let folded = super::normalise::fold_word(word);
-        if kazakh_letter || KK_CYR.contains(&folded.as_str()) || kk_suffix(&folded) {
+        if word.chars().any(|c| "әғқңөұүһіiə".contains(c)) {
             v.kk += 1;
-        } else if RU_CYR.contains(&folded.as_str()) || ru_suffix(&folded) {
+            return;
+        }
+        let folded = super::normalise::fold_word(word);
+        if lists.kk_cyr.contains(folded.as_str()) || kk_suffix(&folded) {
+            v.kk += 1;
+        } else if lists.ru_cyr.contains(folded.as_str()) || ru_suffix(&folded) {
             v.ru += 1;
         } else {
             v.unknown_cyr += 1;
@@ -288,13 +322,14 @@ fn vote(word: &str, v: &mut Votes) {
         return;
     }
     if word.chars().any(|c| "äğñöūüışəáóúý".contains(c))
-        || KK_LAT.contains(&word)
+        || lists.kk_lat.contains(word)
+        || kk_latin_suffix(word)
         || (word.contains('q') && !word.contains("qu"))
     {
         v.kk_lat += 1;
-    } else if RU_LAT.contains(&word) {
+    } else if lists.ru_lat.contains(word) {
         v.ru_lat += 1;
-    } else if EN.contains(&word) {
+    } else if lists.en.contains(word) {
         v.en += 1;
     } else if translit_spelling(word) {
         v.ru_lat += 1;
@@ -423,6 +458,16 @@ fn kk_suffix(folded: &str) -> bool {
         "теги",
     ];
     folded.chars().count() > 4 && SUFFIXES.iter().any(|s| folded.ends_with(s))
+}
+
+/// Kazakh case and person endings as typed in Latin letters without diacritics
+/// (derekterimdi, zhoiynyz, akkauntymdy, suraimyn).
+fn kk_latin_suffix(word: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "ymdy", "imdi", "ymdi", "nyz", "niz", "nyzdar", "nizder", "ynyz", "iniz", "aimyn", "eimin",
+        "lardy", "lerdi", "terdi", "tardy", "dardy", "derdi", "ymnyn", "imnin", "ynyzdy", "inizdi",
+    ];
+    word.len() > 5 && SUFFIXES.iter().any(|s| word.ends_with(s))
 }
 
 fn translit_spelling(word: &str) -> bool {

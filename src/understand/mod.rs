@@ -4,6 +4,10 @@
 //! intake and returns a [`Reading`]: the envelope facts the workflow needs to reply (sender,
 //! Message-ID, References, subject) and an [`Understanding`] that `dsr-worker classify` prints as
 //! JSON. It is pure CPU work with no I/O, so it can be benchmarked and tested in isolation.
+//!
+//! The rule reader's cue phrases are data ([`vocabulary`]: `vocabulary/{kk,ru,en}.txt`,
+//! embedded, overridable from `[understand] vocabulary_dir`); a [`Reader`] holds the compiled
+//! vocabulary it reads with.
 
 mod automatic;
 pub mod cli;
@@ -15,7 +19,9 @@ pub mod intent;
 pub mod language;
 pub mod normalise;
 pub mod text;
-mod vocabulary;
+pub mod vocabulary;
+
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -23,6 +29,7 @@ use crate::config::CompanySettings;
 use crate::domain::{Bin, Iin, Language, MailKind, Phone, RequestKind};
 
 pub use envelope::Envelope;
+pub use vocabulary::{Vocabulary, VocabularyError};
 
 /// The company's own contacts, which are never taken for a subject's.
 #[derive(Debug, Clone, Default)]
@@ -107,14 +114,31 @@ pub enum Unreadable {
 }
 
 /// Reads raw messages. Cheap to clone; holds only configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Reader {
     company: Company,
+    vocabulary: Arc<Vocabulary>,
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        Self::new(Company::default())
+    }
 }
 
 impl Reader {
+    /// A reader with the process's active vocabulary ([`vocabulary::active`]: the configured
+    /// one once the worker has installed it, else the embedded one).
     pub fn new(company: Company) -> Self {
-        Self { company }
+        Self {
+            company,
+            vocabulary: vocabulary::active(),
+        }
+    }
+
+    /// The same reader with another vocabulary (e.g. loaded from a directory).
+    pub fn with_vocabulary(self, vocabulary: Arc<Vocabulary>) -> Self {
+        Self { vocabulary, ..self }
     }
 
     pub fn read(&self, raw: &[u8]) -> Result<Reading, Unreadable> {
@@ -130,7 +154,7 @@ impl Reader {
         let envelope = Envelope::from_message(&message);
         let body = text::body(&message);
 
-        if let Some(kind) = automatic::detect(&message, &envelope) {
+        if let Some(kind) = automatic::detect(&message, &envelope, &body) {
             // Diagnostic lines (SMTP status codes, server names) say nothing of the language.
             let human: Vec<&str> = body
                 .own
@@ -159,7 +183,8 @@ impl Reader {
         }
 
         let bulk = automatic::is_bulk(&message);
-        let understanding = decide::understand(&envelope, &body, bulk, &self.company);
+        let understanding =
+            decide::understand(&envelope, &body, bulk, &self.company, &self.vocabulary);
         Ok(Reading {
             envelope,
             understanding,

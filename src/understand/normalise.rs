@@ -49,6 +49,14 @@ fn lower(c: char, out: &mut impl FnMut(char)) {
     }
 }
 
+/// Lower case of a whole text, fast for ASCII and Russian/Kazakh Cyrillic (no NFKC).
+pub fn lowercase(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut push = |c: char| out.push(c);
+    text.chars().for_each(|c| lower(c, &mut push));
+    out
+}
+
 /// Normalises a text into its Cyrillic and Latin views.
 pub fn views(text: &str) -> Views {
     let mut v = Views {
@@ -58,7 +66,7 @@ pub fn views(text: &str) -> Views {
     let mut word = String::new();
     let mut lowered = String::with_capacity(text.len());
     let mut push = |c: char| lowered.push(c);
-    if text.is_ascii() {
+    if text.is_ascii() || !needs_nfkc(text) {
         text.chars().for_each(|c| lower(c, &mut push));
     } else {
         text.nfkc().for_each(|c| lower(c, &mut push));
@@ -85,6 +93,32 @@ pub fn views(text: &str) -> Views {
     }
     flush(&mut word, &mut v);
     v
+}
+
+/// Whether NFKC could change `text`: every character of ASCII, basic Latin-1 letters, the
+/// Cyrillic blocks and the usual typographic punctuation is its own NFKC form (precomposed,
+/// no compatibility mapping; NBSP is mapped to a space by [`views`] anyway), so such text skips
+/// the normaliser. Anything else (combining marks, full-width or ligature forms, "…") takes it.
+fn needs_nfkc(text: &str) -> bool {
+    text.chars().any(|c| {
+        !matches!(c as u32,
+            0..=0x7F
+            | 0xA0
+            | 0xAB
+            | 0xBB
+            | 0xC0..=0xFF
+            | 0x400..=0x52F
+            | 0x2013
+            | 0x2014
+            | 0x2018
+            | 0x2019
+            | 0x201C
+            | 0x201D
+            | 0x201E
+            | 0x2022)
+            || c == '×'
+            || c == '÷'
+    })
 }
 
 /// Folds a Cyrillic or Latin phrase to the Cyrillic view (for building vocabularies).
@@ -239,6 +273,17 @@ fn translit(word: &str, out: &mut String) {
             ("ч", 2)
         } else if two('z', 'h') {
             ("ж", 2)
+        } else if c == 'n'
+            && next == Some('g')
+            && chars
+                .get(i + 2)
+                .is_none_or(|n| matches!(n, 'y' | 'i' | 'ı') || !n.is_alphabetic())
+        {
+            // Kazakh typed in ASCII: "ng" for ң (joiyngyz, mening, saktangyz).
+            ("н", 2)
+        } else if two('g', 'h') {
+            // Kazakh typed in ASCII: "gh" for ғ (korghau).
+            ("г", 2)
         } else if two('k', 'h') {
             ("х", 2)
         } else if two('t', 's') {
@@ -302,6 +347,9 @@ mod tests {
         assert_eq!(cyr("келiсiмiмдi кери кайтарып аламын"), proper);
         // Kazakh Latin (2021).
         assert_eq!(cyr("kelisimimdi keri qaitaryp alamyn"), proper);
+        // ASCII Kazakh with "ng" for ң.
+        assert_eq!(cyr("joiyngyz"), cyr("жойыңыз"));
+        assert_eq!(cyr("mening"), cyr("менің"));
         // PDF paste with Latin schwa.
         assert_eq!(cyr("дербес деректерді жəне"), cyr("дербес деректерді және"));
     }
@@ -318,6 +366,25 @@ mod tests {
         // "удaлить" with a Latin a; "dеlete" with a Cyrillic е.
         assert_eq!(cyr("удaлить"), cyr("удалить"));
         assert_eq!(lat("dеlete"), "delete");
+    }
+
+    #[test]
+    fn the_fast_path_equals_nfkc() {
+        let sample: String = (0u32..0x530)
+            .chain([
+                0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x201E, 0x2022,
+            ])
+            .filter_map(char::from_u32)
+            .filter(|c| !needs_nfkc(&c.to_string()))
+            .collect();
+        assert!(sample.chars().count() > 450);
+        for c in sample.chars() {
+            let s = c.to_string();
+            let n: String = s.nfkc().collect();
+            assert!(n == s || c == '\u{a0}', "{c:?} U+{:04X} -> {n:?}", c as u32);
+        }
+        assert!(needs_nfkc("и\u{306}"));
+        assert!(needs_nfkc("ＤＥＬＥＴＥ"));
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! signature starts. A forwarded block is kept apart as context: it is the sender's own words
 //! only when the forwarded message came from the sender.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
 
 /// The text of one message, split by who wrote it.
@@ -16,6 +19,9 @@ pub struct Body {
     pub own: String,
     /// Quoted earlier messages (reply history).
     pub quoted: String,
+    /// The attribution lines above quoted mail ("On …, Name <a@b> wrote:", "From: …"), which
+    /// say who wrote it.
+    pub quoted_from: Vec<String>,
     /// Forwarded messages: (From line of the forwarded header, text).
     pub forwarded: Vec<Forwarded>,
     /// Signature lines cut from the end of the sender's words.
@@ -60,6 +66,55 @@ fn main_text(message: &Message<'_>) -> String {
 }
 
 fn part_text(part: &MessagePart<'_>) -> String {
+    let text = part_text_as_declared(part);
+    let declared = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .map(str::to_ascii_lowercase);
+    match declared.as_deref() {
+        Some("windows-1251" | "cp1251" | "win-1251") => repair_utf8_read_as_cp1251(&text),
+        _ => text,
+    }
+}
+
+/// Windows-1251 characters back to their bytes (for text that was UTF-8 all along).
+static CP1251: LazyLock<HashMap<char, u8>> = LazyLock::new(|| {
+    let decode = mail_parser::decoders::charsets::map::charset_decoder(b"windows-1251")
+        .expect("mail-parser knows windows-1251");
+    (0x80u8..=0xFF)
+        .filter_map(|b| decode(&[b]).chars().next().map(|c| (c, b)))
+        .collect()
+});
+
+/// UTF-8 mail labelled `windows-1251` decodes to "Р—РґСЂР°РІ…" (mojibake). When the decoded
+/// text maps back to bytes that are valid UTF-8 holding Cyrillic, those bytes were the real
+/// text; genuine windows-1251 Russian never re-encodes to valid UTF-8 of that kind.
+fn repair_utf8_read_as_cp1251(text: &str) -> String {
+    // Cheap test first: Cyrillic in UTF-8 starts with bytes D0-D3, read as "Р", "С", "Т", "У".
+    let leads = text
+        .chars()
+        .filter(|c| matches!(c, 'Р' | 'С' | 'Т' | 'У'))
+        .count();
+    if leads * 5 < text.chars().filter(|c| !c.is_ascii()).count() {
+        return text.to_owned();
+    }
+    let mut bytes = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            bytes.push(c as u8);
+        } else if let Some(b) = CP1251.get(&c) {
+            bytes.push(*b);
+        } else {
+            return text.to_owned();
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) if s.chars().any(|c| ('\u{400}'..='\u{4FF}').contains(&c)) => s,
+        _ => text.to_owned(),
+    }
+}
+
+fn part_text_as_declared(part: &MessagePart<'_>) -> String {
     match &part.body {
         PartType::Text(t) => {
             let flowed = part.content_type().is_some_and(|ct| {
@@ -245,6 +300,12 @@ pub fn split(text: &str) -> Body {
         }
         if is_reply_header(&lines, i) {
             // Everything below a reply header is the earlier message.
+            let mut attribution = line.trim().to_owned();
+            if let Some(next) = lines.get(i + 1) {
+                attribution.push(' ');
+                attribution.push_str(next.trim());
+            }
+            body.quoted_from.push(attribution);
             for l in &lines[i..] {
                 body.quoted.push_str(l.trim_start_matches(['>', ' ']));
                 body.quoted.push('\n');
@@ -333,8 +394,25 @@ fn header_value<'a>(line: &'a str, words: &[&str]) -> Option<&'a str> {
 }
 
 fn is_forward_marker(line: &str) -> bool {
+    // Cheap test first: every marker starts (after dashes) with one of these letters.
+    let first = line
+        .chars()
+        .find(|c| !matches!(c, '-' | '_' | ' '))
+        .unwrap_or(' ');
+    if !matches!(
+        first,
+        'f' | 'F' | 'b' | 'B' | 'п' | 'П' | 'ж' | 'Ж' | 'қ' | 'Қ'
+    ) {
+        return false;
+    }
     let l = line.to_lowercase();
+    let dashed = line.starts_with("---") || line.starts_with("___");
     let l = l.trim_matches(|c: char| c == '-' || c == ' ' || c == '_');
+    // "-------- Қайта жіберілген хабарлама --------", "----- Пересланное письмо -----".
+    const FORWARD_WORDS: &[&str] = &["forward", "пересл", "пересыл", "жіберілген", "переадрес"];
+    if dashed && FORWARD_WORDS.iter().any(|w| l.contains(w)) {
+        return true;
+    }
     l.starts_with("forwarded message")
         || l.starts_with("begin forwarded message")
         || l.starts_with("пересылаемое сообщение")
@@ -351,6 +429,11 @@ fn is_forward_marker(line: &str) -> bool {
 fn is_reply_header(lines: &[&str], i: usize) -> bool {
     let line = lines[i].trim();
     if line.is_empty() {
+        return false;
+    }
+    // Every reply header has a colon on its line or the next, or is a line of dashes/underscores.
+    let next_colon = lines.get(i + 1).is_some_and(|n| n.contains(':'));
+    if !line.contains(':') && !next_colon && !line.starts_with("---") && !line.starts_with("___") {
         return false;
     }
     let l = line.to_lowercase();
@@ -411,6 +494,13 @@ fn is_signature_start(line: &str) -> bool {
     if line == "--" || line == "-- " || line == "—" {
         return true;
     }
+    let first = line.chars().next().unwrap_or(' ');
+    if !matches!(
+        first,
+        's' | 'S' | 'g' | 'G' | 'о' | 'О' | 'i' | 'I' | 'ж' | 'Ж'
+    ) {
+        return false;
+    }
     let l = line.to_lowercase();
     const SENT_FROM: &[&str] = &[
         "sent from my",
@@ -436,6 +526,7 @@ mod tests {
         let b = split("Please delete it.\n\nOn Tue, 3 Jun 2025 at 10:00, Shop <news@shop.kz> wrote:\n> Unsubscribe here\n");
         assert_eq!(b.own, "Please delete it.");
         assert!(b.quoted.contains("Unsubscribe"));
+        assert!(b.quoted_from[0].contains("news@shop.kz"));
     }
 
     #[test]
@@ -452,6 +543,7 @@ mod tests {
     fn outlook_original_message_and_from_sent_block() {
         let b = split("Keep it.\n\n-----Original Message-----\nFrom: A\nSent: today\nold text\n");
         assert_eq!(b.own, "Keep it.");
+        assert!(b.quoted_from[0].contains("From: A"), "{:?}", b.quoted_from);
         let b = split("Оставьте.\n\nFrom: NLG <info@nlg.kz>\nSent: Monday\nSubject: x\n\nold\n");
         assert_eq!(b.own, "Оставьте.");
     }
@@ -460,10 +552,25 @@ mod tests {
     fn signature_is_cut_and_forward_kept_apart() {
         let b = split("Удалите аккаунт.\n\nОтправлено с iPhone\n");
         assert_eq!(b.own, "Удалите аккаунт.");
+        let b = split("Қараңыз.\n\n-------- Қайта жіберілген хабарлама --------\nКімнен: Досым <dos@mail.kz>\nКүні: бүгін\n\nЕскі сөздер.\n");
+        assert_eq!(b.own, "Қараңыз.");
+        assert_eq!(b.forwarded[0].from, "Досым <dos@mail.kz>");
         let b = split("See below.\n\n---------- Forwarded message ---------\nFrom: Me <me@mail.kz>\nDate: today\nSubject: x\n\nOld words here.\n");
         assert_eq!(b.own, "See below.");
         assert_eq!(b.forwarded[0].from, "Me <me@mail.kz>");
         assert!(b.forwarded[0].text.contains("Old words here."));
+    }
+
+    #[test]
+    fn utf8_labelled_windows_1251_is_repaired_and_real_1251_is_kept() {
+        let original = "Здравствуйте! Менің деректерімді жойыңыз.";
+        let decode =
+            mail_parser::decoders::charsets::map::charset_decoder(b"windows-1251").unwrap();
+        let mojibake = decode(original.as_bytes());
+        assert!(mojibake.starts_with("Р—"), "{mojibake}");
+        assert_eq!(repair_utf8_read_as_cp1251(&mojibake), original);
+        let genuine = "Прошу удалить мои данные. Спасибо!";
+        assert_eq!(repair_utf8_read_as_cp1251(genuine), genuine);
     }
 
     #[test]

@@ -712,6 +712,34 @@ async fn an_old_address_in_the_text_is_asked_not_trusted() {
         ),
     ))
     .await;
+    // Another account's address in the text: the reader sends it to staff, who see that the
+    // address given matches a record the sender's does not.
+    wait_status(&d, &today, "needs_review").await;
+    let id = request_id_of(&d, &today).await;
+    wait_anchor(&d, id, "verified").await;
+    let seen: serde_json::Value =
+        sqlx::query_scalar("SELECT subject_match FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&d.pool)
+            .await
+            .unwrap();
+    assert_eq!(seen["stores"]["crm"]["customers"]["outside"], 1, "{seen}");
+    assert_eq!(seen["stores"]["crm"]["customers"]["bound"], 0, "{seen}");
+    // Even approved, the address in the text is asked, not trusted.
+    let (decider, staff) = staff_decider(&d).await;
+    decider
+        .decide(
+            &staff,
+            id,
+            dsr_worker::review::decisions::Decision::Approve {
+                kind: dsr_worker::domain::RequestKind::WithdrawConsent,
+                fingerprint: dsr_worker::workflow::approval::fingerprint_of(&seen).unwrap(),
+                override_conflicts: false,
+                override_obligations: false,
+            },
+        )
+        .await
+        .unwrap();
     wait_status(&d, &today, "awaiting_confirmation").await;
     let to_old = wait_for_mail(&p.email, 1, WAIT).await;
     assert_eq!(to_old.len(), 1);
