@@ -468,3 +468,41 @@ async fn replies_go_out_over_starttls_and_implicit_tls() {
         d.cleanup().await;
     }
 }
+
+/// Read receipts and ticket systems' acknowledgements are machine mail even when their text
+/// holds a request's words (the MDN quotes our subject, the ticket echoes "delete my data"):
+/// never answered, never a request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_receipts_and_ticket_acknowledgements_get_no_answer() {
+    let d = Deployment::new().await;
+    let worker = d.start_worker();
+    let reader = subject_address("reader");
+    let desk = subject_address("desk");
+    d.deliver(&fill(&fixture("read-receipt-withdrawal.eml"), &reader).0)
+        .await;
+    d.deliver(&fill(&fixture("ticket-ack-en.eml"), &desk).0)
+        .await;
+    let control = subject_address("control");
+    d.deliver(&message(
+        &control,
+        "info@nlg.kz",
+        "Withdrawal of consent",
+        "I withdraw my consent to the processing of my personal data.",
+    ))
+    .await;
+    settled(&control).await;
+    d.wait_triaged(3, ACK_TIMEOUT).await;
+    let statuses = d.inbound_statuses().await;
+    assert_eq!(statuses[0].0, "ignored", "{statuses:?}");
+    assert_eq!(statuses[1].0, "ignored", "{statuses:?}");
+    let requests: i64 = sqlx::query_scalar("SELECT count(*) FROM requests")
+        .fetch_one(&d.pool)
+        .await
+        .unwrap();
+    assert_eq!(requests, 1, "only the control is a request");
+    for address in [&reader, &desk] {
+        assert!(list(address).await.is_empty(), "{address} got nothing");
+    }
+    worker.stop().await;
+    d.cleanup().await;
+}
