@@ -83,6 +83,9 @@ pub struct Settings {
     pub stores: Vec<StoreSettings>,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
+    /// How mail is read (the statistical reader's model).
+    #[serde(default)]
+    pub understand: UnderstandSettings,
     /// The staff review console (web) and its daily deadline digest.
     #[serde(default)]
     pub console: ConsoleSettings,
@@ -94,6 +97,15 @@ pub struct Settings {
 
 fn default_templates() -> PathBuf {
     PathBuf::from("templates")
+}
+
+/// `[understand]`: how mail is read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UnderstandSettings {
+    /// A statistical model file (`dsr-worker train --out`) instead of the one built into the
+    /// binary; relative to the project root when relative.
+    pub model: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -473,6 +485,9 @@ impl Settings {
             }
         };
         resolve(&mut self.templates_dir);
+        if let Some(p) = self.understand.model.as_mut() {
+            resolve(p);
+        }
         if let Some(p) = self.imap.ca_file.as_mut() {
             resolve(p);
         }

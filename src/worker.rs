@@ -25,7 +25,7 @@ use crate::outbound::templates::Templates;
 use crate::queue::{self, consumer, publisher::Publisher, topology::WorkQueue};
 use crate::stores::settings::Action;
 use crate::stores::Registry;
-use crate::understand::{Company, Reader};
+use crate::understand::{Company, Reader, StatisticalReader};
 use crate::workflow::acknowledge::Acknowledger;
 use crate::workflow::deadline::{almaty, Calendar};
 use crate::workflow::process::Processor;
@@ -89,7 +89,11 @@ pub async fn run(
         ));
     }
     if stages.processing {
-        let reader = Reader::new(Company::from_settings(&settings.company));
+        let company = Company::from_settings(&settings.company);
+        let reader = match &settings.understand.model {
+            Some(path) => Reader::with_statistical(company, StatisticalReader::load(path)?),
+            None => Reader::new(company),
+        };
         let triage = Triage::new(
             pool.clone(),
             reader,
