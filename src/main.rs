@@ -604,5 +604,5 @@ fn offline_reader(
         Some(p) => StatisticalReader::load(&p)?,
         None => StatisticalReader::embedded(),
     };
-    Ok(Reader::with_statistical(company, statistical))
+    Ok(Reader::new(company).with_statistical(statistical))
 }

@@ -89,11 +89,10 @@ pub async fn run(
         ));
     }
     if stages.processing {
-        let company = Company::from_settings(&settings.company);
-        let reader = match &settings.understand.model {
-            Some(path) => Reader::with_statistical(company, StatisticalReader::load(path)?),
-            None => Reader::new(company),
-        };
+        let mut reader = Reader::new(Company::from_settings(&settings.company));
+        if let Some(path) = &settings.understand.model {
+            reader = reader.with_statistical(StatisticalReader::load(path)?);
+        }
         let triage = Triage::new(
             pool.clone(),
             reader,

@@ -196,7 +196,7 @@ fn a_trained_model_file_can_replace_the_built_in_one() {
     assert!(text.contains("thresholds:"), "{text}");
     let statistical = StatisticalReader::load(&model).unwrap();
     assert_eq!(statistical.model().bits(), 12);
-    let reader = Reader::with_statistical(Company::nlg_defaults(), statistical);
+    let reader = Reader::new(Company::nlg_defaults()).with_statistical(statistical);
     let reports = eval_command(&corpora, &reader, &mut Vec::new()).unwrap();
     // Trained on these very messages, the statistical reader knows them all.
     assert_eq!(reports[0].readers.statistical_correct, 4);

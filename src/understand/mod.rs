@@ -154,14 +154,17 @@ pub(crate) fn parse(raw: &[u8]) -> Result<Parsed<'_>, Unreadable> {
 impl Reader {
     /// A reader with the statistical model built into the binary.
     pub fn new(company: Company) -> Self {
-        Self::with_statistical(company, StatisticalReader::embedded())
-    }
-
-    /// A reader with another statistical model (e.g. `understand.model` from configuration).
-    pub fn with_statistical(company: Company, statistical: StatisticalReader) -> Self {
         Self {
             company,
+            statistical: StatisticalReader::embedded(),
+        }
+    }
+
+    /// The same reader with another statistical model (e.g. `understand.model`).
+    pub fn with_statistical(self, statistical: StatisticalReader) -> Self {
+        Self {
             statistical,
+            ..self
         }
     }
 

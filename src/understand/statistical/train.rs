@@ -362,10 +362,8 @@ pub fn calibrate(examples: &[Example], readers: &[Readers]) -> Thresholds {
 
 /// What both readers say of each example, the statistical one with `model`.
 fn read_pairs(model: &Model, examples: &[Example]) -> anyhow::Result<Vec<Readers>> {
-    let reader = Reader::with_statistical(
-        Company::nlg_defaults(),
-        StatisticalReader::new(model.clone()),
-    );
+    let reader = Reader::new(Company::nlg_defaults())
+        .with_statistical(StatisticalReader::new(model.clone()));
     examples
         .iter()
         .map(|e| {
