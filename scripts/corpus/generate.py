@@ -110,6 +110,16 @@ class Generator:
             return self.rng.choice(options)
         return self.rng.choice(table)
 
+    def greeting(self, m) -> str:
+        if self.split == "train" and self.rng.random() < 0.4:
+            return self.rng.choice(grammar.GREETING[m.LANG])
+        return self.pick(m.GREETING)
+
+    def closing(self, m) -> str:
+        if self.split == "train" and self.rng.random() < 0.4:
+            return self.rng.choice(grammar.CLOSING[m.LANG])
+        return self.pick(m.CLOSING)
+
     def pick_indexed(self, table):
         options = table[self.split]
         i = self.rng.randrange(len(options))
@@ -179,7 +189,7 @@ class Generator:
         rng = self.rng
         fam, tpl = self.request_sentence(m, kind)
         notes.append(f"{self.split} family {kind}/{m.LANG}#{fam}")
-        pieces = [expand(self.pick(m.GREETING), rng, ctx)]
+        pieces = [expand(self.greeting(m), rng, ctx)]
         if intro and rng.random() < 0.35:
             pieces.append(expand(self.pick(m.INTRO), rng, ctx))
         pieces.append(expand(tpl, rng, ctx))
@@ -189,7 +199,7 @@ class Generator:
             pieces.append(expand(self.pick(m.REASON), rng, ctx))
         if ident and rng.random() < 0.6:
             pieces.append(expand(self.pick(m.IDENT), rng, ctx))
-        pieces.append(expand(self.pick(m.CLOSING), rng, ctx))
+        pieces.append(expand(self.closing(m), rng, ctx))
         return self.join(pieces)
 
     def variant(self, lang: str) -> str:
@@ -242,12 +252,12 @@ class Generator:
         return "utf-8"
 
     def encoding(self) -> str:
-        return self.rng.choices(["base64", "quoted-printable", "8bit"], [40, 35, 25])[0]
+        return self.rng.choices(["base64", "quoted-printable", "8bit"], [25, 35, 40])[0]
 
     def text_parts(self, text: str, notes: list[str], quoted: tuple[str, str] | None = None, html_only=None) -> Part:
         """The body as text/plain, multipart/alternative or HTML only; `quoted` is (header, text)."""
         rng = self.rng
-        style = html_only or rng.choices(["plain", "alternative", "html"], [58, 28, 14])[0]
+        style = html_only or rng.choices(["plain", "alternative", "html"], [66, 20, 14])[0]
         plain = text
         if quoted:
             head, qtext = quoted
@@ -349,7 +359,7 @@ class Generator:
                 variants[lang] = {"kk": "latin_ascii", "ru": "translit", "en": "plain"}[lang]
         m = LANGS[langs[0]]
         if partial:
-            text = self.join([expand(self.pick(m.GREETING), rng, ctx), partial[1], expand(self.pick(m.CLOSING), rng, ctx)])
+            text = self.join([expand(self.greeting(m), rng, ctx), partial[1], expand(self.closing(m), rng, ctx)])
             text = self.dress(text, langs[0], variants[langs[0]], notes)
         elif len(langs) == 1:
             text = self.request_text(m, kind, ctx, notes, also=also)
@@ -357,7 +367,7 @@ class Generator:
         else:
             a, b = (LANGS[x] for x in langs)
             _, req_b = self.request_sentence(b, kind)
-            first = [expand(self.pick(a.GREETING), rng, ctx)]
+            first = [expand(self.greeting(a), rng, ctx)]
             if rng.random() < 0.5:
                 first.append(expand(self.request_sentence(a, kind)[1], rng, ctx))
             else:
@@ -367,7 +377,7 @@ class Generator:
                 second.append(expand(self.pick(b.ALSO[also]), rng, ctx))
             if rng.random() < 0.6:
                 second.append(expand(self.pick(b.IDENT), rng, ctx))
-            second.append(expand(self.pick(rng.choice([a, b]).CLOSING), rng, ctx))
+            second.append(expand(self.closing(rng.choice([a, b])), rng, ctx))
             text = self.dress(self.join(first), langs[0], variants[langs[0]], notes) + "\n\n" + self.dress(self.join(second), langs[1], variants[langs[1]], notes)
             notes.append(f"{langs[0]} then {langs[1]}")
         subj_lang = langs[0]
@@ -425,14 +435,14 @@ class Generator:
             frames, acts = grammar.ON_BEHALF[lang]
             kind = rng.choice(list(acts))
             body = expand(rng.choice(frames).replace("<ACT>", acts[kind]), rng, ctx)
-            pieces = [expand(self.pick(m.GREETING), rng, ctx), body, expand(self.pick(m.CLOSING), rng, ctx)]
+            pieces = [expand(self.greeting(m), rng, ctx), body, expand(self.closing(m), rng, ctx)]
             text = self.dress(self.join(pieces), lang, variant, notes)
             subject = self.pick(m.SUBJECT[kind]) if rng.random() < 0.6 else rng.choice(GENERIC_SUBJECT[lang])
             notes.insert(0, f"{label_lang} {kind}: written for another person (grammar)")
         elif scenario in m.REVIEW:
             kind, tpl = self.pick(m.REVIEW[scenario])
             body = expand(tpl, rng, ctx)
-            pieces = [expand(self.pick(m.GREETING), rng, ctx), body]
+            pieces = [expand(self.greeting(m), rng, ctx), body]
             if len(langs) > 1:
                 # The other language carries a whole sentence of context, not just a word.
                 b = LANGS[langs[1]]
@@ -440,7 +450,7 @@ class Generator:
                 notes.append(f"{langs[1]} context sentence")
             elif scenario not in ("police", "lawyer", "employer", "child", "change_iin") and rng.random() < 0.5:
                 pieces.append(expand(self.pick(m.IDENT), rng, ctx))
-            pieces.append(expand(self.pick(m.CLOSING), rng, ctx))
+            pieces.append(expand(self.closing(m), rng, ctx))
             text = self.dress(self.join(pieces), lang, variant, notes)
             subject = self.pick(m.SUBJECT[kind]) if kind in m.SUBJECT and rng.random() < 0.7 else rng.choice(GENERIC_SUBJECT[lang])
             if scenario == "threat":
@@ -452,7 +462,7 @@ class Generator:
         elif scenario == "quoted_only":
             kind = rng.choice(["erasure", "withdraw_consent", "restriction", "access"])
             docs = (DOC_REQUEST if self.split == "train" else DOC_REQUEST_VALIDATION)[lang]
-            own = self.join([expand(self.pick(m.GREETING), rng, ctx), expand(rng.choice(docs), rng, ctx), expand(self.pick(m.CLOSING), rng, ctx)])
+            own = self.join([expand(self.greeting(m), rng, ctx), expand(rng.choice(docs), rng, ctx), expand(self.closing(m), rng, ctx)])
             own_used = set(ctx.used)
             earlier_notes: list[str] = []
             earlier = self.request_text(m, kind, ctx, earlier_notes, ident=False)
@@ -470,7 +480,7 @@ class Generator:
             inner = self.request_text(m, kind, octx, inner_notes, ident=True)
             head = expand(m.FORWARD_HEADER, rng, Ctx(ctx, QNAME=other.full, QEMAIL=other.email, SUBJ=self.pick(m.SUBJECT[kind])))
             note = expand(self.pick(m.FORWARD_NOTE), rng, ctx)
-            text = self.dress(note + "\n\n" + expand(self.pick(m.CLOSING), rng, ctx), lang, variant, notes) + "\n\n" + head + "\n\n" + self.dress(inner, lang, variant, [])
+            text = self.dress(note + "\n\n" + expand(self.closing(m), rng, ctx), lang, variant, notes) + "\n\n" + head + "\n\n" + self.dress(inner, lang, variant, [])
             subject = rng.choice(["Fwd: ", "Fw: ", "Пересл.: " if lang == "ru" else "Fwd: "]) + self.pick(m.SUBJECT[kind])
             notes.insert(0, f"{label_lang} {kind} forwarded from another person")
         elif scenario == "attachment_only":
@@ -519,7 +529,7 @@ class Generator:
             variant = self.variant(lang)
         else:
             body = expand(self.pick(m.BUSINESS[topic]), rng, ctx)
-        pieces = [expand(self.pick(m.GREETING), rng, ctx), body]
+        pieces = [expand(self.greeting(m), rng, ctx), body]
         bin_: list[str] = []
         phones: list[str] = []
         if len(langs) > 1:
@@ -531,7 +541,7 @@ class Generator:
             pieces.append(expand(COMPANY_SIGNATURE[lang], rng, ctx))
             bin_ = [ctx["BIN"]]
         else:
-            pieces.append(expand(self.pick(m.CLOSING), rng, ctx))
+            pieces.append(expand(self.closing(m), rng, ctx))
         text = self.dress(self.join(pieces), lang, variant, notes)
         if "PHONE" in ctx.used:
             phones = [sender.phone]
@@ -716,7 +726,7 @@ def write(out: Path, split: str, count: int, seed: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "tests" / "corpus")
-    ap.add_argument("--train", type=int, default=2400)
+    ap.add_argument("--train", type=int, default=3200)
     ap.add_argument("--validation", type=int, default=600)
     ap.add_argument("--seed", type=int, default=9)
     args = ap.parse_args()

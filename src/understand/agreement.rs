@@ -7,7 +7,8 @@
 //! | request K | K, p ≥ `agree` (`agree_mild` for rectification and marketing opt-out) | unchanged (the rules' own review reasons still hold); the review output at or above `review` adds a review |
 //! | request K | K, p below that | review: "low confidence" |
 //! | request K | another kind | review: "readers disagree: K vs J"; if J is machine mail at p ≥ `promote`, no reply either |
-//! | not a request | request J, p ≥ `promote`, not bulk mail | request J, review, no automatic reply: "readers disagree", so a request the rules missed is not silently ignored |
+//! | not a request, the rules found nothing | request J, p ≥ `promote`, not bulk mail | request J, review, no automatic reply: "readers disagree", so a request the rules missed is not silently ignored |
+//! | not a request for a stated reason (business mail, a how-to question, a negation, …) | anything | unchanged: a positive finding of the rules is not overruled by one reader |
 //! | not a request | anything else | unchanged (ignored) |
 //!
 //! The gate never removes a review the rule reader asked for and never turns a "no reply" into
@@ -30,6 +31,9 @@ pub struct Readers {
     pub probability: f32,
     /// The statistical reader's probability that staff should look.
     pub review_probability: f32,
+    /// The rule reader saw no request for want of any finding, in mail without list headers: the
+    /// case where the statistical reader may send it to staff.
+    pub promotable: bool,
     pub outcome: Outcome,
 }
 
@@ -70,6 +74,18 @@ impl Outcome {
     }
 }
 
+/// The rule reader's reasons when it found no request at all (as opposed to finding that the
+/// mail is business, a question, a negation…): only then may the statistical reader promote it.
+const NO_FINDING: &[&str] = &[
+    "no data-subject request found",
+    "only a passing mention of a request word",
+];
+
+/// Whether the rule reader said "not a request" for want of any finding.
+fn found_nothing(u: &Understanding) -> bool {
+    u.reasons.iter().any(|r| NO_FINDING.contains(&r.as_str()))
+}
+
 fn name(k: MailKind) -> String {
     k.as_str().replace('_', " ")
 }
@@ -85,6 +101,7 @@ pub fn combine(
     let rules = u.kind;
     let rules_review = u.review;
     let rules_reply = u.reply;
+    let promotable = rules == MailKind::NotARequest && !bulk && found_nothing(&u);
     let needed = match rules {
         MailKind::Request(k) if !k.is_sensitive() => t.agree_mild,
         _ => t.agree,
@@ -129,7 +146,7 @@ pub fn combine(
             Outcome::Disagree
         }
         MailKind::NotARequest => match p.kind.request() {
-            Some(j) if p.probability >= t.promote && !bulk => {
+            Some(j) if p.probability >= t.promote && promotable => {
                 u.kind = MailKind::Request(j);
                 u.review = true;
                 u.reply = false;
@@ -152,6 +169,7 @@ pub fn combine(
         statistical: p.kind,
         probability: p.probability,
         review_probability: p.review,
+        promotable,
         outcome,
     };
     (u, readers)
@@ -181,7 +199,11 @@ mod tests {
             bin: vec![],
             phones: vec![],
             invalid_iin: vec![],
-            reasons: vec!["from the rules".into()],
+            reasons: vec![if kind == MailKind::NotARequest {
+                "no data-subject request found".into()
+            } else {
+                "from the rules".into()
+            }],
         }
     }
 
@@ -310,7 +332,13 @@ mod tests {
         assert_eq!(r.outcome, Outcome::Promoted);
         assert_eq!(r.rules, MailKind::NotARequest);
 
-        // Below the promotion threshold, or on mailing-list mail, it stays ignored.
+        // Below the promotion threshold, on mailing-list mail, or when the rules found a reason
+        // (business mail, a how-to question), it stays ignored.
+        let mut business = rules(MailKind::NotARequest, false, false);
+        business.reasons = vec!["asks how to make a request, does not make one".into()];
+        let (u, r) = combine(business, &said(ACCESS, 0.99, 0.2), &T, false);
+        assert_eq!(u.kind, MailKind::NotARequest);
+        assert_eq!(r.outcome, Outcome::Disagree);
         let (u, _) = combine(
             rules(MailKind::NotARequest, false, false),
             &said(ACCESS, 0.85, 0.2),

@@ -6,11 +6,12 @@
 //! Cyrillic; English is transliterated too, which keeps its n-grams consistent. Digits become
 //! `0` (an IIN is a shape, not a value) and every run of spaces and punctuation one space, so a
 //! gram may span a word boundary and carry a little word order. Each part of a message has its
-//! own namespace: the sender's own words (character grams, words and word pairs), the subject,
+//! own namespace: the sender's own words (character grams and words), the subject,
 //! quoted or forwarded text (words only: context, not the request) and attachment names.
 //!
-//! A feature is a bucket index below `2^bits`; the same text always gives the same buckets in
-//! the same order.
+//! A feature is a bucket index below `2^bits` with a sign in the top bit ([`SIGN`]): two
+//! features sharing a bucket then cancel on average instead of adding up (signed feature
+//! hashing). The same text always gives the same features in the same order.
 
 use super::super::normalise;
 
@@ -37,12 +38,14 @@ pub const SUBJECT_LIMIT: usize = 200;
 enum Space {
     OwnGram = 1,
     OwnWord = 2,
-    OwnPair = 3,
     SubjectGram = 4,
     SubjectWord = 5,
     ContextWord = 6,
     AttachmentWord = 7,
 }
+
+/// The top bit of a feature: its value is −1 rather than +1.
+pub const SIGN: u32 = 1 << 31;
 
 const PRIME: u64 = 0x0000_0100_0000_01b3;
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -68,24 +71,27 @@ impl Extractor {
     pub fn extract(&mut self, input: &Input<'_>, bits: u8, out: &mut Vec<u32>) {
         out.clear();
         let shift = 64 - u32::from(bits);
-        let bucket = |h: u64| (h.wrapping_mul(GOLDEN) >> shift) as u32;
+        let bucket = |h: u64| {
+            let g = h.wrapping_mul(GOLDEN);
+            ((g >> shift) as u32) | (((g >> (shift - 1)) & 1) as u32) << 31
+        };
 
         self.load(input.own, OWN_LIMIT);
         self.grams(Space::OwnGram, &bucket, out);
-        self.words(Space::OwnWord, Some(Space::OwnPair), &bucket, out);
+        self.words(Space::OwnWord, &bucket, out);
 
         self.load(input.subject, SUBJECT_LIMIT);
         self.grams(Space::SubjectGram, &bucket, out);
-        self.words(Space::SubjectWord, None, &bucket, out);
+        self.words(Space::SubjectWord, &bucket, out);
 
         for text in &input.context {
             self.load(text, CONTEXT_LIMIT);
-            self.words(Space::ContextWord, None, &bucket, out);
+            self.words(Space::ContextWord, &bucket, out);
         }
 
         for name in input.attachments {
             self.load(name, SUBJECT_LIMIT);
-            self.words(Space::AttachmentWord, None, &bucket, out);
+            self.words(Space::AttachmentWord, &bucket, out);
         }
     }
 
@@ -132,27 +138,14 @@ impl Extractor {
         }
     }
 
-    fn words(
-        &self,
-        space: Space,
-        pairs: Option<Space>,
-        bucket: &impl Fn(u64) -> u32,
-        out: &mut Vec<u32>,
-    ) {
+    fn words(&self, space: Space, bucket: &impl Fn(u64) -> u32, out: &mut Vec<u32>) {
         let base = seed(space);
-        let pair_base = pairs.map(seed);
-        let mut previous: Option<u64> = None;
         let mut h = base;
         let mut len = 0usize;
         for &c in &self.symbols {
             if c == ' ' as u32 {
                 if len > 0 {
                     out.push(bucket(h));
-                    if let (Some(p), Some(prev)) = (pair_base, previous) {
-                        let pair = mix(mix(p ^ prev.rotate_left(17), h as u32), (h >> 32) as u32);
-                        out.push(bucket(pair));
-                    }
-                    previous = Some(h);
                 }
                 h = base;
                 len = 0;

@@ -22,6 +22,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use super::features::SIGN;
 use crate::domain::{MailKind, RequestKind};
 
 /// The classes of the kind output, in file order.
@@ -316,8 +317,14 @@ impl Model {
             let row: &[i8; OUTPUTS] = self.weights[at..at + OUTPUTS]
                 .try_into()
                 .expect("row of OUTPUTS");
-            for (a, w) in acc.iter_mut().zip(row) {
-                *a += i32::from(*w);
+            if b & SIGN == 0 {
+                for (a, w) in acc.iter_mut().zip(row) {
+                    *a += i32::from(*w);
+                }
+            } else {
+                for (a, w) in acc.iter_mut().zip(row) {
+                    *a -= i32::from(*w);
+                }
             }
         }
         let norm = 1.0 / (buckets.len().max(1) as f32).sqrt();

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::features::Extractor;
+use super::features::{Extractor, SIGN};
 use super::model::{self, class_of, Model, Prediction, Thresholds, KINDS, OUTPUTS, REVIEW};
 use super::{input, StatisticalReader};
 use crate::domain::MailKind;
@@ -92,18 +92,21 @@ impl Example {
         }
     }
 
-    /// Distinct buckets with their weight in the logit (count / √n).
-    fn sparse(&self) -> Vec<(u32, f32)> {
+    /// Distinct buckets with their value (± count / √n, the sign from the feature's top bit).
+    fn sparse(&self, bits: u8) -> Vec<(u32, f32)> {
+        let mask = (1u32 << bits) - 1;
         let mut b = self.buckets.clone();
-        b.sort_unstable();
+        b.sort_unstable_by_key(|x| x & mask);
         let norm = 1.0 / (self.buckets.len().max(1) as f32).sqrt();
         let mut out: Vec<(u32, f32)> = Vec::with_capacity(b.len());
         for x in b {
+            let v = if x & SIGN == 0 { norm } else { -norm };
             match out.last_mut() {
-                Some((y, v)) if *y == x => *v += norm,
-                _ => out.push((x, norm)),
+                Some((y, w)) if *y == x & mask => *w += v,
+                _ => out.push((x & mask, v)),
             }
         }
+        out.retain(|(_, v)| *v != 0.0);
         out
     }
 }
@@ -189,7 +192,7 @@ pub fn fit(examples: &[Example], opts: &Options) -> Fitted {
     let mut g = vec![0f32; buckets * OUTPUTS];
     let mut bias = [0f32; OUTPUTS];
     let mut gb = [0f32; OUTPUTS];
-    let sparse: Vec<Vec<(u32, f32)>> = examples.iter().map(Example::sparse).collect();
+    let sparse: Vec<Vec<(u32, f32)>> = examples.iter().map(|e| e.sparse(opts.bits)).collect();
     let targets: Vec<(usize, Option<f32>)> = examples
         .iter()
         .map(|e| (class_of(e.kind), e.review_target()))
@@ -324,7 +327,7 @@ pub fn calibrate(examples: &[Example], readers: &[Readers]) -> Thresholds {
     let promote = cheapest(PROMOTE_FLOOR, |t| {
         pairs
             .iter()
-            .filter(|(_, r)| r.rules == MailKind::NotARequest)
+            .filter(|(_, r)| r.promotable)
             .map(|(e, r)| {
                 let promoted = r.statistical.request().is_some() && r.probability >= t;
                 let wanted = e.kind.request().is_some() || e.review == Some(true);
