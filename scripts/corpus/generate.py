@@ -62,6 +62,24 @@ OUR = {
         "news": "NLG.KZ news\n\nDear customer! This month every plan is 15% off. More at nlg.kz.\n\nTo unsubscribe, reply to this email.",
     },
 }
+# Our confirmation request, as quoted in a subject's reply: what it asks to confirm, per kind.
+CONFIRM_ASK = {
+    "kk": ("Сәлеметсіз бе! Біз сіздің {what} туралы сұрауыңызды алдық (DSR-2026-<N>). Оны орындау үшін сұрауды сіз жібергеніңізді растаңыз: осы хатқа жауап беріңіз.\n\nNLG.KZ", {
+        "withdraw_consent": "келісімді кері қайтарып алу", "access": "дербес деректерге қол жеткізу", "erasure": "дербес деректерді жою",
+        "restriction": "дербес деректерді бұғаттау", "rectification": "дербес деректерді өзгерту", "marketing_opt_out": "таратылымнан бас тарту"}),
+    "ru": ("Здравствуйте! Мы получили ваш запрос на {what} (DSR-2026-<N>). Чтобы мы могли его выполнить, подтвердите, пожалуйста, что запрос отправили вы: ответьте на это письмо.\n\nNLG.KZ", {
+        "withdraw_consent": "отзыв согласия", "access": "доступ к персональным данным", "erasure": "удаление персональных данных",
+        "restriction": "блокирование персональных данных", "rectification": "изменение персональных данных", "marketing_opt_out": "отписку от рассылки"}),
+    "en": ("Hello! We have received your request for {what} (DSR-2026-<N>). So that we can carry it out, please confirm that you sent it by replying to this email.\n\nNLG.KZ", {
+        "withdraw_consent": "withdrawal of consent", "access": "access to your personal data", "erasure": "erasure of your personal data",
+        "restriction": "blocking of your personal data", "rectification": "a change to your personal data", "marketing_opt_out": "unsubscribing from our mailing"}),
+}
+CONFIRM = {
+    "kk": {"train": ["Иә, растаймын.", "Растаймын, бұл менің сұрауым.", "Иә, мен жібердім. Растаймын.", "Растаймын."], "validation": ["Бәрі дұрыс, сұрау менікі."]},
+    "ru": {"train": ["Да, подтверждаю.", "Подтверждаю, это мой запрос.", "Да, это я отправлял(а). Подтверждаю.", "Подтверждаю запрос."], "validation": ["Всё верно, запрос мой."]},
+    "en": {"train": ["Yes, I confirm.", "Confirmed, this is my request.", "Yes, it was me. I confirm.", "I confirm."], "validation": ["That's right, the request is mine."]},
+}
+
 COMPANY_SIGNATURE = {
     "kk": "<NAME>\n<ORG>\nБСН <BIN>\nТел.: <PHONE>",
     "ru": "<NAME>\n<ORG>\nБИН <BIN>\nТел.: <PHONE>",
@@ -671,8 +689,30 @@ class Generator:
         hdrs = self.envelope(person, subject, True, extra=[("Auto-Submitted", "auto-replied")] if rng.random() < 0.5 else [])
         return mime.render(hdrs, root, rng), self.label("bounce", review=False, reply=False, language=lang, notes=notes)
 
+    def confirmation_message(self):
+        """A subject confirming the request our confirmation e-mail quotes."""
+        rng = self.rng
+        lang = rng.choices(["kk", "ru", "en"], [36, 40, 24])[0]
+        m = LANGS[lang]
+        kind = rng.choice(REQUEST_KINDS)
+        sender = self.sender(lang)
+        ctx = self.context(lang, sender)
+        notes = [f"{lang} {kind}: confirms the request our e-mail quotes"]
+        variant = self.variant(lang)
+        text = self.join([expand(self.greeting(m), rng, ctx) if rng.random() < 0.4 else "", self.pick(CONFIRM[lang]), expand(self.closing(m), rng, ctx)])
+        text = self.dress(text, lang, variant, notes)
+        ask, what = CONFIRM_ASK[lang]
+        quoted = (expand(rng.choice(m.QUOTE_HEADER), rng, Ctx(ctx, QNAME="NLG.KZ", QEMAIL="info@nlg.kz")), expand(ask.replace("{what}", what[kind]), rng, {"N": ctx["N"]}))
+        subject = "Re: " + expand(OUR[lang]["subject"][1], rng, {"N": ctx["N"]})
+        root = self.text_parts(text, notes, quoted)
+        hdrs = self.envelope(sender, subject, variant in ("latin_2021", "latin_ascii", "translit"), in_reply_to=mime.message_id(rng, "nlg.kz"))
+        iin, phones = self.identifiers(ctx, sender, False)
+        return mime.render(hdrs, root, rng), self.label(kind, language=lang, iin=iin, phones=phones, notes=notes)
+
     def message(self):
         r = self.rng.random()
+        if r < 0.03:
+            return self.confirmation_message()
         if r < 0.46:
             return self.request_message()
         if r < 0.64:

@@ -59,9 +59,6 @@ pub mod cost {
     pub const IGNORED_REQUEST: f64 = 5.0;
     /// Mail that is not a request sent to staff as one.
     pub const FALSE_PROMOTION: f64 = 1.0;
-    /// Of the clear requests (labelled review false), the share the review output may send to
-    /// staff at or above `review`.
-    pub const REVIEW_FALSE_RATE: f64 = 0.03;
 }
 
 /// One labelled message with its features.
@@ -339,21 +336,41 @@ pub fn calibrate(examples: &[Example], readers: &[Readers]) -> Thresholds {
             })
             .sum()
     });
+    // The review output only matters where the gate would otherwise act: it costs a needless
+    // review on each clear request it flags and saves an unsafe action on each case for staff.
     let review = {
-        let clear: Vec<_> = pairs
+        let would_act: Vec<_> = pairs
             .iter()
-            .filter(|(e, _)| e.review == Some(false) && e.kind.request().is_some())
-            .collect();
-        (50..=100)
-            .map(|t| t as f32 / 100.0)
-            .find(|t| {
-                let flagged = clear
-                    .iter()
-                    .filter(|(_, r)| r.review_probability >= *t)
-                    .count();
-                flagged as f64 <= cost::REVIEW_FALSE_RATE * clear.len() as f64
+            .filter(|(_, r)| {
+                r.agree()
+                    && !r.rules_review
+                    && r.rules.request().is_some_and(|k| {
+                        r.probability >= if k.is_sensitive() { agree } else { agree_mild }
+                    })
             })
-            .unwrap_or(1.01)
+            .collect();
+        let mut best = (f64::INFINITY, 1.01f32);
+        for t in (50..=101).map(|t| t as f32 / 100.0) {
+            let c: f64 = would_act
+                .iter()
+                .map(|(e, r)| {
+                    let flagged = r.review_probability >= t;
+                    let wanted = e.review == Some(true) || !e.accepts(r.rules);
+                    match (flagged, wanted) {
+                        (true, false) if e.review == Some(false) => cost::NEEDLESS_REVIEW,
+                        (false, true) if r.rules.request().is_some_and(|k| k.is_sensitive()) => {
+                            cost::UNSAFE
+                        }
+                        (false, true) => cost::WRONG_MILD,
+                        _ => 0.0,
+                    }
+                })
+                .sum();
+            if c < best.0 {
+                best = (c, t);
+            }
+        }
+        best.1
     };
     Thresholds {
         agree,
