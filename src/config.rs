@@ -749,6 +749,27 @@ mod tests {
     }
 
     #[test]
+    fn a_statistical_model_file_can_be_configured() {
+        assert!(Settings::parse(MINIMAL, no_env())
+            .unwrap()
+            .understand
+            .model
+            .is_none());
+        let env = vec![(
+            "DSR__UNDERSTAND__MODEL".to_owned(),
+            "models/retrained.bin".to_owned(),
+        )];
+        let s = Settings::parse(MINIMAL, env).unwrap();
+        assert_eq!(
+            s.understand.model.as_deref(),
+            Some(Path::new("models/retrained.bin"))
+        );
+        let env = vec![("DSR__UNDERSTAND__WEIGHTS".to_owned(), "x".to_owned())];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("understand"), "{err}");
+    }
+
+    #[test]
     fn console_defaults_and_validation() {
         let s = Settings::parse(MINIMAL, no_env()).unwrap();
         assert!(s.console.enabled && s.console.secure_cookie);
