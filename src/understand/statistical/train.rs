@@ -266,6 +266,11 @@ pub fn predict_all(model: &Model, examples: &[Example]) -> Vec<Prediction> {
 /// the mail to staff, so it must be clearly sure.
 pub const PROMOTE_FLOOR: f32 = 0.6;
 
+/// The lowest review threshold calibration may choose: the review output sends clear-looking
+/// requests to staff on its own, so it must be nearly sure (short plain requests score up to
+/// about 0.6 on it).
+pub const REVIEW_FLOOR: f32 = 0.9;
+
 /// The grid threshold in `from..=0.99` of least cost (the lowest among equals).
 fn cheapest(from: f32, cost: impl Fn(f32) -> f64) -> f32 {
     let mut best = (f64::INFINITY, 0.99f32);
@@ -350,7 +355,8 @@ pub fn calibrate(examples: &[Example], readers: &[Readers]) -> Thresholds {
             })
             .collect();
         let mut best = (f64::INFINITY, 1.01f32);
-        for t in (50..=101).map(|t| t as f32 / 100.0) {
+        let from = (REVIEW_FLOOR * 100.0).round() as u32;
+        for t in (from..=101).map(|t| t as f32 / 100.0) {
             let c: f64 = would_act
                 .iter()
                 .map(|(e, r)| {
