@@ -42,6 +42,7 @@ enum Space {
     SubjectWord = 5,
     ContextWord = 6,
     AttachmentWord = 7,
+    OwnLatinWord = 8,
 }
 
 /// The top bit of a feature: its value is −1 rather than +1.
@@ -76,35 +77,37 @@ impl Extractor {
             ((g >> shift) as u32) | (((g >> (shift - 1)) & 1) as u32) << 31
         };
 
-        self.load(input.own, OWN_LIMIT);
+        let latin = self.load(input.own, OWN_LIMIT);
         self.grams(Space::OwnGram, &bucket, out);
         self.words(Space::OwnWord, &bucket, out);
+        Self::latin_words(&latin, Space::OwnLatinWord, &bucket, out);
 
-        self.load(input.subject, SUBJECT_LIMIT);
+        let _ = self.load(input.subject, SUBJECT_LIMIT);
         self.grams(Space::SubjectGram, &bucket, out);
         self.words(Space::SubjectWord, &bucket, out);
 
         for text in &input.context {
-            self.load(text, CONTEXT_LIMIT);
+            let _ = self.load(text, CONTEXT_LIMIT);
             self.words(Space::ContextWord, &bucket, out);
         }
 
         for name in input.attachments {
-            self.load(name, SUBJECT_LIMIT);
+            let _ = self.load(name, SUBJECT_LIMIT);
             self.words(Space::AttachmentWord, &bucket, out);
         }
     }
 
     /// The folded symbols of `text`, at most `limit` characters of it, framed by spaces.
-    fn load(&mut self, text: &str, limit: usize) {
+    /// Loads the Cyrillic view's symbols and returns the Latin view of the same text.
+    fn load(&mut self, text: &str, limit: usize) -> String {
         self.symbols.clear();
         self.symbols.push(' ' as u32);
         let cut = text
             .char_indices()
             .nth(limit)
             .map_or(text.len(), |(i, _)| i);
-        let folded = normalise::cyr(&text[..cut]);
-        for c in folded.chars() {
+        let views = normalise::views(&text[..cut]);
+        for c in views.cyr.chars() {
             let s = if c.is_ascii_digit() {
                 '0' as u32
             } else if normalise::is_letter(c) {
@@ -119,6 +122,18 @@ impl Extractor {
         }
         if self.symbols.last() != Some(&(' ' as u32)) {
             self.symbols.push(' ' as u32);
+        }
+        views.lat
+    }
+
+    /// Words written in Latin letters, as written (English, translit and Kazakh Latin keep their
+    /// own spelling here besides their transliteration in the Cyrillic view).
+    fn latin_words(lat: &str, space: Space, bucket: &impl Fn(u64) -> u32, out: &mut Vec<u32>) {
+        let base = seed(space);
+        for word in lat.split(|c: char| !c.is_alphanumeric()) {
+            if word.len() >= 2 && word.bytes().all(|b| b.is_ascii_lowercase()) {
+                out.push(bucket(word.chars().fold(base, |h, c| mix(h, c as u32))));
+            }
         }
     }
 
