@@ -47,17 +47,17 @@ GENERIC_SUBJECT = {
 }
 OUR = {
     "kk": {
-        "subject": ["Сіздің өтінішіңіз қабылданды [DSR-2026-<N>]", "DSR-2026-<N> сұрауын растаңыз", "NLG.KZ жаңалықтары: жаңа тарифтер"],
+        "subject": ["[DSR-2026-<N>] Өтінішіңіз қабылданды", "[DSR-2026-<N>] Өтінішіңізді растаңыз: <CODE>", "NLG.KZ жаңалықтары: жаңа тарифтер"],
         "ack": "Сәлеметсіз бе! Сіздің сұрауыңызды (DSR-2026-<N>) алдық және заңда белгіленген мерзімде жауап береміз.\n\nNLG.KZ",
         "news": "NLG.KZ жаңалықтары\n\nҚұрметті клиент! Осы айда барлық тарифтерге 15% жеңілдік. Толығырақ nlg.kz сайтында.\n\nХат таратудан бас тарту үшін осы хатқа жауап беріңіз.",
     },
     "ru": {
-        "subject": ["Ваше обращение DSR-2026-<N> получено", "Подтвердите запрос DSR-2026-<N>", "Новости NLG.KZ: новые тарифы"],
+        "subject": ["[DSR-2026-<N>] Ваше обращение получено", "[DSR-2026-<N>] Подтвердите обращение: <CODE>", "Новости NLG.KZ: новые тарифы"],
         "ack": "Здравствуйте! Мы получили ваш запрос (DSR-2026-<N>) и ответим в срок, установленный законом.\n\nNLG.KZ",
         "news": "Новости NLG.KZ\n\nУважаемый клиент! В этом месяце скидка 15% на все тарифы. Подробнее на nlg.kz.\n\nЧтобы отписаться от рассылки, ответьте на это письмо.",
     },
     "en": {
-        "subject": ["Your request DSR-2026-<N> has been received", "Please confirm request DSR-2026-<N>", "NLG.KZ news: new plans"],
+        "subject": ["[DSR-2026-<N>] We have received your request", "[DSR-2026-<N>] Confirm your request: <CODE>", "NLG.KZ news: new plans"],
         "ack": "Hello! We have received your request (DSR-2026-<N>) and will answer within the time the law allows.\n\nNLG.KZ",
         "news": "NLG.KZ news\n\nDear customer! This month every plan is 15% off. More at nlg.kz.\n\nTo unsubscribe, reply to this email.",
     },
@@ -160,6 +160,7 @@ class Generator:
         street = rng.choice(STREETS)
         old_email = identity.person(rng, sender.culture, set()).email
         n = f"{rng.randint(1, 999999):06d}"
+        code = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(6))
         return Ctx(
             NAME=sender.full,
             FIRST=sender.first,
@@ -183,9 +184,10 @@ class Generator:
             NEW_SURNAME=new_surname,
             ADDRESS=f"{CITIES[lang]}, {street} {rng.randint(1, 300)}, {rng.randint(1, 200)}",
             OLD_EMAIL=old_email,
-            SUBJ=expand(rng.choice(OUR[lang]["subject"]), rng, {"N": n}),
+            SUBJ=expand(rng.choice(OUR[lang]["subject"]), rng, {"N": n, "CODE": code}),
             HOST=f"mx{rng.randint(1, 5)}.{domain}",
             N=n,
+            CODE=code,
         )
 
     # ----- text ----------------------------------------------------------------------------
@@ -407,11 +409,18 @@ class Generator:
         subject = script.apply_variant(subject, variants[subj_lang], rng)
         quoted = None
         in_reply_to = None
-        if rng.random() < 0.1:
+        if rng.random() < 0.08:
+            # Writing again in the thread of our acknowledgement (adding details, insisting).
+            ql = langs[0]
+            quoted = (expand(rng.choice(LANGS[ql].QUOTE_HEADER), rng, Ctx(ctx, QNAME="NLG.KZ", QEMAIL="info@nlg.kz")), expand(OUR[ql]["ack"], rng, {"N": ctx["N"]}))
+            subject = "Re: " + expand(OUR[ql]["subject"][0], rng, {"N": ctx["N"], "CODE": ctx["CODE"]})
+            in_reply_to = mime.message_id(rng, "nlg.kz")
+            notes.append("written in the thread of our acknowledgement")
+        elif rng.random() < 0.1:
             # Replying to our newsletter: the quoted mail is ours and says nothing of the request.
             ql = rng.choice(langs)
             quoted = (expand(rng.choice(LANGS[ql].QUOTE_HEADER), rng, Ctx(ctx, QNAME="NLG.KZ", QEMAIL="info@nlg.kz")), OUR[ql]["news"])
-            subject = "Re: " + expand(OUR[ql]["subject"][2], rng, {"N": ctx["N"]})
+            subject = "Re: " + expand(OUR[ql]["subject"][2], rng, {"N": ctx["N"], "CODE": ctx["CODE"]})
             in_reply_to = mime.message_id(rng, "nlg.kz")
             notes.append("reply quoting our newsletter")
         files = []
@@ -702,8 +711,8 @@ class Generator:
         text = self.join([expand(self.greeting(m), rng, ctx) if rng.random() < 0.4 else "", self.pick(CONFIRM[lang]), expand(self.closing(m), rng, ctx)])
         text = self.dress(text, lang, variant, notes)
         ask, what = CONFIRM_ASK[lang]
-        quoted = (expand(rng.choice(m.QUOTE_HEADER), rng, Ctx(ctx, QNAME="NLG.KZ", QEMAIL="info@nlg.kz")), expand(ask.replace("{what}", what[kind]), rng, {"N": ctx["N"]}))
-        subject = "Re: " + expand(OUR[lang]["subject"][1], rng, {"N": ctx["N"]})
+        quoted = (expand(rng.choice(m.QUOTE_HEADER), rng, Ctx(ctx, QNAME="NLG.KZ", QEMAIL="info@nlg.kz")), expand(ask.replace("{what}", what[kind]), rng, {"N": ctx["N"], "CODE": ctx["CODE"]}))
+        subject = "Re: " + expand(OUR[lang]["subject"][rng.choice([0, 1])], rng, {"N": ctx["N"], "CODE": ctx["CODE"]})
         root = self.text_parts(text, notes, quoted)
         hdrs = self.envelope(sender, subject, variant in ("latin_2021", "latin_ascii", "translit"), in_reply_to=mime.message_id(rng, "nlg.kz"))
         iin, phones = self.identifiers(ctx, sender, False)
