@@ -354,9 +354,10 @@ pub fn calibrate(examples: &[Example], readers: &[Readers]) -> Thresholds {
                     })
             })
             .collect();
+        // From "off" downwards: the output is switched on only where it strictly pays.
         let mut best = (f64::INFINITY, 1.01f32);
         let from = (REVIEW_FLOOR * 100.0).round() as u32;
-        for t in (from..=101).map(|t| t as f32 / 100.0) {
+        for t in (from..=101).rev().map(|t| t as f32 / 100.0) {
             let c: f64 = would_act
                 .iter()
                 .map(|(e, r)| {
