@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn the_same_text_gives_the_same_features() {
-        let text = "Прошу удалить мои данные, ИИН 900101300123.";
+        let text = "Сотрите мою анкету из архива за 2019 год, ИИН 900101300123.";
         assert_eq!(own(text), own(text));
         assert!(!own(text).is_empty());
         // Buffers reused across messages change nothing.
@@ -230,10 +230,10 @@ mod tests {
 
     #[test]
     fn kazakh_cyrillic_and_latin_forms_land_together() {
-        let cyrillic = own("Дербес деректерімді жоюыңызды сұраймын");
-        let latin_2021 = own("Derbes derekterımdı joiuyñyzdy sūraimyn");
-        let russian_keyboard = own("Дербес деректерiмдi жоюынызды сураймын");
-        let unrelated = own("Подтверждаю встречу в четверг в офисе");
+        let cyrillic = own("Ескі анкетамдағы деректерімді жоюыңызды өтінемін");
+        let latin_2021 = own("Eski anketamdağy derekterımdı joiuyñyzdy ötınemın");
+        let russian_keyboard = own("Ески анкетамдагы деректерiмдi жоюынызды отiнемiн");
+        let unrelated = own("Пришлите прайс на бумагу для принтера");
         assert!(overlap(&cyrillic, &russian_keyboard) > 0.9);
         assert!(overlap(&cyrillic, &latin_2021) > 0.5);
         assert!(overlap(&cyrillic, &unrelated) < 0.1);
@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn parts_of_a_message_do_not_share_features() {
-        let words = "удалить мои данные";
+        let words = "стереть анкету архива";
         let as_own = own(words);
         let as_context = extract(
             &Input {

@@ -146,7 +146,7 @@ mod tests {
         let again = Model::from_bytes(&m.to_bytes()).unwrap();
         assert_eq!(again.to_bytes(), m.to_bytes());
         let input = Input {
-            own: "Прошу удалить мои персональные данные",
+            own: "Сотрите мою анкету из архива, пожалуйста",
             ..Input::default()
         };
         let a = StatisticalReader::new(m).read(&input);

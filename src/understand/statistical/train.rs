@@ -636,19 +636,19 @@ mod tests {
         write_corpus(
             dir,
             &[
-                ("erasure", "Удаление", "Прошу удалить мои данные."),
-                ("erasure", "Удалить", "Удалите мой аккаунт и данные."),
-                ("erasure", "Delete", "Please delete my personal data."),
-                ("access", "Доступ", "Какие мои данные вы храните?"),
-                ("access", "Copy", "Please send me a copy of my data."),
-                ("access", "Запрос", "Пришлите копию моих данных."),
-                ("not_a_request", "Счёт", "Направляем счёт на оплату."),
+                ("erasure", "Анкета", "Сотрите мою старую анкету."),
+                ("erasure", "Архив", "Уберите мою анкету из архива."),
+                ("erasure", "Old form", "Erase my old form from the archive."),
+                ("access", "Анкета", "Покажите, что записано в моей анкете."),
+                ("access", "Old form", "Show me what my old form says."),
+                ("access", "Архив", "Что хранится в архиве по моей анкете?"),
+                ("not_a_request", "Бумага", "Пришлите прайс на бумагу."),
+                ("not_a_request", "Paper", "Send the price list for paper."),
                 (
                     "not_a_request",
-                    "Invoice",
-                    "Please find the invoice attached.",
+                    "Принтер",
+                    "Картридж для принтера закончился.",
                 ),
-                ("not_a_request", "Встреча", "Подтверждаю встречу в четверг."),
             ],
         );
     }
