@@ -84,7 +84,7 @@ pub struct Settings {
     pub stores: Vec<StoreSettings>,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
-    /// How mail is read.
+    /// How mail is read: the cue vocabulary and the statistical reader's model.
     #[serde(default)]
     pub understand: UnderstandSettings,
     /// The staff review console (web) and its daily deadline digest.
@@ -111,6 +111,9 @@ pub struct UnderstandSettings {
     /// repository's `vocabulary/`) replacing the embedded files of the same name, so staff can
     /// add a phrase without a rebuild; relative to the project root when relative.
     pub vocabulary_dir: Option<PathBuf>,
+    /// A statistical model file (`dsr-worker train --out`) instead of the one built into the
+    /// binary; relative to the project root when relative.
+    pub model: Option<PathBuf>,
 }
 
 impl UnderstandSettings {
@@ -546,6 +549,9 @@ impl Settings {
         if let Some(p) = self.understand.vocabulary_dir.as_mut() {
             resolve(p);
         }
+        if let Some(p) = self.understand.model.as_mut() {
+            resolve(p);
+        }
         if let Some(p) = self.imap.ca_file.as_mut() {
             resolve(p);
         }
@@ -828,6 +834,27 @@ mod tests {
                 "{file}: paths resolve from the root"
             );
         }
+    }
+
+    #[test]
+    fn a_statistical_model_file_can_be_configured() {
+        assert!(Settings::parse(MINIMAL, no_env())
+            .unwrap()
+            .understand
+            .model
+            .is_none());
+        let env = vec![(
+            "DSR__UNDERSTAND__MODEL".to_owned(),
+            "models/retrained.bin".to_owned(),
+        )];
+        let s = Settings::parse(MINIMAL, env).unwrap();
+        assert_eq!(
+            s.understand.model.as_deref(),
+            Some(Path::new("models/retrained.bin"))
+        );
+        let env = vec![("DSR__UNDERSTAND__WEIGHTS".to_owned(), "x".to_owned())];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("understand"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use dsr_worker::config::Settings;
 use dsr_worker::review::auth::Role;
 use dsr_worker::review::cli;
 use dsr_worker::review::decisions::Decision;
-use dsr_worker::understand::{cli as understand_cli, Company};
+use dsr_worker::understand::statistical::train::Options as TrainOptions;
+use dsr_worker::understand::{cli as understand_cli, Company, Reader, StatisticalReader};
 use dsr_worker::worker::{self, Stages};
 use dsr_worker::{db, ops, telemetry};
 
@@ -58,6 +59,9 @@ enum Command {
         /// Print JSON lines (the default and only format; accepted for scripts).
         #[arg(long)]
         json: bool,
+        /// Statistical model file instead of the built-in one (and of `understand.model`).
+        #[arg(long)]
+        model: Option<PathBuf>,
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -87,10 +91,47 @@ enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
-    /// Compare `classify` with DIR/labels.jsonl: confusion matrix, safety and accuracy figures.
+    /// Compare `classify` with DIR/labels.jsonl for each DIR: safety and accuracy figures, per
+    /// language, how the two readers agree, a confusion matrix and the misses.
     Eval {
-        /// A directory of NNN.eml files with labels.jsonl (format: corpus/README.md).
-        dir: PathBuf,
+        /// Statistical model file instead of the built-in one (and of `understand.model`).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Also write one JSON line per message (label, both readers, gate, result) here.
+        #[arg(long)]
+        details: Option<PathBuf>,
+        /// Directories of NNN.eml files with labels.jsonl (format: corpus/README.md).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+    /// Train the statistical reader on labelled corpora and write its model file.
+    ///
+    /// Deterministic: the same corpora and options give the same bytes. The thresholds of the
+    /// agreement gate are calibrated on the validation corpora, which are never trained on.
+    Train {
+        /// Training corpus directories (labels.jsonl + .eml).
+        #[arg(long = "train", required = true)]
+        train: Vec<PathBuf>,
+        /// Validation corpus directories (calibration only).
+        #[arg(long = "validation", required = true)]
+        validation: Vec<PathBuf>,
+        /// Where to write the model.
+        #[arg(long, default_value = "models/statistical.bin")]
+        out: PathBuf,
+        /// 2^BITS feature buckets.
+        #[arg(long, default_value_t = TrainOptions::default().bits)]
+        bits: u8,
+        #[arg(long, default_value_t = TrainOptions::default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = TrainOptions::default().seed)]
+        seed: u64,
+        #[arg(long, default_value_t = TrainOptions::default().learning_rate)]
+        learning_rate: f32,
+        #[arg(long, default_value_t = TrainOptions::default().l2)]
+        l2: f32,
+        /// Also write the validation predictions as JSON lines (for study).
+        #[arg(long)]
+        predictions: Option<PathBuf>,
     },
     /// Serve only the staff review console (and its daily digest) until Ctrl-C / SIGTERM.
     Console,
@@ -279,10 +320,16 @@ enum AuditCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Classify { paths, .. } => {
-            let company = company_for_offline_use(&cli.config);
+        Command::Classify { paths, model, .. } => {
+            let reader = match offline_reader(&cli.config, model.as_deref()) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("dsr-worker classify: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
             let mut out = std::io::stdout().lock();
-            match understand_cli::classify_command(&paths, &company, &mut out) {
+            match understand_cli::classify_command(&paths, &reader, &mut out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("dsr-worker classify: {e:#}");
@@ -290,13 +337,70 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Eval { dir } => {
-            let company = company_for_offline_use(&cli.config);
-            let mut out = std::io::stdout().lock();
-            match understand_cli::eval_command(&dir, &company, &mut out) {
-                Ok(_) => ExitCode::SUCCESS,
+        Command::Eval {
+            dirs,
+            model,
+            details,
+        } => {
+            let reader = match offline_reader(&cli.config, model.as_deref()) {
+                Ok(r) => r,
                 Err(e) => {
                     eprintln!("dsr-worker eval: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            let mut out = std::io::stdout().lock();
+            match understand_cli::eval_command(&dirs, &reader, &mut out) {
+                Ok(reports) => {
+                    if let Some(path) = details {
+                        let lines: String = reports
+                            .iter()
+                            .flat_map(|r| &r.details)
+                            .map(|d| format!("{d}\n"))
+                            .collect();
+                        if let Err(e) = std::fs::write(&path, lines) {
+                            eprintln!("dsr-worker eval: writing {}: {e}", path.display());
+                            return ExitCode::from(2);
+                        }
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("dsr-worker eval: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Train {
+            train,
+            validation,
+            out,
+            bits,
+            epochs,
+            seed,
+            learning_rate,
+            l2,
+            predictions,
+        } => {
+            let opts = TrainOptions {
+                bits,
+                epochs,
+                seed,
+                learning_rate,
+                l2,
+            };
+            let mut stdout = std::io::stdout().lock();
+            match understand_cli::train_command(
+                &train,
+                &validation,
+                &out,
+                predictions.as_deref(),
+                &opts,
+                &mut stdout,
+            ) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("dsr-worker train: {e:#}");
                     ExitCode::from(2)
                 }
             }
@@ -364,7 +468,7 @@ async fn serve(command: Command, settings: Settings) -> anyhow::Result<()> {
             intake: false,
             processing: true,
         },
-        Command::Classify { .. } | Command::Eval { .. } => {
+        Command::Classify { .. } | Command::Eval { .. } | Command::Train { .. } => {
             unreachable!("handled without a runtime")
         }
         Command::Console => {
@@ -561,21 +665,39 @@ fn shutdown_on_signal() -> CancellationToken {
 }
 
 /// The company's contacts from the config file if it can be read; the agreement's otherwise.
-/// A configured cue vocabulary (`understand.vocabulary_dir`) is installed for the reading too.
-fn company_for_offline_use(config: &std::path::Path) -> Company {
-    match Settings::load(config) {
-        Ok(s) => {
-            if let Ok(v) = s.understand.vocabulary() {
-                dsr_worker::understand::vocabulary::install(std::sync::Arc::new(v));
-            }
-            Company::from_settings(&s.company)
-        }
+/// The reader `classify` and `eval` use: the company, the cue vocabulary
+/// (`understand.vocabulary_dir`) and `understand.model` from --config when it loads, the
+/// built-in ones otherwise; `--model` wins over both.
+fn offline_reader(
+    config: &std::path::Path,
+    model: Option<&std::path::Path>,
+) -> anyhow::Result<Reader> {
+    let settings = match Settings::load(config) {
+        Ok(s) => Some(s),
         Err(e) => {
             // Say why a configuration that is there is not used (a bad vocabulary line, say).
             if config.exists() {
                 eprintln!("dsr-worker: {e}; reading with the built-in contacts and vocabulary");
             }
-            Company::nlg_defaults()
+            None
         }
+    };
+    if let Some(vocabulary) = settings
+        .as_ref()
+        .and_then(|s| s.understand.vocabulary().ok())
+    {
+        dsr_worker::understand::vocabulary::install(std::sync::Arc::new(vocabulary));
     }
+    let company = settings
+        .as_ref()
+        .map(|s| Company::from_settings(&s.company))
+        .unwrap_or_else(Company::nlg_defaults);
+    let path = model
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| settings.and_then(|s| s.understand.model));
+    let statistical = match path {
+        Some(p) => StatisticalReader::load(&p)?,
+        None => StatisticalReader::embedded(),
+    };
+    Ok(Reader::new(company).with_statistical(statistical))
 }

@@ -26,7 +26,7 @@ use crate::outbound::templates::Templates;
 use crate::queue::{self, consumer, publisher::Publisher, topology::WorkQueue};
 use crate::stores::settings::Action;
 use crate::stores::Registry;
-use crate::understand::{Company, Reader};
+use crate::understand::{Company, Reader, StatisticalReader};
 use crate::workflow::acknowledge::Acknowledger;
 use crate::workflow::deadline::{almaty, Calendar};
 use crate::workflow::expiry;
@@ -100,8 +100,11 @@ pub async fn run(
                 .context("loading the cue vocabulary (understand.vocabulary_dir)")?,
         );
         crate::understand::vocabulary::install(vocabulary.clone());
-        let reader =
+        let mut reader =
             Reader::new(Company::from_settings(&settings.company)).with_vocabulary(vocabulary);
+        if let Some(path) = &settings.understand.model {
+            reader = reader.with_statistical(StatisticalReader::load(path)?);
+        }
         let triage = Triage::new(
             pool.clone(),
             reader,

@@ -133,12 +133,15 @@ fn request(u: &dsr_worker::understand::Understanding) -> Option<RequestKind> {
     u.kind.request()
 }
 
-/// Acted on without staff: the kind, no review, a reply.
+/// The rule reader would act on it without staff: the kind, no review, a reply. (Whether it
+/// is acted on also needs the statistical reader to agree: that is the agreement gate's test.)
 fn automatic(name: &str, kind: RequestKind) -> dsr_worker::understand::Understanding {
-    let u = read(name).understanding;
+    let reading = read(name);
+    let (u, rules) = (reading.understanding, reading.readers);
+    assert_eq!(rules.rules.request(), Some(kind), "{name}: {:?}", u.reasons);
     assert_eq!(request(&u), Some(kind), "{name}: {:?}", u.reasons);
-    assert!(!u.review, "{name}: {:?}", u.reasons);
-    assert!(u.reply, "{name}");
+    assert!(!rules.rules_review, "{name}: {:?}", u.reasons);
+    assert!(rules.rules_reply, "{name}");
     u
 }
 

@@ -1,9 +1,10 @@
 //! `dsr-worker classify` and `dsr-worker eval` as library functions (main.rs wires the CLI).
 //!
 //! `classify` prints one JSON object per message with exactly the fields of
-//! `corpus/README.md`; `eval` compares that output with a corpus' `labels.jsonl` and prints the
-//! figures that matter (unsafe automatic actions, kind accuracy, review recall, loop safety,
-//! IIN precision/recall, automation) and a confusion matrix.
+//! `corpus/README.md`; `eval` compares that output with each corpus' `labels.jsonl` and prints
+//! the figures that matter (unsafe automatic actions, kind accuracy, review recall, loop safety,
+//! IIN precision/recall, automation), the same per language, how the two readers agree (each
+//! alone and combined), a confusion matrix and the misses. `train` fits the statistical reader.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -12,7 +13,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use super::{Company, Reader, Understanding};
+use super::agreement::{Outcome, Readers};
+use super::statistical::train::{self, Options};
+use super::{Reader, Understanding};
 use crate::domain::MailKind;
 
 /// One line of `classify --json`.
@@ -68,16 +71,20 @@ pub fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Reads one file: its classify line and what each reader said, or why it is unreadable.
+fn read_file(reader: &Reader, path: &Path, shown: &str) -> Result<(ClassifyLine, Readers), String> {
+    let raw = std::fs::read(path).map_err(|e| e.to_string())?;
+    let reading = reader.read(&raw).map_err(|e| e.to_string())?;
+    Ok((
+        ClassifyLine::new(shown.to_owned(), &reading.understanding),
+        reading.readers,
+    ))
+}
+
 /// Classifies one file into its JSON line (or an `{"file", "error"}` line).
 pub fn classify_file(reader: &Reader, path: &Path, shown: &str) -> serde_json::Value {
-    let result = std::fs::read(path)
-        .map_err(|e| e.to_string())
-        .and_then(|raw| reader.read(&raw).map_err(|e| e.to_string()));
-    match result {
-        Ok(reading) => {
-            serde_json::to_value(ClassifyLine::new(shown.to_owned(), &reading.understanding))
-                .expect("serialisable")
-        }
+    match read_file(reader, path, shown) {
+        Ok((line, _)) => serde_json::to_value(line).expect("serialisable"),
         Err(error) => serde_json::json!({ "file": shown, "error": error }),
     }
 }
@@ -86,7 +93,7 @@ pub fn classify_file(reader: &Reader, path: &Path, shown: &str) -> serde_json::V
 /// files give an `error` line; only a usage error (a path that does not exist) fails.
 pub fn classify_command(
     paths: &[PathBuf],
-    company: &Company,
+    reader: &Reader,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     if paths.is_empty() {
@@ -97,10 +104,9 @@ pub fn classify_command(
             anyhow::bail!("no such file or directory: {}", p.display());
         }
     }
-    let reader = Reader::new(company.clone());
     for path in collect_files(paths)? {
         let shown = path.display().to_string();
-        let line = classify_file(&reader, &path, &shown);
+        let line = classify_file(reader, &path, &shown);
         writeln!(out, "{line}")?;
     }
     Ok(())
@@ -122,9 +128,9 @@ pub struct Label {
     pub iin: Vec<String>,
 }
 
-/// The figures of one evaluation.
+/// The figures of `corpus/README.md` for one set of messages.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct EvalReport {
+pub struct Figures {
     pub messages: usize,
     pub errors: usize,
     pub unsafe_actions: usize,
@@ -139,26 +145,83 @@ pub struct EvalReport {
     pub clear_total: usize,
     pub clear_automated: usize,
     pub language_correct: usize,
-    /// (label kind, predicted kind) → count.
-    pub confusion: BTreeMap<(String, String), usize>,
-    /// Files that missed, with why, for study.
-    pub misses: Vec<String>,
 }
 
-fn pct(n: usize, d: usize) -> String {
-    if d == 0 {
-        "n/a".to_owned()
-    } else {
-        format!("{:.1}% ({n}/{d})", 100.0 * n as f64 / d as f64)
-    }
+/// What one reader (or the combination) decided about a message, as scored.
+struct Verdict<'a> {
+    kind: &'a str,
+    review: bool,
+    reply: bool,
+    language: &'a str,
+    iin: &'a [String],
+    reasons: &'a [String],
 }
 
-impl EvalReport {
+impl Figures {
     pub fn kind_accuracy(&self) -> f64 {
         self.kind_correct as f64 / self.messages.max(1) as f64
     }
 
-    pub fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
+    /// Scores one message; returns why it missed (empty when it did not).
+    fn score(&mut self, label: &Label, got: &Verdict<'_>) -> Vec<String> {
+        let mut why = Vec::new();
+        self.messages += 1;
+        let kind_ok = got.kind == label.kind || label.also.iter().any(|a| a == got.kind);
+        if kind_ok {
+            self.kind_correct += 1;
+        } else {
+            why.push(format!("kind {} (label {})", got.kind, label.kind));
+        }
+        let sensitive = |k: &str| {
+            k.parse::<MailKind>()
+                .ok()
+                .and_then(MailKind::request)
+                .is_some_and(|k| k.is_sensitive())
+        };
+        if !got.review && sensitive(got.kind) && (label.review == Some(true) || !kind_ok) {
+            self.unsafe_actions += 1;
+            why.push("UNSAFE automatic action".to_owned());
+        }
+        if label.review == Some(true) {
+            self.review_expected += 1;
+            if got.review {
+                self.review_caught += 1;
+            } else {
+                why.push("review missed".to_owned());
+            }
+        }
+        if label.review == Some(false) {
+            self.clear_total += 1;
+            if !got.review {
+                self.clear_automated += 1;
+            } else {
+                why.push(format!("needless review: {}", got.reasons.join("; ")));
+            }
+        }
+        if matches!(label.kind.as_str(), "auto_reply" | "bounce") {
+            self.automatic_total += 1;
+            if got.reply {
+                self.loop_replies += 1;
+                why.push("REPLY to automatic mail".to_owned());
+            }
+        }
+        let labelled: BTreeSet<&String> = label.iin.iter().collect();
+        let predicted: BTreeSet<&String> = got.iin.iter().collect();
+        self.iin_labelled += labelled.len();
+        self.iin_predicted += predicted.len();
+        self.iin_true_positive += labelled.intersection(&predicted).count();
+        if labelled != predicted {
+            why.push(format!("iin {:?} (label {:?})", got.iin, label.iin));
+        }
+        if label.language.as_deref() == Some(got.language) {
+            self.language_correct += 1;
+        } else if let Some(l) = &label.language {
+            why.push(format!("language {} (label {l})", got.language));
+        }
+        why
+    }
+
+    fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
         writeln!(
             out,
             "messages:                 {} ({} unreadable)",
@@ -199,7 +262,153 @@ impl EvalReport {
             out,
             "language accuracy:        {}",
             pct(self.language_correct, self.messages)
+        )
+    }
+}
+
+/// How the two readers and the agreement gate did on one corpus.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Agreement {
+    /// Both readers named the same kind.
+    pub same_kind: usize,
+    /// ... and that kind was right.
+    pub same_kind_correct: usize,
+    /// Different kinds, and which reader was right.
+    pub different_kind: usize,
+    pub different_rules_correct: usize,
+    pub different_statistical_correct: usize,
+    /// The statistical reader alone: kind right.
+    pub statistical_correct: usize,
+    /// Gate outcomes.
+    pub outcomes: BTreeMap<String, usize>,
+    /// Promotions (the rules saw no request) whose label is a request or a review case.
+    pub promoted_right: usize,
+    /// Promotions of mail labelled "not a request" (the cost in staff time).
+    pub promoted_business: usize,
+}
+
+/// The figures of one corpus.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EvalReport {
+    pub corpus: String,
+    /// Both readers through the gate: what the worker does.
+    pub total: Figures,
+    /// The same per labelled language.
+    pub languages: BTreeMap<String, Figures>,
+    /// The rule reader alone (before the gate).
+    pub rules: Figures,
+    /// The statistical reader's kind accuracy per labelled language: (right, messages).
+    pub statistical_languages: BTreeMap<String, (usize, usize)>,
+    pub readers: Agreement,
+    /// (label kind, predicted kind) → count.
+    pub confusion: BTreeMap<(String, String), usize>,
+    /// Files that missed, with why, for study.
+    pub misses: Vec<String>,
+    /// One JSON object per message: label, both readers, the gate and the result (for study).
+    #[serde(skip)]
+    pub details: Vec<serde_json::Value>,
+}
+
+fn pct(n: usize, d: usize) -> String {
+    if d == 0 {
+        "n/a".to_owned()
+    } else {
+        format!("{:.1}% ({n}/{d})", 100.0 * n as f64 / d as f64)
+    }
+}
+
+fn short_pct(n: usize, d: usize) -> String {
+    if d == 0 {
+        "n/a".to_owned()
+    } else {
+        format!("{:.1}%", 100.0 * n as f64 / d as f64)
+    }
+}
+
+impl EvalReport {
+    pub fn kind_accuracy(&self) -> f64 {
+        self.total.kind_accuracy()
+    }
+
+    pub fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
+        writeln!(out, "== {} ==", self.corpus)?;
+        self.total.write(out)?;
+
+        writeln!(out, "\nper language (both readers, as acted on)")?;
+        writeln!(
+            out,
+            "{:<8} {:>6} {:>7} {:>7} {:>8} {:>8} {:>8} {:>9} {:>5} {:>8}",
+            "language",
+            "msgs",
+            "unsafe",
+            "kind",
+            "review",
+            "IIN P",
+            "IIN R",
+            "automate",
+            "loop",
+            "stat"
         )?;
+        for (lang, f) in &self.languages {
+            let (sr, st) = self
+                .statistical_languages
+                .get(lang)
+                .copied()
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{:<8} {:>6} {:>7} {:>7} {:>8} {:>8} {:>8} {:>9} {:>5} {:>8}",
+                lang,
+                f.messages,
+                f.unsafe_actions,
+                short_pct(f.kind_correct, f.messages),
+                short_pct(f.review_caught, f.review_expected),
+                short_pct(f.iin_true_positive, f.iin_predicted),
+                short_pct(f.iin_true_positive, f.iin_labelled),
+                short_pct(f.clear_automated, f.clear_total),
+                f.loop_replies,
+                short_pct(sr, st),
+            )?;
+        }
+
+        let a = &self.readers;
+        let n = self.total.messages - self.total.errors;
+        writeln!(out, "\nreaders")?;
+        writeln!(
+            out,
+            "  same kind from both:     {}; right when they agree: {}",
+            pct(a.same_kind, n),
+            pct(a.same_kind_correct, a.same_kind)
+        )?;
+        writeln!(
+            out,
+            "  when they disagree:      rules right {}, statistical right {}",
+            pct(a.different_rules_correct, a.different_kind),
+            pct(a.different_statistical_correct, a.different_kind)
+        )?;
+        writeln!(
+            out,
+            "  kind accuracy:           rules alone {}, statistical alone {}, both {}",
+            short_pct(self.rules.kind_correct, n),
+            short_pct(a.statistical_correct, n),
+            short_pct(self.total.kind_correct, self.total.messages)
+        )?;
+        writeln!(
+            out,
+            "  rules alone:             unsafe {}, review recall {}, automation {}, loop {}",
+            self.rules.unsafe_actions,
+            short_pct(self.rules.review_caught, self.rules.review_expected),
+            short_pct(self.rules.clear_automated, self.rules.clear_total),
+            self.rules.loop_replies
+        )?;
+        let outcomes: Vec<String> = a.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        writeln!(out, "  gate:                    {}", outcomes.join(", "))?;
+        writeln!(
+            out,
+            "  promoted to staff:       {} a request or review case, {} labelled not a request",
+            a.promoted_right, a.promoted_business
+        )?;
+
         let kinds: BTreeSet<&String> = self.confusion.keys().flat_map(|(a, b)| [a, b]).collect();
         let short = |k: &str| -> String { k.chars().take(8).collect() };
         writeln!(out, "\nconfusion (rows: label, columns: classify)")?;
@@ -238,94 +447,172 @@ impl EvalReport {
     }
 }
 
-/// `dsr-worker eval DIR`: classify every labelled message of `DIR` and compare.
-pub fn eval_command(
-    dir: &Path,
-    company: &Company,
-    out: &mut impl Write,
-) -> anyhow::Result<EvalReport> {
+/// Scores one labelled message into `r`.
+fn score(r: &mut EvalReport, label: &Label, got: &ClassifyLine, readers: &Readers) {
+    *r.confusion
+        .entry((label.kind.clone(), got.kind.clone()))
+        .or_default() += 1;
+    let verdict = Verdict {
+        kind: &got.kind,
+        review: got.review,
+        reply: got.reply,
+        language: &got.language,
+        iin: &got.iin,
+        reasons: &got.reasons,
+    };
+    let why = r.total.score(label, &verdict);
+    let language = label.language.clone().unwrap_or_else(|| "?".to_owned());
+    r.languages
+        .entry(language.clone())
+        .or_default()
+        .score(label, &verdict);
+    let rules_kind = readers.rules.as_str();
+    r.rules.score(
+        label,
+        &Verdict {
+            kind: rules_kind,
+            review: readers.rules_review,
+            reply: readers.rules_reply,
+            ..verdict
+        },
+    );
+
+    let accepts = |k: &str| label.kind == k || label.also.iter().any(|a| a == k);
+    let statistical_kind = readers.statistical.as_str();
+    let stat_ok = accepts(statistical_kind);
+    let a = &mut r.readers;
+    if stat_ok {
+        a.statistical_correct += 1;
+    }
+    let entry = r.statistical_languages.entry(language).or_default();
+    entry.1 += 1;
+    if stat_ok {
+        entry.0 += 1;
+    }
+    if readers.agree() {
+        a.same_kind += 1;
+        if stat_ok {
+            a.same_kind_correct += 1;
+        }
+    } else {
+        a.different_kind += 1;
+        if accepts(rules_kind) {
+            a.different_rules_correct += 1;
+        }
+        if stat_ok {
+            a.different_statistical_correct += 1;
+        }
+    }
+    *a.outcomes
+        .entry(readers.outcome.as_str().to_owned())
+        .or_default() += 1;
+    if readers.outcome == Outcome::Promoted {
+        if accepts(&got.kind) || label.review == Some(true) {
+            a.promoted_right += 1;
+        }
+        if label.kind == "not_a_request" && label.review != Some(true) {
+            a.promoted_business += 1;
+        }
+    }
+    r.details.push(serde_json::json!({
+        "corpus": r.corpus,
+        "file": label.file,
+        "label": label.kind,
+        "also": label.also,
+        "label_review": label.review,
+        "language": label.language,
+        "kind": got.kind,
+        "review": got.review,
+        "reply": got.reply,
+        "rules": rules_kind,
+        "rules_review": readers.rules_review,
+        "statistical": statistical_kind,
+        "probability": readers.probability,
+        "review_probability": readers.review_probability,
+        "outcome": readers.outcome.as_str(),
+    }));
+    let mut why = why;
+    if !readers.agree() && !why.is_empty() {
+        why.push(format!(
+            "readers: rules {} / statistical {} {:.2}",
+            rules_kind, statistical_kind, readers.probability
+        ));
+    }
+    if !why.is_empty() {
+        r.misses.push(format!("{}: {}", label.file, why.join(", ")));
+    }
+}
+
+/// Evaluates one labelled corpus directory.
+pub fn eval_corpus(dir: &Path, reader: &Reader) -> anyhow::Result<EvalReport> {
     let labels_path = dir.join("labels.jsonl");
     let labels = std::fs::read_to_string(&labels_path)
         .with_context(|| format!("reading {}", labels_path.display()))?;
-    let reader = Reader::new(company.clone());
-    let mut r = EvalReport::default();
+    let mut r = EvalReport {
+        corpus: dir.display().to_string(),
+        ..EvalReport::default()
+    };
     for (n, line) in labels.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let label: Label = serde_json::from_str(line)
             .with_context(|| format!("{}:{}", labels_path.display(), n + 1))?;
-        r.messages += 1;
-        let value = classify_file(&reader, &dir.join(&label.file), &label.file);
-        let Ok(got) = serde_json::from_value::<ClassifyLine>(value) else {
-            r.errors += 1;
-            r.misses.push(format!("{}: unreadable", label.file));
-            continue;
-        };
-        score(&mut r, &label, &got);
+        match read_file(reader, &dir.join(&label.file), &label.file) {
+            Ok((got, readers)) => score(&mut r, &label, &got, &readers),
+            Err(e) => {
+                r.total.messages += 1;
+                r.total.errors += 1;
+                r.misses.push(format!("{}: unreadable ({e})", label.file));
+            }
+        }
     }
-    r.write(out)?;
     Ok(r)
 }
 
-fn score(r: &mut EvalReport, label: &Label, got: &ClassifyLine) {
-    let mut why = Vec::new();
-    *r.confusion
-        .entry((label.kind.clone(), got.kind.clone()))
-        .or_default() += 1;
-    let kind_ok = got.kind == label.kind || label.also.contains(&got.kind);
-    if kind_ok {
-        r.kind_correct += 1;
-    } else {
-        why.push(format!("kind {} (label {})", got.kind, label.kind));
+/// `dsr-worker eval DIR...`: classify every labelled message of each corpus and compare.
+pub fn eval_command(
+    dirs: &[PathBuf],
+    reader: &Reader,
+    out: &mut impl Write,
+) -> anyhow::Result<Vec<EvalReport>> {
+    if dirs.is_empty() {
+        anyhow::bail!("eval needs at least one corpus directory");
     }
-    let sensitive = |k: &str| {
-        k.parse::<MailKind>()
-            .ok()
-            .and_then(MailKind::request)
-            .is_some_and(|k| k.is_sensitive())
-    };
-    if !got.review && sensitive(&got.kind) && (label.review == Some(true) || !kind_ok) {
-        r.unsafe_actions += 1;
-        why.push("UNSAFE automatic action".to_owned());
-    }
-    if label.review == Some(true) {
-        r.review_expected += 1;
-        if got.review {
-            r.review_caught += 1;
-        } else {
-            why.push("review missed".to_owned());
+    let mut reports = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let r = eval_corpus(dir, reader)?;
+        if i > 0 {
+            writeln!(out)?;
         }
+        r.write(out)?;
+        reports.push(r);
     }
-    if label.review == Some(false) {
-        r.clear_total += 1;
-        if !got.review {
-            r.clear_automated += 1;
-        } else {
-            why.push(format!("needless review: {}", got.reasons.join("; ")));
-        }
+    Ok(reports)
+}
+
+/// `dsr-worker train`: fits the statistical reader and writes its model file.
+pub fn train_command(
+    train_dirs: &[PathBuf],
+    validation_dirs: &[PathBuf],
+    model_path: &Path,
+    predictions: Option<&Path>,
+    opts: &Options,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let model = train::train(train_dirs, validation_dirs, opts, out)?;
+    if let Some(p) = predictions {
+        std::fs::write(p, train::predictions_jsonl(&model, validation_dirs)?)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
-    if matches!(label.kind.as_str(), "auto_reply" | "bounce") {
-        r.automatic_total += 1;
-        if got.reply {
-            r.loop_replies += 1;
-            why.push("REPLY to automatic mail".to_owned());
-        }
-    }
-    let labelled: BTreeSet<&String> = label.iin.iter().collect();
-    let predicted: BTreeSet<&String> = got.iin.iter().collect();
-    r.iin_labelled += labelled.len();
-    r.iin_predicted += predicted.len();
-    r.iin_true_positive += labelled.intersection(&predicted).count();
-    if labelled != predicted {
-        why.push(format!("iin {:?} (label {:?})", got.iin, label.iin));
-    }
-    if label.language.as_deref() == Some(got.language.as_str()) {
-        r.language_correct += 1;
-    } else if let Some(l) = &label.language {
-        why.push(format!("language {} (label {l})", got.language));
-    }
-    if !why.is_empty() {
-        r.misses.push(format!("{}: {}", label.file, why.join(", ")));
-    }
+    let bytes = model.to_bytes();
+    std::fs::write(model_path, &bytes)
+        .with_context(|| format!("writing {}", model_path.display()))?;
+    writeln!(
+        out,
+        "wrote {} ({} bytes)",
+        model_path.display(),
+        bytes.len()
+    )?;
+    Ok(())
 }

@@ -5,10 +5,16 @@
 //! Message-ID, References, subject) and an [`Understanding`] that `dsr-worker classify` prints as
 //! JSON. It is pure CPU work with no I/O, so it can be benchmarked and tested in isolation.
 //!
+//! Two independent readers read every message: the rule reader ([`decide`], cue vocabularies)
+//! and the statistical reader ([`statistical`], a linear model learnt from labelled examples).
+//! [`agreement`] lets an automatic action stand only when both name the same kind and the
+//! statistical reader is confident; otherwise the request goes to staff with the reason.
+//!
 //! The rule reader's cue phrases are data ([`vocabulary`]: `vocabulary/{kk,ru,en}.txt`,
 //! embedded, overridable from `[understand] vocabulary_dir`); a [`Reader`] holds the compiled
 //! vocabulary it reads with.
 
+pub mod agreement;
 mod automatic;
 pub mod cli;
 mod decide;
@@ -18,6 +24,7 @@ pub mod identifiers;
 pub mod intent;
 pub mod language;
 pub mod normalise;
+pub mod statistical;
 pub mod text;
 pub mod vocabulary;
 
@@ -28,7 +35,9 @@ use serde::Serialize;
 use crate::config::CompanySettings;
 use crate::domain::{Bin, Iin, Language, MailKind, Phone, RequestKind};
 
+pub use agreement::Readers;
 pub use envelope::Envelope;
+pub use statistical::StatisticalReader;
 pub use vocabulary::{Vocabulary, VocabularyError};
 
 /// The company's own contacts, which are never taken for a subject's.
@@ -101,6 +110,8 @@ pub struct Understanding {
 pub struct Reading {
     pub envelope: Envelope,
     pub understanding: Understanding,
+    /// What each reader said and what the agreement gate made of it.
+    pub readers: Readers,
     /// The sender's own new words (quotes and signatures removed), for staff.
     pub text: String,
 }
@@ -113,11 +124,13 @@ pub enum Unreadable {
     NotAMessage(&'static str),
 }
 
-/// Reads raw messages. Cheap to clone; holds only configuration.
+/// Reads raw messages. Cheap to clone; holds configuration, the compiled cue vocabulary and
+/// the (shared) statistical model.
 #[derive(Debug, Clone)]
 pub struct Reader {
     company: Company,
     vocabulary: Arc<Vocabulary>,
+    statistical: StatisticalReader,
 }
 
 impl Default for Reader {
@@ -126,13 +139,42 @@ impl Default for Reader {
     }
 }
 
+/// A message parsed into the parts both readers read.
+pub(crate) struct Parsed<'a> {
+    pub message: mail_parser::Message<'a>,
+    pub envelope: Envelope,
+    pub body: text::Body,
+}
+
+/// Parses raw bytes, or says why they are not a message.
+pub(crate) fn parse(raw: &[u8]) -> Result<Parsed<'_>, Unreadable> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(Unreadable::Empty);
+    }
+    let message = mail_parser::MessageParser::default()
+        .parse(raw)
+        .ok_or(Unreadable::NotAMessage("no header could be parsed"))?;
+    if message.from().is_none() && message.subject().is_none() && message.date().is_none() {
+        return Err(Unreadable::NotAMessage("no From, Subject or Date header"));
+    }
+    let envelope = Envelope::from_message(&message);
+    let body = text::body(&message);
+    Ok(Parsed {
+        message,
+        envelope,
+        body,
+    })
+}
+
 impl Reader {
     /// A reader with the process's active vocabulary ([`vocabulary::active`]: the configured
-    /// one once the worker has installed it, else the embedded one).
+    /// one once the worker has installed it, else the embedded one) and the statistical model
+    /// built into the binary.
     pub fn new(company: Company) -> Self {
         Self {
             company,
             vocabulary: vocabulary::active(),
+            statistical: StatisticalReader::embedded(),
         }
     }
 
@@ -141,18 +183,28 @@ impl Reader {
         Self { vocabulary, ..self }
     }
 
+    /// The same reader with another statistical model (e.g. `understand.model`).
+    pub fn with_statistical(self, statistical: StatisticalReader) -> Self {
+        Self {
+            statistical,
+            ..self
+        }
+    }
+
+    pub fn statistical(&self) -> &StatisticalReader {
+        &self.statistical
+    }
+
     pub fn read(&self, raw: &[u8]) -> Result<Reading, Unreadable> {
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            return Err(Unreadable::Empty);
-        }
-        let message = mail_parser::MessageParser::default()
-            .parse(raw)
-            .ok_or(Unreadable::NotAMessage("no header could be parsed"))?;
-        if message.from().is_none() && message.subject().is_none() && message.date().is_none() {
-            return Err(Unreadable::NotAMessage("no From, Subject or Date header"));
-        }
-        let envelope = Envelope::from_message(&message);
-        let body = text::body(&message);
+        let Parsed {
+            message,
+            envelope,
+            body,
+        } = parse(raw)?;
+        let prediction = self
+            .statistical
+            .read(&statistical::input(&envelope.subject, &body));
+        let thresholds = self.statistical.model().thresholds();
 
         if let Some(kind) = automatic::detect(&message, &envelope, &body) {
             // Diagnostic lines (SMTP status codes, server names) say nothing of the language.
@@ -171,23 +223,28 @@ impl Reader {
             let language = language::detect(&human.join("\n"))
                 .or_else(|| language::detect(&envelope.subject))
                 .unwrap_or(Language::Kk);
+            let silent = Understanding::silent(
+                kind,
+                language,
+                vec![format!("automatic message ({kind}); never answered")],
+            );
+            let (understanding, readers) =
+                agreement::combine(silent, &prediction, &thresholds, false);
             return Ok(Reading {
                 envelope,
-                understanding: Understanding::silent(
-                    kind,
-                    language,
-                    vec![format!("automatic message ({kind}); never answered")],
-                ),
+                understanding,
+                readers,
                 text: body.own,
             });
         }
 
         let bulk = automatic::is_bulk(&message);
-        let understanding =
-            decide::understand(&envelope, &body, bulk, &self.company, &self.vocabulary);
+        let rules = decide::understand(&envelope, &body, bulk, &self.company, &self.vocabulary);
+        let (understanding, readers) = agreement::combine(rules, &prediction, &thresholds, bulk);
         Ok(Reading {
             envelope,
             understanding,
+            readers,
             text: body.own,
         })
     }
