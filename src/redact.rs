@@ -28,9 +28,50 @@ pub fn digits(value: &str) -> String {
     out
 }
 
+/// Masks anything in free text that looks like an e-mail address or a long number (IIN, BIN,
+/// phone): the last line of defence for log lines that carry text we did not write (an SMTP
+/// server's answer echoing a recipient, a driver error quoting a value).
+pub fn text(line: &str) -> std::borrow::Cow<'_, str> {
+    use std::sync::LazyLock;
+    static ADDRESS: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+            .expect("valid regex")
+    });
+    // Ten digits or more, possibly grouped by spaces, dashes, dots or brackets (+7 701 555 80 23).
+    static NUMBER: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\+?\d(?:[ \-.()]?\d){9,}").expect("valid regex"));
+    let masked = ADDRESS.replace_all(line, |c: &regex::Captures<'_>| email(&c[0]));
+    match NUMBER.replace_all(&masked, |c: &regex::Captures<'_>| digits(&c[0])) {
+        std::borrow::Cow::Borrowed(_) => masked,
+        std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_text_loses_addresses_and_long_numbers() {
+        let line = "SMTP 127.0.0.1:2525: 550 5.1.1 <aigerim.n@mail.kz>: Recipient rejected; \
+                    key (iin)=(870221304582) phone +7 701 555 80 23 at 2026-12-01T22:01:10Z id=42";
+        let t = text(line);
+        for clear in ["aigerim", "mail.kz", "870221304582", "701 555", "5558023"] {
+            assert!(!t.contains(clear), "{clear} in {t}");
+        }
+        for kept in [
+            "127.0.0.1:2525",
+            "550 5.1.1",
+            "2026-12-01T22:01:10Z",
+            "id=42",
+        ] {
+            assert!(t.contains(kept), "{kept} lost in {t}");
+        }
+        assert!(matches!(
+            text("nothing personal, 42 rows"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn email_keeps_only_initials_and_tld() {
