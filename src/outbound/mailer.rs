@@ -265,7 +265,7 @@ impl Mailer {
                 // then everything else in the order it was decided.
                 "SELECT id, payload FROM outbox
                  WHERE channel = 'email' AND status = 'pending' AND next_attempt_at <= now()
-                 ORDER BY dedupe_key LIKE 'ack:%' DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                 ORDER BY (dedupe_key NOT LIKE 'ack:%'), id LIMIT 1 FOR UPDATE SKIP LOCKED",
             )
             .fetch_optional(&mut *tx)
             .await?

@@ -4,7 +4,7 @@
 //! handler that runs twice for the same request does not send twice.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 use crate::db::{self, CHANNEL_OUTBOX};
 
@@ -148,22 +148,22 @@ pub async fn enqueue_automatic(
         .bind(&to)
         .execute(&mut *conn)
         .await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outbox WHERE dedupe_key = $1)")
-            .bind(dedupe_key)
-            .fetch_one(&mut *conn)
-            .await?;
+    // One query: was this key enqueued before, and how many e-mails went to this address in
+    // the last hour, since when (index outbox_email_recipient_lower).
+    let (exists, recent, oldest): (bool, i64, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE dedupe_key = $2), count(*), min(created_at)
+             FROM outbox
+             WHERE channel = 'email' AND lower(payload ->> 'to') = $1
+               AND status IN ('pending', 'sent') AND created_at > now() - interval '1 hour'",
+        )
+        .bind(&to)
+        .bind(dedupe_key)
+        .fetch_one(&mut *conn)
+        .await?;
     if exists {
         return Ok(Queued::Known);
     }
-    let (recent, oldest): (i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
-        "SELECT count(*), min(created_at) FROM outbox
-         WHERE channel = 'email' AND lower(payload ->> 'to') = $1
-           AND status IN ('pending', 'sent') AND created_at > now() - interval '1 hour'",
-    )
-    .bind(&to)
-    .fetch_one(&mut *conn)
-    .await?;
     if recent < per_hour {
         enqueue_email(conn, dedupe_key, request_id, email, None).await?;
         return Ok(Queued::New);
@@ -194,19 +194,6 @@ pub async fn enqueue_automatic(
             Ok(Queued::Deferred)
         }
     }
-}
-
-/// E-mails to `to` that were sent or are waiting to be sent in the last hour.
-pub async fn recent_emails_to(conn: &mut PgConnection, to: &str) -> sqlx::Result<i64> {
-    let row = sqlx::query(
-        "SELECT count(*) AS n FROM outbox
-         WHERE channel = 'email' AND lower(payload ->> 'to') = lower($1)
-           AND status IN ('pending', 'sent') AND created_at > now() - interval '1 hour'",
-    )
-    .bind(to)
-    .fetch_one(conn)
-    .await?;
-    row.try_get("n")
 }
 
 /// Records a failed attempt and backs off (2 s, 4 s, … up to 10 min); after `max_attempts` the row is `failed` for staff to see.
