@@ -6,11 +6,15 @@ Exit status: 0 all checks passed, 1 a check failed or the run timed out, 2 usage
 """
 
 import argparse
+import atexit
+import email
 import email.policy
 import email.utils
 import imaplib
 import json
 import os
+import random
+import signal
 import subprocess
 import sys
 import time
@@ -111,13 +115,94 @@ def alive(pid):
         return False
 
 
-def inject(messages, user, password):
-    """APPENDs every message on one connection; returns (start, end, [(sender, time)])."""
+def rss_kib(pid):
+    """(VmRSS, VmHWM) of a process in KiB, (0, 0) if gone."""
+    cur = peak = 0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    cur = int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    peak = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return cur, peak
+
+
+class Workers:
+    """The worker processes: watched for peak RSS, and (crash mode) killed and restarted."""
+
+    def __init__(self, pids, cmd, log):
+        self.pids = list(pids)
+        self.cmd = cmd
+        self.log = log
+        self.started = []   # processes this script started (restarts)
+        self.peak_kib = 0
+        self.kills = 0
+
+    def sample(self):
+        for pid in self.pids:
+            cur, peak = rss_kib(pid)
+            self.peak_kib = max(self.peak_kib, cur, peak)
+
+    def kill_one(self):
+        """SIGKILLs a random live worker and starts a new one in its place."""
+        live = [p for p in self.pids if alive(p)]
+        if not live or not self.cmd:
+            return
+        victim = random.choice(live)
+        self.sample()
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except OSError:
+            return
+        for proc in self.started:
+            if proc.pid == victim:
+                proc.wait()
+        self.kills += 1
+        self.pids.remove(victim)
+        with open(self.log, "ab") as log:
+            proc = subprocess.Popen(self.cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        self.started.append(proc)
+        self.pids.append(proc.pid)
+
+    def stop_started(self):
+        """SIGTERM to the workers this script started, SIGKILL after 25 s."""
+        for proc in self.started:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        end = time.time() + 25
+        for proc in self.started:
+            try:
+                proc.wait(timeout=max(end - time.time(), 0.1))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def inject(messages, user, password, rate=None, workers=None, kills=0):
+    """APPENDs every message on one connection, at `rate` per second if given; in crash mode
+    SIGKILLs a worker `kills` times at random moments of the injection. Returns (start, end,
+    [(sender, time)])."""
     conn = imaplib.IMAP4(IMAP_HOST, IMAP_PORT, timeout=30)
     conn.login(user, password)
     stamps = []
+    n = len(messages)
+    kill_at = sorted(random.sample(range(1, n), min(kills, n - 1))) if kills and n > 1 else []
     start = time.time()
-    for sender, raw in messages:
+    for i, (sender, raw) in enumerate(messages):
+        if rate:
+            delay = start + i / rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
+        while kill_at and kill_at[0] <= i:
+            kill_at.pop(0)
+            # A random moment within this message's slot, not always right after an APPEND.
+            time.sleep(random.uniform(0, 1 / rate if rate else 0.05))
+            workers.kill_one()
+        if workers and i % 20 == 0:
+            workers.sample()
         typ, data = conn.append("INBOX", None, None, raw)
         if typ != "OK":
             raise RuntimeError(f"APPEND failed: {typ} {data}")
@@ -128,6 +213,50 @@ def inject(messages, user, password):
     except Exception:
         pass
     return start, end, stamps
+
+
+def read_answers(senders, password, settle=5.0):
+    """What reached each subject: {sender: [Message-ID, ...]} over IMAP (one login per mailbox;
+    waits up to `settle` s for Postfix/LMTP to deliver the last e-mails)."""
+    time.sleep(settle)
+    seen = {}
+    for sender in senders:
+        ids = []
+        try:
+            conn = imaplib.IMAP4(IMAP_HOST, IMAP_PORT, timeout=30)
+            conn.login(sender, password)
+            typ, data = conn.select("INBOX", readonly=True)
+            if typ == "OK" and int(data[0] or 0) > 0:
+                typ, data = conn.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+                for part in data:
+                    if isinstance(part, tuple):
+                        mid = email.message_from_bytes(part[1]).get("Message-ID", "")
+                        ids.append(mid.strip().strip("<>").lower())
+            conn.logout()
+        except (OSError, imaplib.IMAP4.error):
+            ids = None
+        seen[sender] = ids
+    return seen
+
+
+def judge_answers(seen):
+    """(unanswered, delivered twice, answered twice, unreadable) from read_answers().
+
+    delivered twice: copies of one Message-ID beyond the first (an e-mail resent after a crash);
+    answered twice: a subject holding acknowledgements with different Message-IDs (one request
+    acknowledged twice, i.e. made twice)."""
+    unanswered = twice = double = unreadable = 0
+    for ids in seen.values():
+        if ids is None:
+            unreadable += 1
+            continue
+        if not ids:
+            unanswered += 1
+        twice += len(ids) - len(set(ids))
+        acks = {i for i in ids if ".ack@" in i}
+        if len(acks) > 1:
+            double += 1
+    return unanswered, twice, double, unreadable
 
 
 ACK = "o.channel = 'email' AND o.dedupe_key LIKE 'ack:%'"
@@ -209,8 +338,18 @@ def main():
     ap.add_argument("--password", default="secret")
     ap.add_argument("--log", required=True)
     ap.add_argument("--pids", default="")
+    ap.add_argument("--rate", type=float, default=None, help="APPENDs per second (default: burst)")
+    ap.add_argument("--kill", type=int, default=0, help="SIGKILL a worker this many times")
+    ap.add_argument("--worker-cmd", default="", help="JSON list: how to start a worker again")
     a = ap.parse_args()
     pids = [int(p) for p in a.pids.split()]
+    workers = Workers(pids, json.loads(a.worker_cmd) if a.worker_cmd else None, a.log)
+    if a.kill and not workers.cmd:
+        print("load: --kill needs --worker-cmd", file=sys.stderr)
+        return 2
+    # Restarted workers are ours to stop, however this script ends.
+    atexit.register(workers.stop_started)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     db = Psql(a.db_url)
     n = a.n
 
@@ -221,7 +360,7 @@ def main():
 
     print(f"load: appending {n} requests to {a.intake} (IMAP {IMAP_HOST}:{IMAP_PORT})",
           file=sys.stderr)
-    t0, t1, stamps = inject(messages, a.intake, a.password)
+    t0, t1, stamps = inject(messages, a.intake, a.password, a.rate, workers, a.kill)
     rate = n / max(t1 - t0, 1e-6)
     print(f"load: appended {n} in {t1 - t0:.2f} s ({rate:.0f} msg/s); waiting for acks "
           f"(at most {a.timeout:.0f} s)", file=sys.stderr)
@@ -239,14 +378,16 @@ def main():
         if now >= deadline:
             timed_out = True
             break
-        if not any(alive(p) for p in pids):
+        if not any(alive(p) for p in workers.pids):
             died = True
             break
+        workers.sample()
         if now - last_note >= 10:
             print(f"load: {sent}/{n} acks sent after {now - t0:.0f} s", file=sys.stderr)
             last_note = now
         time.sleep(POLL)
     t_acks = time.time()
+    workers.sample()
     cpu1 = {p: cpu_seconds(p) for p in pids}
     busy1, total1 = machine_cpu()
     load_after = os.getloadavg()
@@ -259,10 +400,14 @@ def main():
             break
         time.sleep(POLL)
 
+    workers.sample()
     r = db.json(report_sql(stamps), timeout=120)
+    answers = read_answers([sender for sender, _ in stamps], a.password)
+    unanswered, delivered_twice, answered_twice, unreadable = judge_answers(answers)
     last_ack = r["last_ack_sent"] or t_acks
     throughput = r["ack_sent"] / max(last_ack - t0, 1e-6)
-    worker_cpu = sum((cpu1[p] or 0) - cpu0[p] for p in pids)
+    # CPU of the first workers only: a killed worker's CPU is gone with it.
+    worker_cpu = sum((cpu1[p] or 0) - cpu0[p] for p in pids if p in workers.pids)
     machine_busy = (busy1 - busy0) / max(total1 - total0, 1) * 100
     window = t_acks - t0
     try:
@@ -277,15 +422,23 @@ def main():
          f"{r['ack_rows']} rows, {r['ack_distinct']} requests"),
         ("acks sent == N", r["ack_sent"] == n, f"{r['ack_sent']}"),
         ("failed inbound == 0", r["inbound_failed"] == 0, f"{r['inbound_failed']}"),
+        ("every subject answered", unanswered == 0 and unreadable == 0,
+         f"{unanswered} unanswered, {unreadable} mailboxes unreadable"),
+        ("no e-mail delivered twice (after a crash: at most the in-flight ones)",
+         delivered_twice <= workers.kills, f"{delivered_twice} extra copies, {workers.kills} kills"),
+        ("no request answered twice", answered_twice == 0, f"{answered_twice}"),
     ]
     ok = all(c[1] for c in checks) and not timed_out and not died
 
     p = r["latency"]["p"] if r["latency"].get("n") else [float("nan")] * 3
     w = "" if a.workers == 1 else "s"
+    crash = f", {workers.kills} SIGKILLs" if a.kill else ""
+    paced = f" (paced at {a.rate:g}/s)" if a.rate else ""
+    per_request = r["emails_sent"] / max(r["requests"], 1)
     out = [
         "",
-        f"=== dsr-worker load: {n} requests, {a.workers} worker{w} (run {a.id}) ===",
-        f"injection    {n} APPENDs in {t1 - t0:.2f} s = {rate:.0f} msg/s (one IMAP connection)",
+        f"=== dsr-worker load: {n} requests, {a.workers} worker{w}{crash} (run {a.id}) ===",
+        f"injection    {n} APPENDs in {t1 - t0:.2f} s = {rate:.0f} msg/s{paced} (one IMAP connection)",
         f"end-to-end   {r['ack_sent']} acks sent in {last_ack - t0:.2f} s from first APPEND "
         f"= {throughput:.1f} acks/s",
         f"latency      received_at -> ack sent_at   {fmt_pct(r['latency'])}",
@@ -298,6 +451,11 @@ def main():
         f"+{r['last_received'] - t0:.2f} s after first APPEND",
         f"e-mails      {r['emails_sent']} sent in total ({json.dumps(r['emails'], sort_keys=True)}); "
         f"last +{(r['last_email_sent'] or t0) - t0:.2f} s",
+        f"per request  {per_request:.2f} e-mails sent per request",
+        f"subjects     {n - unanswered - unreadable} answered, {unanswered} unanswered, "
+        f"{delivered_twice} e-mails delivered twice, {answered_twice} requests answered twice "
+        f"(read from the {n} subjects' mailboxes)",
+        f"memory       peak RSS {workers.peak_kib / 1024:.1f} MiB (largest of the workers)",
         f"publish      {json.dumps(r['publish'], sort_keys=True)}",
         f"requests     {json.dumps(r['request_kinds'], sort_keys=True)}",
         f"inbound      {r['inbound']} stored {json.dumps(r['inbound_status'], sort_keys=True)}",
