@@ -119,6 +119,40 @@ struct Inner {
     gauges_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
+impl Inner {
+    /// Empties the database gauges, then puts every known kind, status and channel back at 0,
+    /// so series do not come and go.
+    fn clear(&self) {
+        self.requests.clear();
+        for kind in RequestKind::ALL {
+            for status in RequestStatus::ALL {
+                self.requests
+                    .get_or_create(&RequestLabel {
+                        kind: kind.as_str().to_owned(),
+                        status: status.as_str().to_owned(),
+                    })
+                    .set(0);
+            }
+        }
+        self.store_tasks.clear();
+        for status in STORE_TASK_STATUSES {
+            self.store_tasks
+                .get_or_create(&StatusLabel {
+                    status: status.to_owned(),
+                })
+                .set(0);
+        }
+        self.outbox_backlog.clear();
+        for channel in ["email", "publish"] {
+            self.outbox_backlog
+                .get_or_create(&ChannelLabel {
+                    channel: channel.to_owned(),
+                })
+                .set(0);
+        }
+    }
+}
+
 /// A handle on the worker's metrics (see the module documentation).
 #[derive(Clone, Default)]
 pub struct Metrics(Option<Arc<Inner>>);
@@ -225,7 +259,7 @@ impl Metrics {
                 version: env!("CARGO_PKG_VERSION"),
             }),
         );
-        Self(Some(Arc::new(Inner {
+        let inner = Inner {
             registry,
             triaged,
             emails_sent,
@@ -241,7 +275,9 @@ impl Metrics {
             overdue,
             gauges_ok,
             gauges_seconds,
-        })))
+        };
+        inner.clear();
+        Self(Some(Arc::new(inner)))
     }
 
     /// Whether this handle records anything.
@@ -331,18 +367,7 @@ impl Metrics {
             }
         };
         m.gauges_ok.set(1);
-        // Every known kind and status is present (0 when none), so series do not come and go.
-        m.requests.clear();
-        for kind in RequestKind::ALL {
-            for status in RequestStatus::ALL {
-                m.requests
-                    .get_or_create(&RequestLabel {
-                        kind: kind.as_str().to_owned(),
-                        status: status.as_str().to_owned(),
-                    })
-                    .set(0);
-            }
-        }
+        m.clear();
         let (mut awaiting, mut overdue) = (0, 0);
         for (kind, status, count, late) in gauges.requests {
             let parsed = status.parse::<RequestStatus>().ok();
@@ -358,26 +383,10 @@ impl Metrics {
         }
         m.awaiting_staff.set(awaiting);
         m.overdue.set(overdue);
-        m.store_tasks.clear();
-        for status in STORE_TASK_STATUSES {
-            m.store_tasks
-                .get_or_create(&StatusLabel {
-                    status: status.to_owned(),
-                })
-                .set(0);
-        }
         for (status, count) in gauges.store_tasks {
             m.store_tasks
                 .get_or_create(&StatusLabel { status })
                 .set(count);
-        }
-        m.outbox_backlog.clear();
-        for channel in ["email", "publish"] {
-            m.outbox_backlog
-                .get_or_create(&ChannelLabel {
-                    channel: channel.to_owned(),
-                })
-                .set(0);
         }
         for (channel, count) in gauges.outbox {
             m.outbox_backlog
@@ -476,6 +485,25 @@ mod tests {
         for name in text.lines().filter(|l| !l.starts_with('#')) {
             assert!(name.starts_with("dsr_"), "{name}");
         }
+        // The shipped Grafana dashboard asks only for names this registry has.
+        let dashboard = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/grafana-dashboard.json"),
+        )
+        .unwrap();
+        let names = regex::Regex::new(r"dsr_[a-z_]+").unwrap();
+        let mut asked = 0;
+        for name in names.find_iter(&dashboard).map(|m| m.as_str()) {
+            let family = ["_bucket", "_count", "_sum"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(name);
+            assert!(
+                text.contains(&format!("# TYPE {family} ")),
+                "the dashboard asks for {name}"
+            );
+            asked += 1;
+        }
+        assert!(asked > 10);
         let off = Metrics::default();
         off.email_sent();
         assert!(!off.enabled());
