@@ -207,7 +207,7 @@ impl Metrics {
             Family::new_with_constructor(seconds_histogram);
         registry.register(
             "store_action_seconds",
-            "One store task's action on a registered store (SQL statements and commit, or the webhook call), by store and outcome",
+            "One store task's action on a registered store (its SQL statements, our receipts and the store's commit, or the webhook call), by store and outcome",
             store_action.clone(),
         );
         let requests = Family::<RequestLabel, Gauge>::default();
