@@ -93,6 +93,9 @@ pub struct Settings {
     /// How long the worker's own database keeps personal data it no longer needs.
     #[serde(default)]
     pub retention: RetentionSettings,
+    /// The operations endpoint: Prometheus metrics and health probes.
+    #[serde(default)]
+    pub ops: OpsSettings,
     /// Directory of reply templates (`kk/`, `ru/`, `en/`), relative to the config file's
     /// directory's parent when relative (so `templates` works from `config/local.toml`).
     #[serde(default = "default_templates")]
@@ -340,6 +343,55 @@ impl Default for TelemetrySettings {
             format: LogFormat::Pretty,
             filter: "info,sqlx=warn,lapin=warn,async_imap=warn".into(),
         }
+    }
+}
+
+/// `[ops]`: the operations endpoint (`/metrics`, `/healthz`, `/readyz`), see
+/// [`crate::monitoring`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsSettings {
+    /// Address the endpoint listens on, e.g. `127.0.0.1:9187`; empty (the default) = no endpoint.
+    pub bind: String,
+    /// Longest wait for each readiness probe (PostgreSQL `SELECT 1`, the broker's status) and
+    /// for the database queries behind the gauges on a scrape.
+    pub probe_timeout_ms: u64,
+}
+
+impl Default for OpsSettings {
+    fn default() -> Self {
+        Self {
+            bind: String::new(),
+            probe_timeout_ms: 2000,
+        }
+    }
+}
+
+impl OpsSettings {
+    /// The address to listen on; `None` when the endpoint is off.
+    pub fn bind_addr(&self) -> Option<std::net::SocketAddr> {
+        let bind = self.bind.trim();
+        if bind.is_empty() {
+            return None;
+        }
+        bind.parse().ok()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bind = self.bind.trim();
+        if !bind.is_empty() && bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(key_error(
+                "ops.bind",
+                format!("must be an address with a port such as 127.0.0.1:9187 (or empty), not {bind:?}"),
+            ));
+        }
+        if self.probe_timeout_ms == 0 || self.probe_timeout_ms > 60_000 {
+            return Err(key_error(
+                "ops.probe_timeout_ms",
+                "must be between 1 and 60000",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -680,6 +732,7 @@ impl Settings {
         self.identity.validate()?;
         crate::stores::settings::validate(&self.stores)?;
         self.console.validate()?;
+        self.ops.validate()?;
         self.retention
             .validate()
             .map_err(|(key, message)| key_error(key, message))?;
@@ -945,6 +998,26 @@ mod tests {
         let s = Settings::from_text(MINIMAL, Path::new("/"), no_env()).unwrap();
         assert!(s.understand.vocabulary_dir.is_none());
         assert!(s.understand.vocabulary().is_ok());
+    }
+
+    #[test]
+    fn ops_endpoint_is_off_unless_bound() {
+        let s = Settings::parse(MINIMAL, no_env()).unwrap();
+        assert_eq!(s.ops.bind_addr(), None);
+        let env = vec![("DSR__OPS__BIND".to_owned(), "127.0.0.1:9187".to_owned())];
+        let s = Settings::parse(MINIMAL, env).unwrap();
+        assert_eq!(s.ops.bind_addr().unwrap().to_string(), "127.0.0.1:9187");
+        let text = format!("{MINIMAL}\n[ops]\nbind = \"\"\n");
+        assert_eq!(
+            Settings::parse(&text, no_env()).unwrap().ops.bind_addr(),
+            None
+        );
+        let env = vec![("DSR__OPS__BIND".to_owned(), "localhost".to_owned())];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("ops.bind"), "{err}");
+        let env = vec![("DSR__OPS__PROBE_TIMEOUT_MS".to_owned(), "0".to_owned())];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("ops.probe_timeout_ms"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`outbound`] — reply templates, the outbox, and SMTP delivery.
 //! - [`review`] — the staff review console (web + CLI), its audit log and deadline digest.
 //! - [`retention`] — what the worker's own database forgets once a request is over.
+//! - [`monitoring`] — Prometheus metrics and the health/readiness endpoint (`[ops] bind`).
 //!
 //! PostgreSQL is the source of truth ([`db`]); RabbitMQ carries ids of work, never state.
 
@@ -16,6 +17,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod intake;
+pub mod monitoring;
 pub mod ops;
 pub mod outbound;
 pub mod queue;

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::db::{self, CHANNEL_OUTBOX};
 use crate::intake;
+use crate::monitoring::{self, BrokerState, Metrics, Ops};
 use crate::outbound::mailer::Mailer;
 use crate::outbound::relay;
 use crate::outbound::templates::Templates;
@@ -69,20 +70,38 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let pool = db::connect(&settings.database).await?;
     db::migrate(&pool).await?;
+    // Bound before anything starts, so a wrong ops.bind stops the worker here.
+    let ops_listener = match settings.ops.bind_addr() {
+        Some(addr) => Some(monitoring::server::bind(addr).await?),
+        None => None,
+    };
+    let metrics = Metrics::new();
+    let broker_state = BrokerState::default();
     let templates = Arc::new(Templates::load(&settings.templates_dir)?);
     let templates_for_console = templates.clone();
     let mailer = Mailer::new(
         &settings.smtp,
         &settings.company.reply_from,
         settings.worker.outbox_max_attempts,
-    )?;
+    )?
+    .with_metrics(metrics.clone());
     let poll = Duration::from_millis(settings.worker.outbox_poll_ms);
     let (requests, store_actions) = queues(&settings);
     let registry = Arc::new(Registry::new(&settings.stores)?);
     let replier = Replier::new(templates, settings.company.clone())
-        .with_limit(settings.worker.replies_per_sender_per_hour);
+        .with_limit(settings.worker.replies_per_sender_per_hour)
+        .with_metrics(metrics.clone());
 
     let mut tasks = JoinSet::new();
+    if let Some(listener) = ops_listener {
+        let ops = Ops::new(
+            metrics.clone(),
+            pool.clone(),
+            stages.processing.then(|| broker_state.clone()),
+            Duration::from_millis(settings.ops.probe_timeout_ms),
+        );
+        tasks.spawn(monitoring::server::serve(ops, listener, shutdown.clone()));
+    }
     if stages.intake {
         tasks.spawn(intake::source::run(
             settings.imap.clone(),
@@ -112,7 +131,8 @@ pub async fn run(
             replier.clone(),
             Calendar::new(&settings.calendar),
             settings.deadlines.clone(),
-        );
+        )
+        .with_metrics(metrics.clone());
         tasks.spawn(triage.run(poll, settings.worker.triage_concurrency, shutdown.clone()));
         tasks.spawn(expiry::run(
             pool.clone(),
@@ -139,13 +159,14 @@ pub async fn run(
             registry: registry.clone(),
             replier,
             hash_key: hash_key(&settings)?,
+            metrics: metrics.clone(),
         };
         tasks.spawn(broker(
             settings.clone(),
             pool.clone(),
             (requests, store_actions),
-            processor,
-            executor,
+            (processor, executor),
+            broker_state.clone(),
             shutdown.clone(),
         ));
         tasks.spawn(holds(pool.clone(), registry, shutdown.clone()));
@@ -296,8 +317,8 @@ async fn broker(
     settings: Settings,
     pool: PgPool,
     (requests, store_actions): (WorkQueue, WorkQueue),
-    processor: Processor,
-    executor: Executor,
+    (processor, executor): (Processor, Executor),
+    state: BrokerState,
     shutdown: CancellationToken,
 ) {
     let poll = Duration::from_millis(settings.worker.outbox_poll_ms);
@@ -312,6 +333,7 @@ async fn broker(
             requests.declare(publisher.channel()).await?;
             store_actions.declare(publisher.channel()).await?;
             tracing::info!("broker: connected; topology declared");
+            state.connected(connection.status());
             backoff = min_backoff;
             let relay = db::run_on_notify(
                 "relay",
@@ -376,6 +398,7 @@ async fn broker(
             consumed
         }
         .await;
+        state.disconnected();
         session.cancel();
         if shutdown.is_cancelled() {
             return;

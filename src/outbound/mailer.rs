@@ -30,10 +30,12 @@ use lettre::Message;
 use sqlx::{PgPool, Row};
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::outbox::{self, OutgoingEmail};
 use crate::config::{Security, SmtpSettings};
 use crate::db::{self, CHANNEL_OUTBOX};
+use crate::monitoring::Metrics;
 use crate::redact;
 
 #[derive(Clone)]
@@ -41,6 +43,7 @@ pub struct Mailer {
     server: Arc<SmtpServer>,
     from: Mailbox,
     max_attempts: i32,
+    metrics: Metrics,
 }
 
 /// What one outbox pass did.
@@ -209,7 +212,15 @@ impl Mailer {
             }),
             from,
             max_attempts,
+            metrics: Metrics::default(),
         })
+    }
+
+    /// Counts sends and failures and times them (`dsr_emails_*`, `dsr_smtp_send_seconds`,
+    /// `dsr_ack_latency_seconds`).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Builds the RFC 5322 message for an outbox e-mail.
@@ -263,9 +274,17 @@ impl Mailer {
             let Some(row) = sqlx::query(
                 // Acknowledgements first: they are the promise of an answer within seconds;
                 // then everything else in the order it was decided.
-                "SELECT id, payload FROM outbox
-                 WHERE channel = 'email' AND status = 'pending' AND next_attempt_at <= now()
-                 ORDER BY (dedupe_key NOT LIKE 'ack:%'), id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                // For an acknowledgement, also when intake stored the request's message: the
+                // start of dsr_ack_latency_seconds.
+                "SELECT o.id, o.payload, o.request_id,
+                        CASE WHEN o.dedupe_key LIKE 'ack:%' THEN
+                          (SELECT i.received_at FROM requests r
+                             JOIN inbound_messages i ON i.id = r.inbound_message_id
+                           WHERE r.id = o.request_id)
+                        END AS intake_at
+                 FROM outbox o
+                 WHERE o.channel = 'email' AND o.status = 'pending' AND o.next_attempt_at <= now()
+                 ORDER BY (o.dedupe_key NOT LIKE 'ack:%'), o.id LIMIT 1 FOR UPDATE SKIP LOCKED",
             )
             .fetch_optional(&mut *tx)
             .await?
@@ -273,10 +292,13 @@ impl Mailer {
                 return Ok(());
             };
             let id: i64 = row.try_get("id")?;
+            let request_id: Option<i64> = row.try_get("request_id")?;
+            let intake_at: Option<chrono::DateTime<chrono::Utc>> = row.try_get("intake_at")?;
             let payload: sqlx::types::Json<OutgoingEmail> = row.try_get("payload")?;
             let email = payload.0;
+            let span = tracing::info_span!("send", outbox_id = id, request_id);
             let result = match self.build(&email) {
-                Ok(message) => self.deliver(conn, &message).await,
+                Ok(message) => self.deliver(conn, &message).instrument(span.clone()).await,
                 Err(e) => Err(e),
             };
             match result {
@@ -284,14 +306,22 @@ impl Mailer {
                     outbox::mark_sent(&mut tx, id).await?;
                     tx.commit().await?;
                     pass.sent += 1;
-                    tracing::info!(outbox_id = id, to = %redact::email(&email.to), "e-mail sent");
+                    self.metrics.email_sent();
+                    if let Some(at) = intake_at {
+                        let latency = chrono::Utc::now() - at;
+                        self.metrics
+                            .ack_latency(latency.to_std().unwrap_or(Duration::ZERO));
+                    }
+                    span.in_scope(|| tracing::info!(to = %redact::email(&email.to), "e-mail sent"));
                 }
                 Err(e) => {
-                    outbox::record_failure(&mut tx, id, &format!("{e:#}"), self.max_attempts)
-                        .await?;
+                    let gave_up =
+                        outbox::record_failure(&mut tx, id, &format!("{e:#}"), self.max_attempts)
+                            .await?;
                     tx.commit().await?;
                     pass.failed += 1;
-                    tracing::warn!(outbox_id = id, to = %redact::email(&email.to), "sending failed, will retry: {e:#}");
+                    self.metrics.email_failed(gave_up);
+                    span.in_scope(|| tracing::warn!(to = %redact::email(&email.to), gave_up, "sending failed: {e:#}"));
                     // A failing server fails every row: stop this pass and back off.
                     return Ok(());
                 }
@@ -310,7 +340,9 @@ impl Mailer {
             Some(open) => open,
             None => self.server.connect().await?,
         };
+        let started = std::time::Instant::now();
         self.server.send(&mut open, message).await?;
+        self.metrics.smtp_send(started.elapsed());
         *conn = Some(open);
         Ok(())
     }

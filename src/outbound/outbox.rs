@@ -197,24 +197,26 @@ pub async fn enqueue_automatic(
 }
 
 /// Records a failed attempt and backs off (2 s, 4 s, … up to 10 min); after `max_attempts` the row is `failed` for staff to see.
+/// Returns whether it is (no attempt follows).
 pub async fn record_failure(
     conn: &mut PgConnection,
     id: i64,
     error: &str,
     max_attempts: i32,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    let status: Option<String> = sqlx::query_scalar(
         "UPDATE outbox SET attempts = attempts + 1, last_error = $2,
                 status = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE 'pending' END,
                 next_attempt_at = now() + make_interval(secs => least(power(2, attempts + 1), 600))
-         WHERE id = $1",
+         WHERE id = $1
+         RETURNING status",
     )
     .bind(id)
     .bind(error)
     .bind(max_attempts)
-    .execute(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(())
+    Ok(status.as_deref() == Some("failed"))
 }
 
 /// Marks an e-mail sent. Its attachments' contents go in the same statement (the recipient has

@@ -10,6 +10,7 @@ use sqlx::PgPool;
 
 use super::reply::{Replier, RequestRow};
 use super::status::{transition, RequestStatus};
+use crate::monitoring::metrics::Suppressed;
 use crate::outbound::outbox::{Queued, Urgency};
 use crate::queue::consumer::Failure;
 use crate::redact;
@@ -42,6 +43,7 @@ impl Acknowledger {
         Self { pool, replier }
     }
 
+    #[tracing::instrument(name = "acknowledge", skip_all, fields(request_id))]
     pub async fn acknowledge(&self, request_id: i64) -> Result<Acknowledged, Failure> {
         let mut tx = self.pool.begin().await?;
         let request = RequestRow::lock(&mut tx, request_id)
@@ -120,6 +122,9 @@ impl Acknowledger {
             .await
             .map_err(|e| Failure::Poison(e.into()))?;
         tx.commit().await?;
+        if outcome == Acknowledged::NotReplied {
+            self.replier.metrics().email_suppressed(Suppressed::NoReply);
+        }
         tracing::info!(request_id, to = %redact::email(&request.sender), ?outcome, "request acknowledged");
         Ok(outcome)
     }

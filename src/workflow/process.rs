@@ -79,9 +79,11 @@ fn poison(e: TransitionError) -> Failure {
 
 impl Processor {
     /// Queue handler entry point.
+    #[tracing::instrument(name = "process", skip_all, fields(request_id = tracing::field::Empty))]
     pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
         let message: RequestMessage = serde_json::from_slice(&payload)
             .map_err(|e| Failure::Poison(anyhow::anyhow!("malformed requests message: {e}")))?;
+        tracing::Span::current().record("request_id", message.request_id);
         self.acknowledger.acknowledge(message.request_id).await?;
         let step = self.advance(message.request_id).await?;
         tracing::info!(request_id = message.request_id, ?step, "request advanced");

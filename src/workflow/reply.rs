@@ -14,6 +14,7 @@ use sqlx::{PgConnection, Row};
 use super::status::RequestStatus;
 use crate::config::CompanySettings;
 use crate::domain::Language;
+use crate::monitoring::metrics::{Metrics, Suppressed};
 use crate::outbound::outbox::{self, Attachment, OutgoingEmail, Queued, Urgency};
 use crate::outbound::templates::Templates;
 use crate::stores::SubjectIds;
@@ -172,6 +173,7 @@ pub struct Replier {
     company: CompanySettings,
     /// Automatic e-mails per recipient per hour (every purpose, every request).
     per_recipient_per_hour: i64,
+    metrics: Metrics,
 }
 
 impl Replier {
@@ -180,7 +182,18 @@ impl Replier {
             templates,
             company,
             per_recipient_per_hour: i64::MAX,
+            metrics: Metrics::default(),
         }
+    }
+
+    /// Counts suppressed e-mails in the worker's metrics.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Caps automatic e-mails to any one address (`worker.replies_per_sender_per_hour`).
@@ -297,7 +310,7 @@ impl Replier {
         dedupe: &str,
         urgency: Urgency,
     ) -> anyhow::Result<Queued> {
-        Ok(outbox::enqueue_automatic(
+        let queued = outbox::enqueue_automatic(
             conn,
             dedupe,
             Some(request.id),
@@ -305,7 +318,11 @@ impl Replier {
             urgency,
             self.per_recipient_per_hour,
         )
-        .await?)
+        .await?;
+        if queued == Queued::Suppressed {
+            self.metrics.email_suppressed(Suppressed::RateLimit);
+        }
+        Ok(queued)
     }
 
     /// An e-mail to the request's sender, threaded to their message.

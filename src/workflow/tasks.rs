@@ -13,6 +13,7 @@ use super::process::publish_task;
 use super::reply::{event, Replier, RequestRow, To};
 use super::status::{transition, RequestStatus};
 use crate::domain::RequestKind;
+use crate::monitoring::Metrics;
 use crate::outbound::outbox::Urgency;
 use crate::queue::consumer::Failure;
 use crate::queue::topology::WorkQueue;
@@ -40,14 +41,18 @@ pub struct Executor {
     pub replier: Replier,
     /// Key of keyed-hash anonymisation.
     pub hash_key: Vec<u8>,
+    /// Times each store action (`dsr_store_action_seconds`).
+    pub metrics: Metrics,
 }
 
 impl Executor {
     /// Queue handler of `store-actions`.
+    #[tracing::instrument(name = "store_task", skip_all, fields(task_id = tracing::field::Empty, request_id = tracing::field::Empty))]
     pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
         let message: TaskMessage = serde_json::from_slice(&payload).map_err(|e| {
             Failure::Poison(anyhow::anyhow!("malformed store-actions message: {e}"))
         })?;
+        tracing::Span::current().record("task_id", message.task_id);
         self.run(message.task_id, chrono::Utc::now().date_naive())
             .await
     }
@@ -71,6 +76,7 @@ impl Executor {
             )));
         };
         let request_id: i64 = row.try_get("request_id")?;
+        tracing::Span::current().record("request_id", request_id);
         let store: String = row.try_get("store")?;
         let status: String = row.try_get("status")?;
         let attempts: i32 = row.try_get::<i32, _>("attempts")? + 1;
@@ -107,6 +113,7 @@ impl Executor {
             Failure::Poison(anyhow::anyhow!("store {store} is no longer configured"))
         })?;
 
+        let started = std::time::Instant::now();
         let outcome: anyhow::Result<&str> = match kind {
             StoreKind::Postgres | StoreKind::Mysql | StoreKind::Sqlite => {
                 let sql = self
@@ -179,6 +186,10 @@ impl Executor {
             }
             StoreKind::Manual => Ok("waiting_manual"),
         };
+        if kind != StoreKind::Manual {
+            self.metrics
+                .store_action(&store, outcome.is_ok(), started.elapsed());
+        }
         match outcome {
             Ok(new_status) => {
                 sqlx::query(

@@ -21,6 +21,7 @@ use super::status::{transition, RequestStatus};
 use super::subject::{merge_offered, offered};
 use crate::db::{self, clean_json, clean_text, CHANNEL_INBOUND};
 use crate::domain::Reference;
+use crate::monitoring::Metrics;
 use crate::queue::topology::WorkQueue;
 use crate::understand::{Reader, Reading};
 
@@ -60,6 +61,20 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The outcome's name in `dsr_messages_triaged_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Request { .. } => "request",
+            Outcome::Ignored { .. } => "ignored",
+            Outcome::Reply { .. } => "reply",
+            Outcome::Folded { .. } => "folded",
+            Outcome::Duplicate { .. } => "duplicate",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+}
+
 pub struct Triage {
     pool: PgPool,
     reader: Reader,
@@ -67,6 +82,7 @@ pub struct Triage {
     replier: Replier,
     calendar: Calendar,
     deadlines: DeadlineSettings,
+    metrics: Metrics,
 }
 
 impl Triage {
@@ -85,7 +101,14 @@ impl Triage {
             replier,
             calendar,
             deadlines,
+            metrics: Metrics::default(),
         }
+    }
+
+    /// Counts outcomes in `dsr_messages_triaged_total`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Triages every waiting message; returns how many it handled.
@@ -157,6 +180,7 @@ impl Triage {
                     mark_failed(&mut tx, id, reason).await?;
                 }
                 tx.commit().await?;
+                self.metrics.triaged(outcome.label());
                 Ok(Some((id, outcome)))
             }
             Err(e) => {
@@ -186,6 +210,11 @@ impl Triage {
         .fetch_optional(&self.pool)
         .await?
         .unwrap_or(MAX_ATTEMPTS);
+        self.metrics.triaged(if attempts >= MAX_ATTEMPTS {
+            "failed"
+        } else {
+            "retry"
+        });
         Ok(if attempts >= MAX_ATTEMPTS {
             Outcome::Failed {
                 reason: format!("{reason} (gave up after {attempts} attempts)"),

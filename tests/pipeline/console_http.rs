@@ -1847,6 +1847,7 @@ async fn reject_and_close_end_a_request_from_every_open_status() {
     let settings = site.d.settings();
     let replier = Replier::new(templates(&site), settings.company.clone());
     let executor = Executor {
+        metrics: Default::default(),
         pool: pool.clone(),
         registry: std::sync::Arc::new(dsr_worker::stores::Registry::new(&[]).unwrap()),
         replier: replier.clone(),

@@ -57,6 +57,14 @@ impl Write for LogWriter {
     }
 }
 
+/// A loopback port nobody listens on right now (for a server the worker starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
 /// A short unique token for names.
 pub fn token() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..10].to_owned()
@@ -114,6 +122,13 @@ impl Deployment {
             extra_toml: String::new(),
             cleaned: false,
         }
+    }
+
+    /// Adds (or replaces) a `DSR__...` override for the workers started from now on, e.g. a
+    /// database URL through a proxy (which needs the deployment's database name first).
+    pub fn set_env(&mut self, key: &str, value: String) {
+        self.extra_env.retain(|(k, _)| k != key);
+        self.extra_env.push((key.to_owned(), value));
     }
 
     pub fn settings(&self) -> Settings {
