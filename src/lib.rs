@@ -10,15 +10,17 @@
 //! - [`review`] — the staff review console (web + CLI), its audit log and deadline digest.
 //! - [`retention`] — what the worker's own database forgets once a request is over.
 //! - [`monitoring`] — Prometheus metrics and the health/readiness endpoint (`[ops] bind`).
+//! - [`cli`] — the `dsr-worker` command line, one file per command group (nothing else in the
+//!   library uses it).
 //!
 //! PostgreSQL is the source of truth ([`db`]); RabbitMQ carries ids of work, never state.
 
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod intake;
 pub mod monitoring;
-pub mod ops;
 pub mod outbound;
 pub mod queue;
 pub mod redact;

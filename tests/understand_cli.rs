@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dsr_worker::understand::cli::{classify_command, eval_command, train_command};
+use dsr_worker::cli::understand::{classify_command, eval_command, train_command};
 use dsr_worker::understand::statistical::train::Options;
 use dsr_worker::understand::{Company, Reader, StatisticalReader};
 

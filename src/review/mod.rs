@@ -8,7 +8,9 @@
 //! - [`digest`] — the daily e-mail to staff of requests close to or past their deadline.
 //! - [`alerts`] — an e-mail to staff as soon as a request is disputed or something fails.
 //! - [`web`] — the console (axum, server-rendered HTML, no JavaScript).
-//! - [`cli`] — the same views and decisions from the command line.
+//!
+//! The same views and decisions from the command line are `dsr-worker review ...`
+//! (`src/cli/review.rs`).
 //!
 //! Everything here reads the pipeline's tables (`requests`, `inbound_messages`,
 //! `request_events`, `outbox`, `store_tasks`); it writes them only through [`decisions`]
@@ -17,7 +19,6 @@
 pub mod alerts;
 pub mod audit;
 pub mod auth;
-pub mod cli;
 pub mod decisions;
 pub mod digest;
 pub mod mask;

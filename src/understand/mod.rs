@@ -16,10 +16,10 @@
 
 pub mod agreement;
 mod automatic;
-pub mod cli;
 mod decide;
 pub mod dispute;
 mod envelope;
+pub mod eval;
 pub mod identifiers;
 pub mod intent;
 pub mod language;

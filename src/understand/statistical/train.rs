@@ -19,7 +19,7 @@ use super::model::{self, class_of, Model, Prediction, Thresholds, KINDS, OUTPUTS
 use super::{input, StatisticalReader};
 use crate::domain::MailKind;
 use crate::understand::agreement::Readers;
-use crate::understand::cli::Label;
+use crate::understand::eval::Label;
 use crate::understand::{Company, Reader};
 
 /// Training options (the defaults produce the shipped model).

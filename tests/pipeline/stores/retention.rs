@@ -223,7 +223,7 @@ async fn after_the_retention_period_nothing_of_an_erased_person_remains() {
     let staff = add_staff(&d.pool, "dpo@nlg.kz", Role::Reviewer, PASSWORD, "test")
         .await
         .unwrap();
-    dsr_worker::review::cli::decider(&settings, d.pool.clone())
+    dsr_worker::cli::review::decider(&settings, d.pool.clone())
         .unwrap()
         .decide(
             &staff,
@@ -455,13 +455,17 @@ async fn after_the_retention_period_nothing_of_an_erased_person_remains() {
             .fetch_one(&d.pool)
             .await
             .unwrap();
-        dsr_worker::review::cli::show(&settings, &d.pool, &reference, false)
+        dsr_worker::cli::review::show(&settings, &d.pool, &reference, false)
             .await
             .unwrap();
-        dsr_worker::review::cli::show(&settings, &d.pool, &reference, true)
+        dsr_worker::cli::review::show(&settings, &d.pool, &reference, true)
             .await
             .unwrap();
-        dsr_worker::ops::plan(&settings, id).await.unwrap();
+        let app = dsr_worker::cli::Application {
+            settings: settings.clone(),
+            pool: d.pool.clone(),
+        };
+        dsr_worker::cli::stores::plan(&app, id).await.unwrap();
     }
     let mut conn = d.pool.acquire().await.unwrap();
     let calendar = dsr_worker::workflow::deadline::Calendar::new(&settings.calendar);

@@ -1,4 +1,5 @@
-//! `dsr-worker classify` and `dsr-worker eval` as library functions (main.rs wires the CLI).
+//! What `dsr-worker classify` and `dsr-worker eval` compute (the commands are
+//! `src/cli/understand.rs`).
 //!
 //! `classify` prints one JSON object per message with exactly the fields of
 //! `corpus/README.md`; `eval` compares that output with each corpus' `labels.jsonl` and prints
@@ -14,7 +15,6 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::agreement::{Outcome, Readers};
-use super::statistical::train::{self, Options};
 use super::{Reader, Understanding};
 use crate::domain::MailKind;
 
@@ -87,29 +87,6 @@ pub fn classify_file(reader: &Reader, path: &Path, shown: &str) -> serde_json::V
         Ok((line, _)) => serde_json::to_value(line).expect("serialisable"),
         Err(error) => serde_json::json!({ "file": shown, "error": error }),
     }
-}
-
-/// `dsr-worker classify --json PATH...`: one JSON object per message, one per line. Unreadable
-/// files give an `error` line; only a usage error (a path that does not exist) fails.
-pub fn classify_command(
-    paths: &[PathBuf],
-    reader: &Reader,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    if paths.is_empty() {
-        anyhow::bail!("classify needs at least one file or directory");
-    }
-    for p in paths {
-        if !p.exists() {
-            anyhow::bail!("no such file or directory: {}", p.display());
-        }
-    }
-    for path in collect_files(paths)? {
-        let shown = path.display().to_string();
-        let line = classify_file(reader, &path, &shown);
-        writeln!(out, "{line}")?;
-    }
-    Ok(())
 }
 
 /// One line of a corpus' `labels.jsonl`.
@@ -568,51 +545,4 @@ pub fn eval_corpus(dir: &Path, reader: &Reader) -> anyhow::Result<EvalReport> {
         }
     }
     Ok(r)
-}
-
-/// `dsr-worker eval DIR...`: classify every labelled message of each corpus and compare.
-pub fn eval_command(
-    dirs: &[PathBuf],
-    reader: &Reader,
-    out: &mut impl Write,
-) -> anyhow::Result<Vec<EvalReport>> {
-    if dirs.is_empty() {
-        anyhow::bail!("eval needs at least one corpus directory");
-    }
-    let mut reports = Vec::new();
-    for (i, dir) in dirs.iter().enumerate() {
-        let r = eval_corpus(dir, reader)?;
-        if i > 0 {
-            writeln!(out)?;
-        }
-        r.write(out)?;
-        reports.push(r);
-    }
-    Ok(reports)
-}
-
-/// `dsr-worker train`: fits the statistical reader and writes its model file.
-pub fn train_command(
-    train_dirs: &[PathBuf],
-    validation_dirs: &[PathBuf],
-    model_path: &Path,
-    predictions: Option<&Path>,
-    opts: &Options,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    let model = train::train(train_dirs, validation_dirs, opts, out)?;
-    if let Some(p) = predictions {
-        std::fs::write(p, train::predictions_jsonl(&model, validation_dirs)?)
-            .with_context(|| format!("writing {}", p.display()))?;
-    }
-    let bytes = model.to_bytes();
-    std::fs::write(model_path, &bytes)
-        .with_context(|| format!("writing {}", model_path.display()))?;
-    writeln!(
-        out,
-        "wrote {} ({} bytes)",
-        model_path.display(),
-        bytes.len()
-    )?;
-    Ok(())
 }
