@@ -85,8 +85,8 @@ pub fn get(lang: Language, key: &str) -> Option<&'static str> {
     table(lang).get(key).map(String::as_str)
 }
 
-/// The text of a key the code itself names (the unit tests check those keys exist); the key
-/// itself if it does not.
+/// The text of a key the handlers name (`every_key_used_is_defined` checks each exists in every
+/// language); "…", logged, if one does not.
 pub fn text(lang: Language, key: &str) -> &'static str {
     match get(lang, key) {
         Some(text) => text,

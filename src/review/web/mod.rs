@@ -208,7 +208,13 @@ fn html(status: StatusCode, body: Result<String, minijinja::Error>) -> Response 
     match body {
         Ok(body) => (status, Html(body)).into_response(),
         Err(e) => {
-            tracing::error!("console: template: {}", e.kind());
+            // The kind and place only: the error's detail could quote the page's values.
+            tracing::error!(
+                "console: template {} line {}: {}",
+                e.name().unwrap_or("?"),
+                e.line().unwrap_or(0),
+                e.kind()
+            );
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Html("<!DOCTYPE html><title>500</title><p>Internal error.</p>"),
