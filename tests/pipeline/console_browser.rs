@@ -3,19 +3,16 @@
 //! the whole pipeline; a reviewer signs in, opens it, approves it as a kind and sees its status
 //! change. Screenshots of the queue and the request page go to `docs/screenshots/`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use dsr_worker::review::auth::Role;
-use serde_json::{json, Value};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
 
-use super::console_http::{free_port, http, wait_listening, PASSWORD};
+use super::console_http::{free_port, wait_listening, PASSWORD};
 use super::helpers::*;
-
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn find_program(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -30,11 +27,10 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
     None
 }
 
-/// chromedriver on a free port with one headless Chromium session.
+/// chromedriver on a free port with one headless Chromium session (fantoccini).
 struct Browser {
     driver: tokio::process::Child,
-    addr: SocketAddr,
-    session: String,
+    client: Client,
     _profile: tempfile::TempDir,
 }
 
@@ -56,125 +52,91 @@ impl Browser {
             .kill_on_drop(true)
             .spawn()
             .expect("start chromedriver");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        wait_listening(addr).await;
+        wait_listening(format!("127.0.0.1:{port}").parse().unwrap()).await;
         let profile = tempfile::tempdir().unwrap();
-        let caps = json!({
-            "capabilities": { "alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {
-                    "binary": chromium.to_str().unwrap(),
-                    "args": [
-                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                        "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync",
-                        "--lang=en-US", "--hide-scrollbars",
-                        format!("--user-data-dir={}", profile.path().display()),
-                    ],
-                },
-            }},
-        });
-        let mut browser = Self {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium.to_str().unwrap(),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--lang=en-US", "--hide-scrollbars",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        // chromedriver is on loopback, over plain HTTP: no TLS connector.
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver session: {e}"));
+        Self {
             driver: child,
-            addr,
-            session: String::new(),
+            client,
             _profile: profile,
-        };
-        let v = browser.call("POST", "/session", Some(caps)).await;
-        browser.session = v["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("WebDriver session: {v}"))
-            .to_owned();
-        browser
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let r = http(
-            self.addr,
-            method,
-            path,
-            &[],
-            body.map(|b| ("application/json", b.to_string().into_bytes())),
-        )
-        .await;
-        let v: Value = serde_json::from_slice(&r.body)
-            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}: {}", r.text()));
-        if r.status != 200 {
-            return json!({ "error": v["value"].clone() });
         }
-        v.get("value").cloned().unwrap_or(Value::Null)
-    }
-
-    async fn cmd(&self, method: &str, rest: &str, body: Option<Value>) -> Value {
-        let v = self
-            .call(method, &format!("/session/{}{rest}", self.session), body)
-            .await;
-        assert!(v.get("error").is_none(), "WebDriver {rest}: {v}");
-        v
     }
 
     async fn goto(&self, url: &str) {
-        self.cmd("POST", "/url", Some(json!({ "url": url }))).await;
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver goto {url}: {e}"));
     }
 
     async fn size(&self, width: u32, height: u32) {
-        self.cmd(
-            "POST",
-            "/window/rect",
-            Some(json!({ "width": width, "height": height })),
-        )
-        .await;
+        self.client
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver window size: {e}"));
     }
 
     /// Waits up to 15 s for an element matching `css`.
-    async fn find(&self, css: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let v = self
-                .call(
-                    "POST",
-                    &format!("/session/{}/element", self.session),
-                    Some(json!({ "using": "css selector", "value": css })),
-                )
-                .await;
-            if let Some(id) = v[ELEMENT].as_str() {
-                return id.to_owned();
-            }
-            assert!(Instant::now() < deadline, "no element {css}: {v}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
     async fn type_into(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        self.cmd(
-            "POST",
-            &format!("/element/{e}/value"),
-            Some(json!({ "text": text })),
-        )
-        .await;
+        self.find(css)
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver type into {css}: {e}"));
     }
 
     async fn click(&self, css: &str) {
-        let e = self.find(css).await;
-        self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})))
-            .await;
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver click {css}: {e}"));
     }
 
     async fn text(&self, css: &str) -> String {
-        let e = self.find(css).await;
-        self.cmd("GET", &format!("/element/{e}/text"), None)
+        self.find(css)
             .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver text of {css}: {e}"))
     }
 
     async fn screenshot(&self, name: &str) {
-        let v = self.cmd("GET", "/screenshot", None).await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().expect("base64 PNG"))
-            .unwrap();
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver screenshot: {e}"));
         assert!(png.starts_with(b"\x89PNG"), "a PNG");
         let dir = root().join("docs/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
@@ -182,9 +144,7 @@ impl Browser {
     }
 
     async fn stop(mut self) {
-        let _ = self
-            .call("DELETE", &format!("/session/{}", self.session), None)
-            .await;
+        let _ = self.client.close().await;
         let _ = self.driver.kill().await;
     }
 }

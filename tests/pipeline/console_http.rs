@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use dsr_worker::review::audit::{self, Verification};
 use dsr_worker::review::auth::{self, Role};
 use sqlx::{PgPool, Row};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
@@ -54,130 +53,35 @@ impl HttpResponse {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-}
 
-/// A minimal HTTP/1.1 client (one request per connection), enough for the console and for
-/// chromedriver's WebDriver endpoints.
-pub async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, String)],
-    body: Option<(&str, Vec<u8>)>,
-) -> HttpResponse {
-    let mut stream = TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    let body = body.map(|(ct, b)| {
-        req.push_str(&format!(
-            "Content-Type: {ct}\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
-        b
-    });
-    if body.is_none() && method == "POST" {
-        req.push_str("Content-Length: 0\r\n");
-    }
-    req.push_str("\r\n");
-    stream.write_all(req.as_bytes()).await.unwrap();
-    if let Some(b) = body {
-        stream.write_all(&b).await.unwrap();
-    }
-    // Read the head, then exactly the body (servers may keep the connection open).
-    let mut raw = vec![];
-    let mut buf = [0u8; 16384];
-    let split = loop {
-        if let Some(p) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p;
-        }
-        let n = stream.read(&mut buf).await.unwrap();
-        assert!(n > 0, "connection closed before the HTTP head ended");
-        raw.extend_from_slice(&buf[..n]);
-    };
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let length = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse::<usize>().ok());
-    loop {
-        let complete = match length {
-            Some(len) => body.len() >= len,
-            None => body.ends_with(b"0\r\n\r\n"),
-        };
-        if complete {
-            break;
-        }
-        let n = stream.read(&mut buf).await.unwrap();
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&buf[..n]);
-    }
-    let chunked = headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        let mut out = vec![];
-        let mut rest = &body[..];
-        loop {
-            let end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-            let size =
-                usize::from_str_radix(String::from_utf8_lossy(&rest[..end]).trim(), 16).unwrap();
-            if size == 0 {
-                break;
-            }
-            out.extend_from_slice(&rest[end + 2..end + 2 + size]);
-            rest = &rest[end + 2 + size + 2..];
-        }
-        body = out;
-    }
-    HttpResponse {
-        status,
-        headers,
-        body,
-    }
-}
-
-pub fn form_encode(fields: &[(&str, &str)]) -> Vec<u8> {
-    fn enc(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".to_owned(),
-                _ => format!("%{b:02X}"),
+    async fn read(r: reqwest::Response) -> Self {
+        let status = r.status().as_u16();
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
             })
-            .collect()
+            .collect();
+        let body = r.bytes().await.expect("response body").to_vec();
+        Self {
+            status,
+            headers,
+            body,
+        }
     }
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-        .into_bytes()
 }
 
-/// A cookie-keeping client of the console.
+/// A client of the console (reqwest) that keeps its cookies itself, so tests see and set them
+/// explicitly: reqwest's own cookie store is off, and redirects are returned, not followed.
 pub struct Client {
     pub addr: SocketAddr,
     pub cookies: HashMap<String, String>,
     pub extra: Vec<(&'static str, String)>,
+    http: reqwest::Client,
 }
 
 impl Client {
@@ -186,11 +90,22 @@ impl Client {
             addr,
             cookies: HashMap::new(),
             extra: vec![],
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("HTTP client"),
         }
     }
 
-    fn headers(&self) -> Vec<(&str, String)> {
-        let mut h: Vec<(&str, String)> = self.extra.clone();
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut r = self
+            .http
+            .request(method, format!("http://{}{path}", self.addr));
+        for (k, v) in &self.extra {
+            r = r.header(*k, v);
+        }
         if !self.cookies.is_empty() {
             let c = self
                 .cookies
@@ -198,9 +113,15 @@ impl Client {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join("; ");
-            h.push(("Cookie", c));
+            r = r.header(reqwest::header::COOKIE, c);
         }
-        h
+        r
+    }
+
+    async fn send(&mut self, r: reqwest::RequestBuilder) -> HttpResponse {
+        let r = HttpResponse::read(r.send().await.expect("the console answers")).await;
+        self.keep(&r);
+        r
     }
 
     fn keep(&mut self, r: &HttpResponse) {
@@ -217,22 +138,13 @@ impl Client {
     }
 
     pub async fn get(&mut self, path: &str) -> HttpResponse {
-        let r = http(self.addr, "GET", path, &self.headers(), None).await;
-        self.keep(&r);
-        r
+        let r = self.request(reqwest::Method::GET, path);
+        self.send(r).await
     }
 
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> HttpResponse {
-        let r = http(
-            self.addr,
-            "POST",
-            path,
-            &self.headers(),
-            Some(("application/x-www-form-urlencoded", form_encode(fields))),
-        )
-        .await;
-        self.keep(&r);
-        r
+        let r = self.request(reqwest::Method::POST, path).form(fields);
+        self.send(r).await
     }
 
     /// Signs in through the login form; returns the final response of the POST.

@@ -46,12 +46,14 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use tokio_util::sync::CancellationToken;
+use tower_http::set_header::SetResponseHeaderLayer;
 
-use self::i18n::Lang;
 use super::auth::{self, LoginOutcome, LoginPolicy, Role, Session};
 use super::decisions::{Decider, Decision, DecisionError};
 use crate::config::ConsoleSettings;
+use crate::domain::Language;
 use crate::domain::RequestKind;
 
 pub const SESSION_COOKIE: &str = "dsr_session";
@@ -92,16 +94,16 @@ impl Console {
         }
     }
 
-    fn cookie(&self, name: &str, value: &str, max_age_secs: u64) -> HeaderValue {
-        let secure = if self.inner.settings.secure_cookie {
-            "; Secure"
-        } else {
-            ""
-        };
-        HeaderValue::from_str(&format!(
-            "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
-        ))
-        .expect("cookie values are base64url")
+    /// A session or CSRF cookie: `HttpOnly`, `SameSite=Strict`, `Secure` when configured;
+    /// `max_age_secs` 0 removes it.
+    fn cookie(&self, name: &'static str, value: String, max_age_secs: u64) -> Cookie<'static> {
+        Cookie::build((name, value))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .max_age(cookie_age(max_age_secs))
+            .secure(self.inner.settings.secure_cookie)
+            .build()
     }
 
     /// The router, with security headers on every response.
@@ -130,102 +132,127 @@ impl Console {
             .route("/staff", get(staff_page).post(staff_add))
             .route("/static/console.css", get(stylesheet))
             .fallback(not_found)
-            .layer(middleware::from_fn(security_headers))
+            .layer(middleware::from_fn(remember_language))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static("DENY"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ))
+            // The style sheet sets its own (public, cached).
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ))
             .with_state(self)
     }
 }
 
-async fn security_headers(request: Request, next: Next) -> Response {
-    let lang_param = request.uri().query().and_then(|q| {
+fn cookie_age(secs: u64) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+/// `?lang=` on any page is remembered in the `dsr_lang` cookie (for a year).
+async fn remember_language(request: Request, next: Next) -> Response {
+    let lang = request.uri().query().and_then(|q| {
         q.split('&')
             .find_map(|kv| kv.strip_prefix("lang="))
-            .and_then(Lang::parse)
+            .and_then(i18n::parse_language)
     });
-    let is_static = request.uri().path().starts_with("/static/");
-    let mut response = next.run(request).await;
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    if !is_static {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    if let Some(lang) = lang_param {
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000",
-            lang.code()
-        )) {
-            h.append(header::SET_COOKIE, v);
+    let response = next.run(request).await;
+    match lang {
+        Some(lang) => {
+            let cookie = Cookie::build((LANG_COOKIE, lang.as_str()))
+                .path("/")
+                .same_site(SameSite::Strict)
+                .max_age(cookie_age(31_536_000));
+            (CookieJar::new().add(cookie), response).into_response()
         }
+        None => response,
     }
-    response
 }
 
-fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            Some((k.to_owned(), v.to_owned()))
-        })
-        .collect()
-}
-
-fn language(headers: &HeaderMap, query: &HashMap<String, String>) -> Lang {
+fn language(jar: &CookieJar, headers: &HeaderMap, query: &HashMap<String, String>) -> Language {
     query
         .get("lang")
-        .and_then(|l| Lang::parse(l))
+        .and_then(|l| i18n::parse_language(l))
         .or_else(|| {
-            cookies(headers)
-                .get(LANG_COOKIE)
-                .and_then(|l| Lang::parse(l))
+            jar.get(LANG_COOKIE)
+                .and_then(|c| i18n::parse_language(c.value()))
         })
         .or_else(|| {
             headers
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok())
-                .and_then(Lang::from_accept_language)
+                .and_then(i18n::from_accept_language)
         })
-        .unwrap_or(Lang::Ru)
+        .unwrap_or(Language::Ru)
 }
 
 /// Either a page to show or an early response (redirect to sign in, error page).
 type Page = Result<Response, Response>;
 
-fn html(status: StatusCode, body: String) -> Response {
-    (status, Html(body)).into_response()
+/// A rendered page; a template that fails to render (a bug the unit tests exist to catch) is
+/// logged without the page's values and answered with a bare 500.
+fn html(status: StatusCode, body: Result<String, minijinja::Error>) -> Response {
+    match body {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(e) => {
+            // The kind and place only: the error's detail could quote the page's values.
+            tracing::error!(
+                "console: template {} line {}: {}",
+                e.name().unwrap_or("?"),
+                e.line().unwrap_or(0),
+                e.kind()
+            );
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!DOCTYPE html><title>500</title><p>Internal error.</p>"),
+            )
+                .into_response()
+        }
+    }
 }
 
-fn internal(lang: Lang, session: Option<&Session>, e: impl std::fmt::Display) -> Response {
+/// The error page with one of the console's own messages.
+fn error_page(
+    status: StatusCode,
+    lang: Language,
+    session: Option<&Session>,
+    message: &str,
+) -> Response {
+    html(status, pages::error(lang, session, message))
+}
+
+fn internal(lang: Language, session: Option<&Session>, e: impl std::fmt::Display) -> Response {
     tracing::error!("console: {e}");
-    html(
+    error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
-        pages::error(lang, session, lang.t("error.internal")),
+        lang,
+        session,
+        i18n::text(lang, "error.internal"),
     )
 }
 
 async fn require_session(
     console: &Console,
-    headers: &HeaderMap,
-    lang: Lang,
+    jar: &CookieJar,
+    lang: Language,
 ) -> Result<Session, Response> {
-    let Some(cookie) = cookies(headers).remove(SESSION_COOKIE) else {
+    let Some(cookie) = jar.get(SESSION_COOKIE) else {
         return Err(Redirect::to("/login").into_response());
     };
-    match auth::session(console.pool(), &cookie).await {
+    match auth::session(console.pool(), cookie.value()).await {
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(Redirect::to("/login").into_response()),
         Err(e) => Err(internal(lang, None, e)),
@@ -235,7 +262,7 @@ async fn require_session(
 fn check_csrf(
     session: &Session,
     form: &HashMap<String, String>,
-    lang: Lang,
+    lang: Language,
 ) -> Result<(), Response> {
     let sent = form.get("csrf").map(String::as_str).unwrap_or("");
     if auth::tokens_equal(sent, &session.csrf_token) {
@@ -247,40 +274,40 @@ fn check_csrf(
         );
         Err(html(
             StatusCode::FORBIDDEN,
-            pages::error(lang, Some(session), lang.t("error.csrf")),
+            pages::error(lang, Some(session), i18n::text(lang, "error.csrf")),
         ))
     }
 }
 
 async fn login_form(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = language(&headers, &query);
+    let lang = language(&jar, &headers, &query);
     let token = auth::random_token();
-    let mut response = html(StatusCode::OK, pages::login(lang, &token, None));
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        console.cookie(LOGIN_CSRF_COOKIE, &token, 3600),
-    );
-    response
+    let page = html(StatusCode::OK, pages::login(lang, &token, None));
+    let jar = jar.add(console.cookie(LOGIN_CSRF_COOKIE, token, 3600));
+    (jar, page).into_response()
 }
 
 async fn login_submit(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let lang = language(&headers, &HashMap::new());
-    let cookie_token = cookies(&headers)
-        .remove(LOGIN_CSRF_COOKIE)
+    let lang = language(&jar, &headers, &HashMap::new());
+    let cookie_token = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
         .unwrap_or_default();
     let sent = form.get("csrf").map(String::as_str).unwrap_or("");
     if cookie_token.is_empty() || !auth::tokens_equal(sent, &cookie_token) {
         return html(
             StatusCode::FORBIDDEN,
-            pages::error(lang, None, lang.t("error.csrf")),
+            pages::error(lang, None, i18n::text(lang, "error.csrf")),
         );
     }
     let email = form.get("email").map(String::as_str).unwrap_or("");
@@ -291,36 +318,29 @@ async fn login_submit(
     };
     let again = |message: String| {
         let token = auth::random_token();
-        let mut r = html(
+        let page = html(
             StatusCode::UNAUTHORIZED,
             pages::login(lang, &token, Some(&message)),
         );
-        r.headers_mut().append(
-            header::SET_COOKIE,
-            console.cookie(LOGIN_CSRF_COOKIE, &token, 3600),
-        );
-        r
+        let jar = CookieJar::new().add(console.cookie(LOGIN_CSRF_COOKIE, token, 3600));
+        (jar, page).into_response()
     };
     match outcome {
         LoginOutcome::Success { cookie, session } => {
             tracing::info!(staff_id = session.staff.id, "console: signed in");
-            let mut r = Redirect::to("/").into_response();
-            let h = r.headers_mut();
-            h.append(
-                header::SET_COOKIE,
-                console.cookie(
+            let jar = CookieJar::new()
+                .add(console.cookie(
                     SESSION_COOKIE,
-                    &cookie,
+                    cookie,
                     console.inner.settings.session_minutes * 60,
-                ),
-            );
-            h.append(header::SET_COOKIE, console.cookie(LOGIN_CSRF_COOKIE, "", 0));
-            r
+                ))
+                .add(console.cookie(LOGIN_CSRF_COOKIE, String::new(), 0));
+            (jar, Redirect::to("/")).into_response()
         }
-        LoginOutcome::Invalid => again(lang.t("login.invalid").to_owned()),
+        LoginOutcome::Invalid => again(i18n::text(lang, "login.invalid").to_owned()),
         LoginOutcome::Locked { until } => again(format!(
             "{} {}.",
-            lang.t("login.locked"),
+            i18n::text(lang, "login.locked"),
             until
                 .with_timezone(&crate::workflow::deadline::almaty())
                 .format("%H:%M")
@@ -330,21 +350,20 @@ async fn login_submit(
 
 async fn logout(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Page {
-    let lang = language(&headers, &HashMap::new());
-    let session = require_session(&console, &headers, lang).await?;
+    let lang = language(&jar, &headers, &HashMap::new());
+    let session = require_session(&console, &jar, lang).await?;
     check_csrf(&session, &form, lang)?;
-    if let Some(cookie) = cookies(&headers).remove(SESSION_COOKIE) {
-        auth::logout(console.pool(), &cookie)
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        auth::logout(console.pool(), cookie.value())
             .await
             .map_err(|e| internal(lang, None, e))?;
     }
-    let mut r = Redirect::to("/login").into_response();
-    r.headers_mut()
-        .append(header::SET_COOKIE, console.cookie(SESSION_COOKIE, "", 0));
-    Ok(r)
+    let jar = CookieJar::new().add(console.cookie(SESSION_COOKIE, String::new(), 0));
+    Ok((jar, Redirect::to("/login")).into_response())
 }
 
 fn non_empty(query: &HashMap<String, String>, key: &str) -> Option<String> {
@@ -356,11 +375,12 @@ fn non_empty(query: &HashMap<String, String>, key: &str) -> Option<String> {
 
 async fn queue_page(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Page {
-    let lang = language(&headers, &query);
-    let session = require_session(&console, &headers, lang).await?;
+    let lang = language(&jar, &headers, &query);
+    let session = require_session(&console, &jar, lang).await?;
     let status =
         non_empty(&query, "status").filter(|s| s == "all" || super::STATUSES.contains(&s.as_str()));
     let kind = non_empty(&query, "kind").filter(|k| k.parse::<RequestKind>().is_ok());
@@ -392,12 +412,13 @@ async fn queue_page(
 
 async fn request_page(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Page {
-    let lang = language(&headers, &query);
-    let session = require_session(&console, &headers, lang).await?;
+    let lang = language(&jar, &headers, &query);
+    let session = require_session(&console, &jar, lang).await?;
     let mut conn = console
         .pool()
         .acquire()
@@ -409,7 +430,7 @@ async fn request_page(
     let Some(detail) = detail else {
         return Err(html(
             StatusCode::NOT_FOUND,
-            pages::error(lang, Some(&session), lang.t("error.not_found")),
+            pages::error(lang, Some(&session), i18n::text(lang, "error.not_found")),
         ));
     };
     let done = query.get("done").map(String::as_str);
@@ -446,11 +467,12 @@ fn download(name: &str, bytes: Vec<u8>) -> Response {
 
 async fn raw_download(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Page {
-    let lang = language(&headers, &HashMap::new());
-    let session = require_session(&console, &headers, lang).await?;
+    let lang = language(&jar, &headers, &HashMap::new());
+    let session = require_session(&console, &jar, lang).await?;
     let mut conn = console
         .pool()
         .acquire()
@@ -460,7 +482,7 @@ async fn raw_download(
         Ok(Some(raw)) => Ok(download(&format!("request-{id}.eml"), raw)),
         Ok(None) => Err(html(
             StatusCode::NOT_FOUND,
-            pages::error(lang, Some(&session), lang.t("error.not_found")),
+            pages::error(lang, Some(&session), i18n::text(lang, "error.not_found")),
         )),
         Err(e) => Err(internal(lang, Some(&session), e)),
     }
@@ -468,11 +490,12 @@ async fn raw_download(
 
 async fn attachment_download(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path((id, index)): Path<(i64, usize)>,
 ) -> Page {
-    let lang = language(&headers, &HashMap::new());
-    let session = require_session(&console, &headers, lang).await?;
+    let lang = language(&jar, &headers, &HashMap::new());
+    let session = require_session(&console, &jar, lang).await?;
     let mut conn = console
         .pool()
         .acquire()
@@ -485,20 +508,21 @@ async fn attachment_download(
         Some((name, bytes)) => Ok(download(&name, bytes)),
         None => Err(html(
             StatusCode::NOT_FOUND,
-            pages::error(lang, Some(&session), lang.t("error.not_found")),
+            pages::error(lang, Some(&session), i18n::text(lang, "error.not_found")),
         )),
     }
 }
 
 async fn decide(
     console: Console,
+    jar: CookieJar,
     headers: HeaderMap,
     id: i64,
     form: HashMap<String, String>,
     make: impl FnOnce(&HashMap<String, String>) -> Result<Decision, String>,
 ) -> Page {
-    let lang = language(&headers, &HashMap::new());
-    let session = require_session(&console, &headers, lang).await?;
+    let lang = language(&jar, &headers, &HashMap::new());
+    let session = require_session(&console, &jar, lang).await?;
     check_csrf(&session, &form, lang)?;
     let decision = make(&form).map_err(|m| {
         html(
@@ -517,7 +541,7 @@ async fn decide(
         }
         Err(DecisionError::NotFound) => Err(html(
             StatusCode::NOT_FOUND,
-            pages::error(lang, Some(&session), lang.t("error.not_found")),
+            pages::error(lang, Some(&session), i18n::text(lang, "error.not_found")),
         )),
         Err(e @ (DecisionError::NotAllowed(_) | DecisionError::Invalid(_))) => Err(html(
             StatusCode::CONFLICT,
@@ -529,11 +553,12 @@ async fn decide(
 
 async fn approve(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Page {
-    decide(console, headers, id, form, |f| {
+    decide(console, jar, headers, id, form, |f| {
         let kind = f.get("kind").map(String::as_str).unwrap_or("");
         let ticked = |name: &str| f.get(name).is_some_and(|v| !v.is_empty() && v != "0");
         kind.parse::<RequestKind>()
@@ -550,11 +575,12 @@ async fn approve(
 
 async fn close(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Page {
-    decide(console, headers, id, form, |f| {
+    decide(console, jar, headers, id, form, |f| {
         Ok(Decision::Close {
             note: f.get("note").cloned().unwrap_or_default(),
         })
@@ -564,25 +590,30 @@ async fn close(
 
 async fn retry_request(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Page {
-    decide(console, headers, id, form, |_| Ok(Decision::RetryRequest)).await
+    decide(console, jar, headers, id, form, |_| {
+        Ok(Decision::RetryRequest)
+    })
+    .await
 }
 
 async fn failures_page(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path(stage): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Page {
-    let lang = language(&headers, &query);
-    let session = require_session(&console, &headers, lang).await?;
+    let lang = language(&jar, &headers, &query);
+    let session = require_session(&console, &jar, lang).await?;
     let Some(stage) = super::Stage::parse(&stage) else {
         return Err(html(
             StatusCode::NOT_FOUND,
-            pages::error(lang, Some(&session), lang.t("error.not_found")),
+            pages::error(lang, Some(&session), i18n::text(lang, "error.not_found")),
         ));
     };
     let fail = |e: sqlx::Error| internal(lang, Some(&session), e);
@@ -596,11 +627,12 @@ async fn failures_page(
 
 async fn inbound_raw_download(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Page {
-    let lang = language(&headers, &HashMap::new());
-    let session = require_session(&console, &headers, lang).await?;
+    let lang = language(&jar, &headers, &HashMap::new());
+    let session = require_session(&console, &jar, lang).await?;
     let mut conn = console
         .pool()
         .acquire()
@@ -610,7 +642,7 @@ async fn inbound_raw_download(
         Ok(Some(raw)) => Ok(download(&format!("message-{id}.eml"), raw)),
         Ok(None) => Err(html(
             StatusCode::NOT_FOUND,
-            pages::error(lang, Some(&session), lang.t("error.not_found")),
+            pages::error(lang, Some(&session), i18n::text(lang, "error.not_found")),
         )),
         Err(e) => Err(internal(lang, Some(&session), e)),
     }
@@ -618,11 +650,12 @@ async fn inbound_raw_download(
 
 async fn link_subject(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Page {
-    decide(console, headers, id, form, |f| {
+    decide(console, jar, headers, id, form, |f| {
         let field = |name: &str| f.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let mut subject = crate::stores::SubjectIds::default();
         if let Some(email) = field("email") {
@@ -646,11 +679,12 @@ async fn link_subject(
 
 async fn retry_task(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path((id, task_id)): Path<(i64, i64)>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Page {
-    decide(console, headers, id, form, |_| {
+    decide(console, jar, headers, id, form, |_| {
         Ok(Decision::RetryStoreTask { task_id })
     })
     .await
@@ -658,11 +692,12 @@ async fn retry_task(
 
 async fn task_done(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path((id, task_id)): Path<(i64, i64)>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Page {
-    decide(console, headers, id, form, |f| {
+    decide(console, jar, headers, id, form, |f| {
         Ok(Decision::MarkStoreTaskDone {
             task_id,
             note: f.get("note").cloned().unwrap_or_default(),
@@ -673,11 +708,12 @@ async fn task_done(
 
 async fn reject(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Page {
-    decide(console, headers, id, form, |f| {
+    decide(console, jar, headers, id, form, |f| {
         Ok(Decision::Reject {
             reason: f.get("reason").cloned().unwrap_or_default(),
         })
@@ -687,11 +723,12 @@ async fn reject(
 
 async fn ask(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Page {
-    decide(console, headers, id, form, |f| {
+    decide(console, jar, headers, id, form, |f| {
         Ok(Decision::AskInformation {
             question: f.get("question").cloned().unwrap_or_default(),
         })
@@ -701,11 +738,12 @@ async fn ask(
 
 async fn audit_page(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Page {
-    let lang = language(&headers, &query);
-    let session = require_session(&console, &headers, lang).await?;
+    let lang = language(&jar, &headers, &query);
+    let session = require_session(&console, &jar, lang).await?;
     let fail = |e: sqlx::Error| internal(lang, Some(&session), e);
     let mut conn = console.pool().acquire().await.map_err(fail)?;
     let verification = super::audit::verify(&mut conn).await.map_err(fail)?;
@@ -720,58 +758,59 @@ async fn audit_page(
     ))
 }
 
-async fn staff_rows(console: &Console) -> sqlx::Result<Vec<(String, String, bool)>> {
+async fn staff_rows(console: &Console) -> sqlx::Result<Vec<pages::StaffRow>> {
     use sqlx::Row;
     sqlx::query("SELECT email, role, active FROM staff ORDER BY lower(email)")
         .fetch_all(console.pool())
         .await?
         .into_iter()
         .map(|r| {
-            Ok((
-                r.try_get("email")?,
-                r.try_get("role")?,
-                r.try_get("active")?,
-            ))
+            Ok(pages::StaffRow {
+                email: r.try_get("email")?,
+                role: r.try_get("role")?,
+                active: r.try_get("active")?,
+            })
         })
         .collect()
 }
 
-fn require_admin(session: &Session, lang: Lang) -> Result<(), Response> {
+fn require_admin(session: &Session, lang: Language) -> Result<(), Response> {
     if session.staff.role == Role::Admin {
         Ok(())
     } else {
         Err(html(
             StatusCode::FORBIDDEN,
-            pages::error(lang, Some(session), lang.t("error.forbidden")),
+            pages::error(lang, Some(session), i18n::text(lang, "error.forbidden")),
         ))
     }
 }
 
 async fn staff_page(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Page {
-    let lang = language(&headers, &query);
-    let session = require_session(&console, &headers, lang).await?;
+    let lang = language(&jar, &headers, &query);
+    let session = require_session(&console, &jar, lang).await?;
     require_admin(&session, lang)?;
     let rows = staff_rows(&console)
         .await
         .map_err(|e| internal(lang, Some(&session), e))?;
-    let message = query.contains_key("added").then(|| lang.t("staff.added"));
     Ok(html(
         StatusCode::OK,
-        pages::staff(lang, &session, &rows, message),
+        pages::staff(lang, &session, &rows, query.contains_key("added")),
     ))
 }
 
 async fn staff_add(
     State(console): State<Console>,
+    jar: CookieJar,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Page {
-    let lang = language(&headers, &HashMap::new());
-    let session = require_session(&console, &headers, lang).await?;
+    let lang = language(&jar, &headers, &HashMap::new());
+    let session = require_session(&console, &jar, lang).await?;
     check_csrf(&session, &form, lang)?;
     require_admin(&session, lang)?;
     let role = form
@@ -809,11 +848,11 @@ async fn stylesheet() -> Response {
     r
 }
 
-async fn not_found(headers: HeaderMap) -> Response {
-    let lang = language(&headers, &HashMap::new());
+async fn not_found(jar: CookieJar, headers: HeaderMap) -> Response {
+    let lang = language(&jar, &headers, &HashMap::new());
     html(
         StatusCode::NOT_FOUND,
-        pages::error(lang, None, lang.t("error.not_found")),
+        pages::error(lang, None, i18n::text(lang, "error.not_found")),
     )
 }
 

@@ -1,127 +1,198 @@
-//! Server-rendered HTML. Every value from the database or the request goes through [`esc`].
-
-use std::fmt::Write;
+//! The console's pages: minijinja templates in `templates/console/*.html`, embedded in the
+//! binary (a deployment without the templates directory still serves the console) and
+//! HTML-escaped by their extension. Strings come from [`super::i18n`] through `t("key")`.
+//!
+//! What a template is given is prepared here: the request as the database read it, plus what
+//! the page decides on (which decisions the status allows, the identifiers to list).
 
 use chrono::{DateTime, Utc};
+use minijinja::value::{Value, ViaDeserialize};
+use minijinja::{Environment, Error, ErrorKind, State};
+use once_cell::sync::Lazy;
+use serde::Serialize;
 
-use super::i18n::Lang;
-use crate::domain::RequestKind;
+use super::i18n;
+use crate::domain::{Language, RequestKind};
 use crate::review::audit::{AuditEntry, Verification};
-use crate::review::auth::Session;
+use crate::review::auth::{Role, Session};
 use crate::review::decisions::Decision;
-use crate::review::subject_match::MatchView;
 use crate::review::{Dashboard, FailedItem, QueueItem, RequestDetail, Stage, STATUSES};
 use crate::workflow::deadline::almaty;
 use crate::workflow::status::RequestStatus;
 
-/// HTML-escapes text for element content and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// The console templates, by name.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "base.html",
+        include_str!("../../../templates/console/base.html"),
+    ),
+    (
+        "macros.html",
+        include_str!("../../../templates/console/macros.html"),
+    ),
+    (
+        "login.html",
+        include_str!("../../../templates/console/login.html"),
+    ),
+    (
+        "error.html",
+        include_str!("../../../templates/console/error.html"),
+    ),
+    (
+        "queue.html",
+        include_str!("../../../templates/console/queue.html"),
+    ),
+    (
+        "request.html",
+        include_str!("../../../templates/console/request.html"),
+    ),
+    (
+        "request_decide.html",
+        include_str!("../../../templates/console/request_decide.html"),
+    ),
+    (
+        "request_match.html",
+        include_str!("../../../templates/console/request_match.html"),
+    ),
+    (
+        "failures.html",
+        include_str!("../../../templates/console/failures.html"),
+    ),
+    (
+        "audit.html",
+        include_str!("../../../templates/console/audit.html"),
+    ),
+    (
+        "staff.html",
+        include_str!("../../../templates/console/staff.html"),
+    ),
+];
+
+/// The page's language, as the templates' `lang`.
+fn language_of(state: &State) -> Language {
+    state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(Language::Ru)
+}
+
+/// `t("key")`: the string of the page's language; a key no strings file defines is an error
+/// (the unit tests render every page, so it never reaches staff).
+fn t(state: &State, key: &str) -> Result<String, Error> {
+    i18n::get(language_of(state), key)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::UndefinedError,
+                format!("no console string `{key}`"),
+            )
+        })
+}
+
+/// `label("status", value)`: a machine value's label, or the value itself.
+fn label(state: &State, prefix: &str, value: &str) -> String {
+    i18n::label(language_of(state), prefix, value).into_owned()
+}
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// `|when`: a timestamp in Almaty time, to the minute (text that is not one, as it is).
+fn when(value: &str) -> String {
+    match parse_time(value) {
+        Some(at) => at
+            .with_timezone(&almaty())
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        None => value.to_owned(),
+    }
+}
+
+/// `is past`: a timestamp before now.
+fn is_past(value: &str) -> bool {
+    parse_time(value).is_some_and(|at| at < Utc::now())
+}
+
+fn json(value: ViaDeserialize<serde_json::Value>) -> String {
+    serde_json::to_string(&*value).unwrap_or_default()
+}
+
+fn json_pretty(value: ViaDeserialize<serde_json::Value>) -> String {
+    serde_json::to_string_pretty(&*value).unwrap_or_default()
+}
+
+/// The console's template environment (built once).
+pub fn environment() -> &'static Environment<'static> {
+    static ENV: Lazy<Environment<'static>> = Lazy::new(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        // Errors never carry the context's values (they would reach the log).
+        env.set_debug(false);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("console template {name}: {e}"));
+        }
+        env.add_function("t", t);
+        env.add_function("label", label);
+        env.add_filter("when", when);
+        env.add_filter("json", json);
+        env.add_filter("json_pretty", json_pretty);
+        env.add_test("past", is_past);
+        env
+    });
+    &ENV
+}
+
+/// Who is signed in, as the page frame shows it.
+#[derive(Serialize)]
+struct SessionView<'a> {
+    email: &'a str,
+    csrf: &'a str,
+    admin: bool,
+}
+
+impl<'a> SessionView<'a> {
+    fn of(s: &'a Session) -> Self {
+        Self {
+            email: &s.staff.email,
+            csrf: &s.csrf_token,
+            admin: s.staff.role == Role::Admin,
         }
     }
-    out
 }
 
-fn when(at: DateTime<Utc>) -> String {
-    at.with_timezone(&almaty())
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+/// Renders `name` with the frame's values (`lang`, `session`) and the page's own.
+fn render(
+    name: &str,
+    lang: Language,
+    session: Option<&Session>,
+    page: impl Serialize,
+) -> Result<String, Error> {
+    let frame = minijinja::context! {
+        lang => lang.reply_language().as_str(),
+        session => session.map(SessionView::of),
+    };
+    environment()
+        .get_template(name)?
+        .render(minijinja::context! { ..frame, ..Value::from_serialize(page) })
 }
 
-fn json_text(v: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
-}
-
-/// The page frame: header with navigation, language switch, sign-out.
-pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) -> String {
-    let mut nav = String::new();
-    if let Some(s) = session {
-        let _ = write!(
-            nav,
-            r#"<nav><a href="/">{queue}</a> <a href="/audit">{audit}</a>{staff}
-<form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{csrf}"><button type="submit" class="link">{logout}</button></form>
-<span class="who">{who}</span></nav>"#,
-            queue = lang.t("nav.queue"),
-            audit = lang.t("nav.audit"),
-            staff = if s.staff.role == crate::review::auth::Role::Admin {
-                format!(r#" <a href="/staff">{}</a>"#, lang.t("nav.staff"))
-            } else {
-                String::new()
-            },
-            csrf = esc(&s.csrf_token),
-            logout = lang.t("logout"),
-            who = esc(&s.staff.email),
-        );
-    }
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="{code}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} — {app}</title>
-<link rel="stylesheet" href="/static/console.css">
-</head><body>
-<header><a class="brand" href="/">{app}</a>
-<span class="langs"><a href="?lang=kk">ҚАЗ</a> <a href="?lang=ru">РУС</a> <a href="?lang=en">ENG</a></span>
-{nav}</header>
-<main>
-{body}
-</main></body></html>"#,
-        code = lang.code(),
-        title = esc(title),
-        app = lang.t("app"),
+pub fn login(lang: Language, csrf: &str, error: Option<&str>) -> Result<String, Error> {
+    render(
+        "login.html",
+        lang,
+        None,
+        minijinja::context! { csrf, error },
     )
 }
 
-pub fn login(lang: Lang, csrf: &str, error: Option<&str>) -> String {
-    let error = error
-        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, esc(e)))
-        .unwrap_or_default();
-    let body = format!(
-        r#"<section class="login"><h1>{welcome}</h1><h2>{title}</h2>{error}
-<form method="post" action="/login">
-<input type="hidden" name="csrf" value="{csrf}">
-<label>{email}<input type="email" name="email" id="email" autocomplete="username" required></label>
-<label>{password}<input type="password" name="password" id="password" autocomplete="current-password" required></label>
-<button type="submit" id="login">{submit}</button>
-</form></section>"#,
-        welcome = lang.t("welcome"),
-        title = lang.t("login.title"),
-        email = lang.t("login.email"),
-        password = lang.t("login.password"),
-        submit = lang.t("login.submit"),
-        csrf = esc(csrf),
-    );
-    layout(lang, lang.t("login.title"), None, &body)
-}
-
-pub fn error(lang: Lang, session: Option<&Session>, message: &str) -> String {
-    let body = format!(
-        r#"<h1>{}</h1><p class="error">{}</p><p><a href="/">{}</a></p>"#,
-        lang.t("error.title"),
-        esc(message),
-        lang.t("back")
-    );
-    layout(lang, lang.t("error.title"), session, &body)
-}
-
-fn days_cell(lang: Lang, item: &QueueItem) -> String {
-    if item.due_at < Utc::now() {
-        format!(
-            r#"<span class="badge overdue">{} ({})</span>"#,
-            lang.t("overdue"),
-            item.days_left
-        )
-    } else {
-        item.days_left.to_string()
-    }
+pub fn error(lang: Language, session: Option<&Session>, message: &str) -> Result<String, Error> {
+    render("error.html", lang, session, minijinja::context! { message })
 }
 
 pub struct QueuePage<'a> {
@@ -131,162 +202,24 @@ pub struct QueuePage<'a> {
     pub kind: Option<&'a str>,
 }
 
-pub fn queue(lang: Lang, session: &Session, page: &QueuePage<'_>) -> String {
-    let d = page.dashboard;
-    let mut body = String::new();
-    body.push_str(r#"<section class="cards">"#);
-    for (key, value, alert, href) in [
-        ("dash.received_today", d.received_today, false, None),
-        ("dash.automated", d.automated, false, None),
-        ("dash.flagged", d.flagged, d.flagged > 0, Some("/")),
-        ("dash.overdue", d.overdue, d.overdue > 0, None),
-        (
-            "dash.disputed",
-            d.disputed,
-            d.disputed > 0,
-            Some("/?status=disputed"),
-        ),
-        (
-            "dash.failed_inbound",
-            d.failed_inbound,
-            d.failed_inbound > 0,
-            Some("/failures/inbound"),
-        ),
-        (
-            "dash.failed_requests",
-            d.failed_requests,
-            d.failed_requests > 0,
-            Some("/?status=failed"),
-        ),
-        (
-            "dash.failed_store_tasks",
-            d.failed_store_tasks,
-            d.failed_store_tasks > 0,
-            Some("/failures/tasks"),
-        ),
-        (
-            "dash.failed_emails",
-            d.failed_emails,
-            d.failed_emails > 0,
-            Some("/failures/emails"),
-        ),
-    ] {
-        let class = if alert { "card alert" } else { "card" };
-        let id = key.replace('.', "-");
-        let inner = format!(
-            r#"<span class="n">{value}</span><span>{}</span>"#,
-            lang.t(key)
-        );
-        let _ = match href {
-            Some(href) => write!(
-                body,
-                r#"<a class="{class}" href="{href}" id="{id}">{inner}</a>"#
-            ),
-            None => write!(body, r#"<div class="{class}" id="{id}">{inner}</div>"#),
-        };
-    }
-    body.push_str("</section>");
-
-    // Filters.
-    let mut status_options = format!(
-        r#"<option value="">{}</option><option value="all"{}>{}</option>"#,
-        lang.t("filter.attention"),
-        if page.status == Some("all") {
-            " selected"
-        } else {
-            ""
-        },
-        lang.t("filter.all")
-    );
-    for s in STATUSES {
-        let _ = write!(
-            status_options,
-            r#"<option value="{s}"{}>{}</option>"#,
-            if page.status == Some(s) {
-                " selected"
-            } else {
-                ""
-            },
-            esc(&lang.label("status", s))
-        );
-    }
-    let mut kind_options = format!(r#"<option value="">{}</option>"#, lang.t("filter.all"));
-    for k in RequestKind::ALL {
-        let _ = write!(
-            kind_options,
-            r#"<option value="{k}"{}>{}</option>"#,
-            if page.kind == Some(k.as_str()) {
-                " selected"
-            } else {
-                ""
-            },
-            esc(&lang.label("kind", k.as_str()))
-        );
-    }
-    let heading = if page.status.is_none() {
-        lang.t("queue.title")
-    } else {
-        lang.t("queue.all")
-    };
-    let _ = write!(
-        body,
-        r#"<h1>{heading}</h1>
-<form method="get" action="/" class="filters">
-<label>{ls}<select name="status">{status_options}</select></label>
-<label>{lk}<select name="kind">{kind_options}</select></label>
-<button type="submit">{apply}</button></form>"#,
-        ls = lang.t("filter.status"),
-        lk = lang.t("filter.kind"),
-        apply = lang.t("filter.apply"),
-    );
-    if page.items.is_empty() {
-        let _ = write!(body, r#"<p class="empty">{}</p>"#, lang.t("queue.empty"));
-    } else {
-        let _ = write!(
-            body,
-            r#"<div class="scroll"><table class="queue"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-            lang.t("col.reference"),
-            lang.t("col.kind"),
-            lang.t("col.status"),
-            lang.t("col.language"),
-            lang.t("col.received"),
-            lang.t("col.due"),
-            lang.t("col.days_left"),
-        );
-        for item in page.items {
-            let overdue = item.due_at < Utc::now();
-            let _ = write!(
-                body,
-                r#"<tr class="{cls}"><td><a href="/requests/{id}">{reference}</a>{flag}</td><td>{kind}</td><td>{status}</td><td>{language}</td><td>{received}</td><td>{due}</td><td>{days}</td></tr>"#,
-                cls = if overdue { "overdue" } else { "" },
-                id = item.id,
-                reference = esc(&item.reference),
-                flag = if item.review {
-                    format!(r#" <span class="badge flag">{}</span>"#, lang.t("flagged"))
-                } else {
-                    String::new()
-                },
-                kind = esc(&lang.label("kind", &item.kind)),
-                status = status_cell(lang, &item.status),
-                language = esc(&item.language),
-                received = when(item.created_at),
-                due = when(item.due_at),
-                days = days_cell(lang, item),
-            );
-        }
-        body.push_str("</tbody></table></div>");
-    }
-    layout(lang, lang.t("nav.queue"), Some(session), &body)
+fn kinds() -> Vec<&'static str> {
+    RequestKind::ALL.iter().map(|k| k.as_str()).collect()
 }
 
-/// A status, marked when staff must act on it at once.
-fn status_cell(lang: Lang, status: &str) -> String {
-    let label = esc(&lang.label("status", status));
-    if matches!(status, "disputed" | "failed") {
-        format!(r#"<span class="badge {status}">{label}</span>"#)
-    } else {
-        label
-    }
+pub fn queue(lang: Language, session: &Session, page: &QueuePage<'_>) -> Result<String, Error> {
+    render(
+        "queue.html",
+        lang,
+        Some(session),
+        minijinja::context! {
+            dashboard => page.dashboard,
+            items => page.items,
+            status => page.status,
+            kind => page.kind,
+            statuses => STATUSES,
+            kinds => kinds(),
+        },
+    )
 }
 
 fn list_of(v: &serde_json::Value) -> Vec<String> {
@@ -302,724 +235,558 @@ fn list_of(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-pub fn request(lang: Lang, session: &Session, d: &RequestDetail, done: Option<&str>) -> String {
-    let item = &d.item;
+/// Which decisions the request's status allows.
+#[derive(Serialize, Default)]
+struct DecideView {
+    open: bool,
+    received: bool,
+    executing: bool,
+    approve: bool,
+    retry: bool,
+    link: bool,
+    ask: bool,
+}
+
+impl DecideView {
+    fn of(status: &str) -> Self {
+        let Some(status) = status
+            .parse::<RequestStatus>()
+            .ok()
+            .filter(|s| !s.is_final())
+        else {
+            return Self::default();
+        };
+        let can = |decision: &Decision| decision.allowed_in(status);
+        Self {
+            open: true,
+            received: status == RequestStatus::Received,
+            executing: status == RequestStatus::Executing,
+            approve: can(&Decision::Approve {
+                kind: RequestKind::Erasure,
+                fingerprint: String::new(),
+                override_conflicts: false,
+                override_obligations: false,
+            }),
+            retry: can(&Decision::RetryRequest),
+            link: can(&Decision::LinkSubject {
+                subject: Default::default(),
+            }),
+            ask: can(&Decision::AskInformation {
+                question: String::new(),
+            }),
+        }
+    }
+}
+
+/// What staff approved, on which facts (`requests.approval`).
+#[derive(Serialize)]
+struct ApprovalView {
+    by: String,
+    kind: String,
+    /// The first 12 characters of the approved match's fingerprint.
+    fingerprint: String,
+    override_conflicts: bool,
+    override_obligations: bool,
+}
+
+impl ApprovalView {
+    fn of(approval: &serde_json::Value) -> Self {
+        let text = |key: &str| approval[key].as_str().unwrap_or_default().to_owned();
+        Self {
+            by: text("by"),
+            kind: text("kind"),
+            fingerprint: text("fingerprint").chars().take(12).collect(),
+            override_conflicts: approval["override_conflicts"].as_bool() == Some(true),
+            override_obligations: approval["override_obligations"].as_bool() == Some(true),
+        }
+    }
+}
+
+pub fn request(
+    lang: Language,
+    session: &Session,
+    d: &RequestDetail,
+    done: Option<&str>,
+) -> Result<String, Error> {
     let u = &d.understanding;
-    let mut body = String::new();
-    if let Some(done) = done {
-        let key = format!("done.{done}");
-        let text = lang.t(&key);
-        if text != "?" {
-            let _ = write!(body, r#"<p class="notice" role="status">{text}</p>"#);
-        }
-    }
-    let _ = write!(
-        body,
-        r#"<h1>{reference} <span class="badge status" id="status">{status}</span>{flag}</h1>
-<dl class="facts">
-<dt>{lk}</dt><dd>{kind}</dd>
-<dt>{ll}</dt><dd>{language}</dd>
-<dt>{ls}</dt><dd>{sender}</dd>
-<dt>{lr}</dt><dd>{received}</dd>
-<dt>{ld}</dt><dd class="{due_cls}">{due} · {ldl}: {days}</dd>
-</dl>"#,
-        reference = esc(&item.reference),
-        status = esc(&lang.label("status", &item.status)),
-        flag = if item.review {
-            format!(r#" <span class="badge flag">{}</span>"#, lang.t("flagged"))
-        } else {
-            String::new()
-        },
-        lk = lang.t("col.kind"),
-        kind = esc(&lang.label("kind", &item.kind)),
-        ll = lang.t("col.language"),
-        language = esc(&item.language),
-        ls = lang.t("req.sender"),
-        sender = esc(&d.sender),
-        lr = lang.t("col.received"),
-        received = when(d.received_at),
-        ld = lang.t("col.due"),
-        ldl = lang.t("col.days_left"),
-        due_cls = if item.due_at < Utc::now() {
-            "overdue"
-        } else {
-            ""
-        },
-        due = when(item.due_at),
-        days = days_cell(lang, item),
-    );
-
-    if let Some(failure) = d.failure.as_deref().filter(|_| item.status == "failed") {
-        let _ = write!(
-            body,
-            r#"<p class="error" id="failure"><strong>{}</strong> {}</p>"#,
-            lang.t("req.failure"),
-            esc(failure)
-        );
-    }
-    if item.status == "disputed" {
-        let _ = write!(
-            body,
-            r#"<p class="error" id="disputed">{}</p>"#,
-            lang.t("req.disputed")
-        );
-    }
-
-    // Decisions first on a phone: that is what the page is for; the facts they rest on next.
-    body.push_str(&decisions(lang, session, d));
-    body.push_str(&subject_match(lang, d));
-
-    // Understanding.
-    let reasons = list_of(&u["reasons"]);
-    let _ = write!(
-        body,
-        r#"<section><h2>{}</h2><h3>{}</h3>"#,
-        lang.t("req.understood"),
-        lang.t("req.reasons")
-    );
-    if reasons.is_empty() {
-        let _ = write!(body, "<p>{}</p>", lang.t("req.no_reasons"));
-    } else {
-        body.push_str(r#"<ul class="reasons">"#);
-        for r in &reasons {
-            let _ = write!(body, "<li>{}</li>", esc(r));
-        }
-        body.push_str("</ul>");
-    }
-    let _ = write!(
-        body,
-        r#"<h3>{}</h3><dl class="facts">"#,
-        lang.t("req.identifiers")
-    );
-    for (key, field) in [
+    let done_key = done
+        .map(|done| format!("done.{done}"))
+        .filter(|key| i18n::get(lang, key).is_some());
+    let identifiers: Vec<(&str, String)> = [
         ("req.iin", "iin"),
         ("req.bin", "bin"),
         ("req.phones", "phones"),
         ("req.invalid_iin", "invalid_iin"),
         ("req.also", "also"),
-    ] {
+    ]
+    .into_iter()
+    .filter_map(|(key, field)| {
         let mut values = list_of(&u[field]);
         if field == "also" {
             values = values
                 .iter()
-                .map(|k| lang.label("kind", k).into_owned())
+                .map(|k| i18n::label(lang, "kind", k).into_owned())
                 .collect();
         }
-        if !values.is_empty() {
-            let _ = write!(
-                body,
-                "<dt>{}</dt><dd>{}</dd>",
-                lang.t(key),
-                esc(&values.join(", "))
-            );
-        }
-    }
-    body.push_str("</dl></section>");
-
-    // The original message, as text.
-    let m = &d.message;
-    let _ = write!(
-        body,
-        r#"<section><h2>{title}</h2><p class="hint">{note}</p>
-<dl class="facts"><dt>From</dt><dd>{from}</dd><dt>To</dt><dd>{to}</dd><dt>Date</dt><dd>{date}</dd><dt>{ls}</dt><dd>{subject}</dd></dl>
-<pre class="mail" id="message-text">{text}</pre>"#,
-        title = lang.t("req.message"),
-        note = lang.t("req.message_note"),
-        from = esc(&m.from),
-        to = esc(&m.to),
-        date = esc(&m.date),
-        ls = lang.t("col.subject"),
-        subject = esc(&m.subject),
-        text = esc(&m.text),
-    );
-    if let Some(html) = &m.html_source {
-        let _ = write!(
-            body,
-            r#"<details><summary>{}</summary><pre class="mail">{}</pre></details>"#,
-            lang.t("req.html_source"),
-            esc(html)
-        );
-    }
-    if !m.attachments.is_empty() {
-        let _ = write!(body, "<h3>{}</h3><ul>", lang.t("req.attachments"));
-        for a in &m.attachments {
-            let _ = write!(
-                body,
-                r#"<li><a href="/requests/{id}/attachments/{i}" download>{name}</a> ({ct}, {size} B)</li>"#,
-                id = item.id,
-                i = a.index,
-                name = esc(&a.filename),
-                ct = esc(&a.content_type),
-                size = a.size,
-            );
-        }
-        body.push_str("</ul>");
-    }
-    let _ = write!(
-        body,
-        r#"<p><a href="/requests/{}/raw" download>{}</a></p></section>"#,
-        item.id,
-        lang.t("req.download_raw")
-    );
-
-    // Stores (issue 4 fills `store_tasks`).
-    let _ = write!(
-        body,
-        r#"<section id="stores"><h2>{}</h2>"#,
-        lang.t("req.stores")
-    );
-    if d.store_tasks.is_empty() {
-        let _ = write!(body, "<p>{}</p>", lang.t("req.stores_empty"));
-    } else {
-        body.push_str(r#"<div class="scroll"><table><tbody>"#);
-        let csrf = esc(&session.csrf_token);
-        for t in &d.store_tasks {
-            let action = match t.status.as_str() {
-                "failed" => format!(
-                    r#"<form method="post" action="/requests/{rid}/tasks/{tid}/retry"><input type="hidden" name="csrf" value="{csrf}"><button type="submit" id="retry-{tid}">{label}</button></form>"#,
-                    rid = d.item.id,
-                    tid = t.id,
-                    label = lang.t("act.retry_task"),
-                ),
-                "waiting_manual" | "waiting_confirmation" => format!(
-                    r#"<form method="post" action="/requests/{rid}/tasks/{tid}/done"><input type="hidden" name="csrf" value="{csrf}"><input name="note" required maxlength="4000" placeholder="{hint}"><button type="submit" id="done-{tid}">{label}</button></form>"#,
-                    rid = d.item.id,
-                    tid = t.id,
-                    hint = lang.t("act.task_note"),
-                    label = lang.t("act.task_done"),
-                ),
-                _ => String::new(),
-            };
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td><td>{}</td><td>{}</td></tr>",
-                esc(&t.store),
-                esc(&lang.label("status", &t.status)),
-                t.attempts,
-                esc(&t.matched_subjects.join(", ")),
-                esc(&json_text(&t.plan)),
-                esc(t.last_error.as_deref().unwrap_or("")),
-                action,
-            );
-        }
-        body.push_str("</tbody></table></div>");
-    }
-    body.push_str("</section>");
-
-    // Timeline.
-    let _ = write!(
-        body,
-        r#"<section><h2>{}</h2><ol class="timeline">"#,
-        lang.t("req.timeline")
-    );
-    for e in &d.events {
-        let _ = write!(
-            body,
-            r#"<li><time>{}</time> <strong>{}</strong> <code>{}</code></li>"#,
-            when(e.at),
-            esc(&e.event),
-            esc(&serde_json::to_string(&e.detail).unwrap_or_default()),
-        );
-    }
-    body.push_str("</ol></section>");
-
-    // E-mails.
-    let _ = write!(body, r#"<section><h2>{}</h2>"#, lang.t("req.emails"));
-    if d.emails.is_empty() {
-        let _ = write!(body, "<p>{}</p>", lang.t("req.emails_empty"));
-    }
-    for e in &d.emails {
-        let _ = write!(
-            body,
-            r#"<details class="email"><summary>{} · {} · {} · {}</summary><pre class="mail">{}</pre>{}</details>"#,
-            when(e.created_at),
-            esc(&e.kind),
-            esc(&e.status),
-            esc(&e.subject),
-            esc(&e.body),
-            e.last_error
-                .as_deref()
-                .map(|x| format!(r#"<p class="error">{}</p>"#, esc(x)))
-                .unwrap_or_default(),
-        );
-    }
-    body.push_str("</section>");
-
-    // Audit.
-    let _ = write!(body, r#"<section><h2>{}</h2>"#, lang.t("req.audit"));
-    body.push_str(&audit_table(lang, &d.audit));
-    body.push_str("</section>");
-    layout(lang, &item.reference, Some(session), &body)
-}
-
-fn decisions(lang: Lang, session: &Session, d: &RequestDetail) -> String {
-    let item = &d.item;
-    let mut out = format!(
-        r#"<section class="decide" id="decide"><h2>{}</h2>"#,
-        lang.t("req.decide")
-    );
-    let Ok(status) = item.status.parse::<RequestStatus>() else {
-        let _ = write!(out, "<p>{}</p></section>", lang.t("req.not_decidable"));
-        return out;
-    };
-    if status.is_final() {
-        let _ = write!(out, "<p>{}</p></section>", lang.t("req.not_decidable"));
-        return out;
-    }
-    if status == RequestStatus::Received {
-        let _ = write!(
-            out,
-            r#"<p class="hint">{}</p>"#,
-            lang.t("req.not_acknowledged")
-        );
-    }
-    let can = |decision: &Decision| decision.allowed_in(status);
-    let csrf = esc(&session.csrf_token);
-    let id = item.id;
-    let approve = Decision::Approve {
-        kind: RequestKind::Erasure,
-        fingerprint: String::new(),
-        override_conflicts: false,
-        override_obligations: false,
-    };
-    if can(&approve) {
-        out.push_str(&approve_form(lang, &csrf, d));
-    }
-    if can(&Decision::RetryRequest) {
-        let _ = write!(
-            out,
-            r#"<form method="post" action="/requests/{id}/retry" class="row">
-<input type="hidden" name="csrf" value="{csrf}">
-<p class="hint">{hint}</p>
-<button type="submit" id="retry-request" class="primary">{button}</button></form>"#,
-            hint = lang.t("act.retry_request_hint"),
-            button = lang.t("act.retry_request"),
-        );
-    }
-    let link = Decision::LinkSubject {
-        subject: Default::default(),
-    };
-    if can(&link) {
-        let _ = write!(
-            out,
-            r#"<details><summary>{link}</summary><form method="post" action="/requests/{id}/link">
-<input type="hidden" name="csrf" value="{csrf}">
-<p class="hint">{hint}</p>
-<label>e-mail <input name="email" type="email" maxlength="254"></label>
-<label>ИИН/ЖСН <input name="iin" inputmode="numeric" pattern="[0-9]{{12}}" maxlength="12"></label>
-<label>tel. <input name="phone" maxlength="20"></label>
-<button type="submit" id="link">{button}</button></form></details>"#,
-            link = lang.t("act.link"),
-            hint = lang.t("act.link_hint"),
-            button = lang.t("act.link_button"),
-        );
-    }
-    if can(&Decision::AskInformation {
-        question: String::new(),
-    }) {
-        let _ = write!(
-            out,
-            r#"<details><summary>{ask}</summary><form method="post" action="/requests/{id}/ask">
-<input type="hidden" name="csrf" value="{csrf}">
-<textarea name="question" rows="4" required maxlength="4000"></textarea>
-<button type="submit">{ask_button}</button></form></details>"#,
-            ask = lang.t("act.ask"),
-            ask_button = lang.t("act.ask_button"),
-        );
-    }
-    let ends_tasks = if status == RequestStatus::Executing {
-        format!(r#"<p class="hint">{}</p>"#, lang.t("act.ends_tasks"))
-    } else {
-        String::new()
-    };
-    let _ = write!(
-        out,
-        r#"<details><summary>{reject}</summary><form method="post" action="/requests/{id}/reject">
-<input type="hidden" name="csrf" value="{csrf}">
-<p class="hint">{hint}</p>{ends_tasks}
-<textarea name="reason" rows="4" required maxlength="4000"></textarea>
-<button type="submit" class="danger" id="reject">{reject_button}</button></form></details>
-<details><summary>{close}</summary><form method="post" action="/requests/{id}/close">
-<input type="hidden" name="csrf" value="{csrf}">
-<p class="hint">{close_hint}</p>{ends_tasks}
-<textarea name="note" rows="3" required maxlength="4000"></textarea>
-<button type="submit" class="danger" id="close">{close_button}</button></form></details></section>"#,
-        reject = lang.t("act.reject"),
-        reject_button = lang.t("act.reject_button"),
-        hint = lang.t("act.reason_hint"),
-        close = lang.t("act.close"),
-        close_hint = lang.t("act.close_hint"),
-        close_button = lang.t("act.close_button"),
-    );
-    out
-}
-
-/// Approve as a kind, on the store match shown: the form carries that match's fingerprint, and
-/// offers to override conflicts and obligations only when there are some.
-fn approve_form(lang: Lang, csrf: &str, d: &RequestDetail) -> String {
-    let item = &d.item;
-    let m = &d.subject_match;
-    let Some(fingerprint) = &m.fingerprint else {
-        return format!(
-            r#"<p class="notice" id="approve-blocked">{}</p>"#,
-            lang.t("req.not_searched")
-        );
-    };
-    let mut options = String::new();
-    for k in RequestKind::ALL {
-        let _ = write!(
-            options,
-            r#"<option value="{k}"{}>{}</option>"#,
-            if item.kind == k.as_str() {
-                " selected"
-            } else {
-                ""
-            },
-            esc(&lang.label("kind", k.as_str()))
-        );
-    }
-    let mut overrides = String::new();
-    if !m.conflicts.is_empty() {
-        let _ = write!(
-            overrides,
-            r#"<div class="override-box"><label class="override"><input type="checkbox" name="override_conflicts" value="1" id="override-conflicts"> {}</label><p class="hint">{}</p></div>"#,
-            lang.t("act.override_conflicts"),
-            lang.t("act.override_conflicts_hint"),
-        );
-    }
-    if !m.obligations.is_empty() {
-        let _ = write!(
-            overrides,
-            r#"<div class="override-box"><label class="override"><input type="checkbox" name="override_obligations" value="1" id="override-obligations"> {}</label><p class="hint">{}</p></div>"#,
-            lang.t("act.override_obligations"),
-            lang.t("act.override_obligations_hint"),
-        );
-    }
-    format!(
-        r#"<form method="post" action="/requests/{id}/approve" class="row">
-<input type="hidden" name="csrf" value="{csrf}">
-<input type="hidden" name="fingerprint" value="{fingerprint}">
-<label>{label} <select name="kind" id="approve-kind">{options}</select></label>
-{overrides}<button type="submit" id="approve" class="primary">{button}</button></form>"#,
-        id = item.id,
-        fingerprint = esc(fingerprint),
-        label = lang.t("act.approve"),
-        button = lang.t("act.approve_button"),
+        (!values.is_empty()).then(|| (key, values.join(", ")))
+    })
+    .collect();
+    render(
+        "request.html",
+        lang,
+        Some(session),
+        minijinja::context! {
+            d,
+            done_key,
+            reasons => list_of(&u["reasons"]),
+            identifiers,
+            decide => DecideView::of(&d.item.status),
+            approval => d.approval.as_ref().map(ApprovalView::of),
+            match_empty => d.subject_match.stores.iter().all(|s| s.tables.is_empty()),
+            kinds => kinds(),
+        },
     )
 }
 
-fn count_cell(n: Option<i64>) -> String {
-    n.map(|n| n.to_string()).unwrap_or_else(|| "—".into())
-}
-
-/// What the stores hold of the subject: per store and table, the rows the request would act
-/// on and which identifier matched them; conflicts and open obligations.
-fn subject_match(lang: Lang, d: &RequestDetail) -> String {
-    let m: &MatchView = &d.subject_match;
-    let mut out = format!(r#"<section id="match"><h2>{}</h2>"#, lang.t("match.title"));
-    if !m.looked_up() {
-        let _ = write!(
-            out,
-            r#"<p id="match-none">{}</p></section>"#,
-            lang.t("req.not_searched")
-        );
-        return out;
-    }
-    let mut facts = String::new();
-    if let Some(anchor) = &m.anchor {
-        let _ = write!(
-            facts,
-            "<dt>{}</dt><dd>{}</dd>",
-            lang.t("match.anchor"),
-            esc(&lang.label("anchor", anchor))
-        );
-    }
-    if let Some(at) = &m.at {
-        let shown = DateTime::parse_from_rfc3339(at)
-            .map(|t| when(t.with_timezone(&Utc)))
-            .unwrap_or_else(|_| at.clone());
-        let _ = write!(
-            facts,
-            "<dt>{}</dt><dd>{}</dd>",
-            lang.t("match.at"),
-            esc(&shown)
-        );
-    }
-    if let Some(f) = &m.fingerprint {
-        let _ = write!(
-            facts,
-            r#"<dt>{}</dt><dd><code id="fingerprint" title="{f}">{short}…</code></dd>"#,
-            lang.t("match.fingerprint"),
-            f = esc(f),
-            short = esc(&f[..12.min(f.len())]),
-        );
-    }
-    if let Some(approval) = &d.approval {
-        let _ = write!(
-            facts,
-            r#"<dt>{}</dt><dd id="approval">{} · {} · <code>{}…</code>{}{}</dd>"#,
-            lang.t("match.approved"),
-            esc(approval["by"].as_str().unwrap_or_default()),
-            esc(&lang.label("kind", approval["kind"].as_str().unwrap_or_default())),
-            esc(&approval["fingerprint"]
-                .as_str()
-                .unwrap_or_default()
-                .chars()
-                .take(12)
-                .collect::<String>()),
-            if approval["override_conflicts"].as_bool() == Some(true) {
-                format!(" · {}", lang.t("match.overrode_conflicts"))
-            } else {
-                String::new()
-            },
-            if approval["override_obligations"].as_bool() == Some(true) {
-                format!(" · {}", lang.t("match.overrode_obligations"))
-            } else {
-                String::new()
-            },
-        );
-    }
-    if !facts.is_empty() {
-        let _ = write!(out, r#"<dl class="facts">{facts}</dl>"#);
-    }
-    if d.linked && m.anchor.as_deref() != Some("staff_link") {
-        let _ = write!(
-            out,
-            r#"<p class="hint">{}</p>"#,
-            lang.t("match.before_link")
-        );
-    }
-    if m.stores.iter().all(|s| s.tables.is_empty()) {
-        let _ = write!(out, r#"<p id="match-empty">{}</p>"#, lang.t("match.nobody"));
-    } else {
-        let _ = write!(
-            out,
-            r#"<div class="scroll"><table class="match"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>e-mail</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-            lang.t("match.store"),
-            lang.t("match.table"),
-            lang.t("match.bound"),
-            lang.t("req.iin"),
-            lang.t("match.phone"),
-            lang.t("match.outside"),
-            lang.t("match.via"),
-        );
-        for s in &m.stores {
-            for t in &s.tables {
-                let _ = write!(
-                    out,
-                    "<tr><td>{}</td><td>{}</td><td><strong>{}</strong></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&s.store),
-                    esc(&t.table),
-                    t.bound,
-                    count_cell(t.email),
-                    count_cell(t.iin),
-                    count_cell(t.phone),
-                    count_cell(t.outside),
-                    esc(t.via.as_deref().unwrap_or("")),
-                );
-            }
-        }
-        out.push_str("</tbody></table></div>");
-        let _ = write!(out, r#"<p class="hint">{}</p>"#, lang.t("match.legend"));
-    }
-    for (key, id, items) in [
-        ("match.conflicts", "match-conflicts", &m.conflicts),
-        ("match.obligations", "match-obligations", &m.obligations),
-        ("match.unreached", "match-unreached", &m.unreached),
-    ] {
-        if items.is_empty() {
-            continue;
-        }
-        let _ = write!(
-            out,
-            r#"<h3>{}</h3><ul class="error" id="{id}">"#,
-            lang.t(key)
-        );
-        for i in items {
-            let _ = write!(out, "<li>{}</li>", esc(i));
-        }
-        out.push_str("</ul>");
-    }
-    out.push_str("</section>");
-    out
-}
-
 /// The failed items of one stage (from the dashboard).
-pub fn failures(lang: Lang, session: &Session, stage: Stage, items: &[FailedItem]) -> String {
-    let title = lang.t(match stage {
-        Stage::Inbound => "dash.failed_inbound",
-        Stage::StoreTasks => "dash.failed_store_tasks",
-        Stage::Emails => "dash.failed_emails",
-    });
-    let mut body = format!(r#"<h1>{}</h1>"#, esc(title));
-    let _ = write!(
-        body,
-        r#"<p class="hint">{}</p>"#,
-        lang.t(match stage {
-            Stage::Inbound => "failures.inbound_hint",
-            Stage::StoreTasks => "failures.tasks_hint",
-            Stage::Emails => "failures.emails_hint",
-        })
-    );
-    if items.is_empty() {
-        let _ = write!(body, r#"<p class="empty">{}</p>"#, lang.t("queue.empty"));
-        return layout(lang, title, Some(session), &body);
-    }
-    let _ = write!(
-        body,
-        r#"<div class="scroll"><table class="failures"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>"#,
-        lang.t("col.at"),
-        lang.t("col.request"),
-        lang.t("failures.what"),
-        lang.t("failures.attempts"),
-        lang.t("failures.error"),
-    );
-    for i in items {
-        let request = match (i.request_id, &i.reference) {
-            (Some(id), Some(reference)) => {
-                format!(r#"<a href="/requests/{id}">{}</a>"#, esc(reference))
-            }
-            _ => String::new(),
-        };
-        let action = if stage == Stage::Inbound {
-            format!(
-                r#"<a href="/inbound/{}/raw" download>{}</a>"#,
-                i.id,
-                lang.t("req.download_raw")
-            )
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{request}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{action}</td></tr>",
-            i.id,
-            when(i.at),
-            esc(&i.what),
-            i.attempts,
-            esc(&i.error),
-        );
-    }
-    body.push_str("</tbody></table></div>");
-    layout(lang, title, Some(session), &body)
-}
-
-fn audit_table(lang: Lang, entries: &[AuditEntry]) -> String {
-    if entries.is_empty() {
-        return format!("<p>{}</p>", lang.t("queue.empty"));
-    }
-    let mut out = format!(
-        r#"<div class="scroll"><table class="audit"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>hash</th></tr></thead><tbody>"#,
-        lang.t("col.at"),
-        lang.t("col.actor"),
-        lang.t("col.action"),
-        lang.t("col.request"),
-        lang.t("col.before"),
-        lang.t("col.after"),
-    );
-    for e in entries {
-        let _ = write!(
-            out,
-            r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td><code title="{}">{}…</code></td></tr>"#,
-            e.id,
-            when(e.at),
-            esc(&e.actor),
-            esc(&e.action),
-            e.request_id
-                .map(|id| format!(r#"<a href="/requests/{id}">{id}</a>"#))
-                .unwrap_or_default(),
-            esc(&serde_json::to_string(&e.before).unwrap_or_default()),
-            esc(&serde_json::to_string(&e.after).unwrap_or_default()),
-            esc(&e.hash),
-            esc(&e.hash[..12.min(e.hash.len())]),
-        );
-    }
-    out.push_str("</tbody></table></div>");
-    out
+pub fn failures(
+    lang: Language,
+    session: &Session,
+    stage: Stage,
+    items: &[FailedItem],
+) -> Result<String, Error> {
+    let (title, hint) = match stage {
+        Stage::Inbound => ("dash.failed_inbound", "failures.inbound_hint"),
+        Stage::StoreTasks => ("dash.failed_store_tasks", "failures.tasks_hint"),
+        Stage::Emails => ("dash.failed_emails", "failures.emails_hint"),
+    };
+    render(
+        "failures.html",
+        lang,
+        Some(session),
+        minijinja::context! { title, hint, items, inbound => stage == Stage::Inbound },
+    )
 }
 
 pub fn audit(
-    lang: Lang,
+    lang: Language,
     session: &Session,
     verification: &Verification,
     entries: &[AuditEntry],
-) -> String {
-    let mut body = format!("<h1>{}</h1>", lang.t("audit.title"));
-    match verification {
+) -> Result<String, Error> {
+    let chain = match verification {
         Verification::Intact { entries, head } => {
-            let _ = write!(
-                body,
-                r#"<p class="notice" id="chain">{} ({entries} {}) · head <code>{}</code></p>"#,
-                lang.t("audit.intact"),
-                lang.t("audit.entries"),
-                esc(head)
-            );
+            minijinja::context! { intact => true, entries, head }
         }
         Verification::Broken { id, reason, .. } => {
-            let _ = write!(
-                body,
-                r#"<p class="error" id="chain">{} {id}: {}</p>"#,
-                lang.t("audit.broken"),
-                esc(reason)
-            );
+            minijinja::context! { intact => false, id, reason }
         }
-    }
-    body.push_str(&audit_table(lang, entries));
-    layout(lang, lang.t("audit.title"), Some(session), &body)
+    };
+    render(
+        "audit.html",
+        lang,
+        Some(session),
+        minijinja::context! { chain, entries },
+    )
+}
+
+#[derive(Serialize)]
+pub struct StaffRow {
+    pub email: String,
+    pub role: String,
+    pub active: bool,
 }
 
 pub fn staff(
-    lang: Lang,
+    lang: Language,
     session: &Session,
-    rows: &[(String, String, bool)],
-    message: Option<&str>,
-) -> String {
-    let mut body = format!("<h1>{}</h1>", lang.t("nav.staff"));
-    if let Some(m) = message {
-        let _ = write!(body, r#"<p class="notice">{}</p>"#, esc(m));
-    }
-    let _ = write!(
-        body,
-        r#"<div class="scroll"><table><thead><tr><th>{}</th><th>{}</th><th></th></tr></thead><tbody>"#,
-        lang.t("col.email"),
-        lang.t("col.role")
-    );
-    for (email, role, active) in rows {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(email),
-            esc(role),
-            if *active { "" } else { "inactive" }
-        );
-    }
-    let _ = write!(
-        body,
-        r#"</tbody></table></div><h2>{add}</h2><form method="post" action="/staff">
-<input type="hidden" name="csrf" value="{csrf}">
-<label>{le}<input type="email" name="email" required></label>
-<label>{lr}<select name="role"><option value="reviewer">reviewer</option><option value="admin">admin</option></select></label>
-<label>{lp}<input type="password" name="password" minlength="12" required autocomplete="new-password"></label>
-<p class="hint">{hint}</p><button type="submit">{add}</button></form>"#,
-        add = lang.t("staff.add"),
-        csrf = esc(&session.csrf_token),
-        le = lang.t("col.email"),
-        lr = lang.t("col.role"),
-        lp = lang.t("login.password"),
-        hint = lang.t("staff.password_hint"),
-    );
-    layout(lang, lang.t("nav.staff"), Some(session), &body)
+    rows: &[StaffRow],
+    added: bool,
+) -> Result<String, Error> {
+    render(
+        "staff.html",
+        lang,
+        Some(session),
+        minijinja::context! { staff => rows, added },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::review::subject_match::MatchView;
+
+    /// A request as the page shows it: every section filled, hostile text in the fields.
+    fn sample_detail(status: &str) -> RequestDetail {
+        use crate::review::message::{AttachmentView, MessageView};
+        use crate::review::subject_match::{StoreMatchView, TableMatch};
+        use crate::review::{EmailView, EventView, StoreTaskView};
+        let now = Utc::now();
+        let hostile = r#"<script>alert("x")</script><img src=x onerror=alert(1)> & 'y'"#;
+        let item = QueueItem {
+            id: 42,
+            reference: "DSR-2026-000042".into(),
+            kind: "erasure".into(),
+            language: "ru".into(),
+            status: status.into(),
+            review: true,
+            subject: hostile.into(),
+            created_at: now,
+            due_at: now + chrono::Duration::days(3),
+            days_left: 3,
+        };
+        let entry = AuditEntry {
+            id: 7,
+            at: now,
+            actor: "aigerim@nlg.kz".into(),
+            action: "approve".into(),
+            request_id: Some(42),
+            before: serde_json::json!({"status": "needs_review"}),
+            after: serde_json::json!({"status": "approved", "note": hostile}),
+            prev_hash: "0".repeat(64),
+            hash: "ab".repeat(32),
+        };
+        RequestDetail {
+            item,
+            sender: "subject@subjects.test".into(),
+            acknowledged_at: Some(now),
+            understanding: serde_json::json!({
+                "reasons": ["several intents in one message", hostile],
+                "iin": ["870221304582"], "bin": [], "phones": ["+77015558023"],
+                "invalid_iin": ["123"], "also": ["marketing_opt_out"],
+            }),
+            inbound_id: 9,
+            received_at: now,
+            message: MessageView {
+                from: "subject@subjects.test".into(),
+                to: "info@nlg.kz".into(),
+                date: "Mon, 1 Jun 2026 10:00:00 +0500".into(),
+                subject: hostile.into(),
+                text: format!("Please delete my data.\n{hostile}\n").repeat(20),
+                html_source: Some(format!("<html><body>{hostile}</body></html>")),
+                attachments: vec![AttachmentView {
+                    index: 0,
+                    filename: "a\"b<c>.pdf".into(),
+                    content_type: "application/pdf".into(),
+                    size: 1234,
+                }],
+                unparsed: false,
+                purged_at: None,
+            },
+            events: (0..10)
+                .map(|i| EventView {
+                    at: now,
+                    event: format!("event_{i}"),
+                    detail: serde_json::json!({"n": i, "x": hostile}),
+                })
+                .collect(),
+            emails: vec![EmailView {
+                created_at: now,
+                sent_at: None,
+                status: "failed".into(),
+                kind: "acknowledgement".into(),
+                subject: "Re: [DSR-2026-000042]".into(),
+                body: hostile.into(),
+                last_error: Some(hostile.into()),
+            }],
+            audit: vec![entry.clone(), entry],
+            store_tasks: ["failed", "waiting_manual", "done"]
+                .iter()
+                .enumerate()
+                .map(|(i, s)| StoreTaskView {
+                    id: i as i64 + 1,
+                    store: format!("shop{i}"),
+                    status: s.to_string(),
+                    attempts: 2,
+                    last_error: Some(hostile.into()),
+                    plan: serde_json::json!({"delete": ["customers"], "x": hostile}),
+                    matched_subjects: vec!["customers: 1".into()],
+                })
+                .collect(),
+            subject_match: MatchView {
+                shape: "detailed",
+                fingerprint: Some("f".repeat(64)),
+                at: Some(now.to_rfc3339()),
+                anchor: Some("verified".into()),
+                stores: vec![StoreMatchView {
+                    store: "shop".into(),
+                    tables: vec![TableMatch {
+                        table: "customers".into(),
+                        bound: 1,
+                        email: Some(1),
+                        iin: Some(0),
+                        phone: None,
+                        outside: Some(2),
+                        via: Some("orders".into()),
+                    }],
+                }],
+                conflicts: vec![hostile.into()],
+                obligations: vec!["unpaid invoice".into()],
+                unreached: vec!["crm".into()],
+            },
+            linked: true,
+            approval: Some(serde_json::json!({
+                "by": "aigerim@nlg.kz", "kind": "erasure", "fingerprint": "f".repeat(64),
+                "override_conflicts": true, "override_obligations": false,
+            })),
+            failure: Some(hostile.into()),
+        }
+    }
+
+    fn sample_session(role: crate::review::auth::Role) -> Session {
+        Session {
+            staff: crate::review::auth::Staff {
+                id: 1,
+                email: "aigerim@nlg.kz".into(),
+                role,
+            },
+            csrf_token: "tok\"en<".into(),
+        }
+    }
+
+    const HOSTILE: &str = r#"<script>alert("x")</script><img src=x onerror=alert(1)> & 'y'"#;
+
+    fn assert_inert(page: &str, what: &str) {
+        let lower = page.to_lowercase();
+        for markup in ["<script", "<img", "onerror=alert(1)>"] {
+            assert!(!lower.contains(markup), "{what}: {markup} reached the page");
+        }
+    }
+
+    /// Every page, in every language, in every state that shows different strings.
+    fn every_page(lang: Language) -> Vec<(String, String)> {
+        let admin = sample_session(Role::Admin);
+        let reviewer = sample_session(Role::Reviewer);
+        let mut pages = vec![
+            ("login".into(), login(lang, "tok", None).unwrap()),
+            (
+                "login error".into(),
+                login(lang, "tok", Some(HOSTILE)).unwrap(),
+            ),
+            ("error".into(), error(lang, None, HOSTILE).unwrap()),
+            (
+                "error signed in".into(),
+                error(lang, Some(&reviewer), "x").unwrap(),
+            ),
+        ];
+        let dashboard = Dashboard {
+            flagged: 2,
+            overdue: 1,
+            ..Dashboard::default()
+        };
+        let d = sample_detail("needs_review");
+        let mut overdue = d.item.clone();
+        overdue.due_at = Utc::now() - chrono::Duration::days(1);
+        overdue.days_left = -1;
+        overdue.status = "disputed".into();
+        let items = [d.item.clone(), overdue];
+        for (status, kind, items) in [
+            (None, None, &items[..]),
+            (Some("all"), Some("erasure"), &items[..]),
+            (Some("failed"), None, &[][..]),
+        ] {
+            let page = QueuePage {
+                dashboard: &dashboard,
+                items,
+                status,
+                kind,
+            };
+            pages.push((
+                format!("queue {status:?}"),
+                queue(lang, &admin, &page).unwrap(),
+            ));
+        }
+        for status in RequestStatus::ALL {
+            let mut d = sample_detail(status.as_str());
+            if status == RequestStatus::Received {
+                d.subject_match = MatchView::default();
+                d.approval = None;
+                d.emails.clear();
+                d.store_tasks.clear();
+                d.understanding = serde_json::json!({});
+            }
+            for done in [
+                None,
+                Some("approved"),
+                Some("linked"),
+                Some("no_such_outcome"),
+            ] {
+                pages.push((
+                    format!("request {status:?} {done:?}"),
+                    request(lang, &reviewer, &d, done).unwrap(),
+                ));
+            }
+        }
+        let mut empty = sample_detail("needs_review");
+        empty.subject_match.stores.clear();
+        empty.subject_match.conflicts.clear();
+        empty.subject_match.obligations.clear();
+        empty.subject_match.anchor = Some("staff_link".into());
+        empty.message.html_source = None;
+        empty.message.attachments.clear();
+        pages.push((
+            "request empty match".into(),
+            request(lang, &admin, &empty, None).unwrap(),
+        ));
+        let failed = FailedItem {
+            id: 3,
+            at: Utc::now(),
+            request_id: Some(42),
+            reference: Some("DSR-2026-000042".into()),
+            what: HOSTILE.into(),
+            attempts: 5,
+            error: HOSTILE.into(),
+        };
+        for stage in [Stage::Inbound, Stage::StoreTasks, Stage::Emails] {
+            for items in [vec![], vec![failed.clone()]] {
+                pages.push((
+                    format!("failures {stage:?} {}", items.len()),
+                    failures(lang, &admin, stage, &items).unwrap(),
+                ));
+            }
+        }
+        let entries = sample_detail("needs_review").audit;
+        for v in [
+            Verification::Intact {
+                entries: 2,
+                head: "ab".repeat(32),
+            },
+            Verification::Broken {
+                id: 2,
+                reason: HOSTILE.into(),
+                checked: 2,
+            },
+        ] {
+            pages.push((
+                format!("audit {v:?}"),
+                audit(lang, &admin, &v, &entries).unwrap(),
+            ));
+        }
+        pages.push((
+            "audit empty".into(),
+            audit(
+                lang,
+                &admin,
+                &Verification::Intact {
+                    entries: 0,
+                    head: String::new(),
+                },
+                &[],
+            )
+            .unwrap(),
+        ));
+        let rows = [StaffRow {
+            email: HOSTILE.into(),
+            role: "admin".into(),
+            active: false,
+        }];
+        for added in [false, true] {
+            pages.push((
+                format!("staff {added}"),
+                staff(lang, &admin, &rows, added).unwrap(),
+            ));
+        }
+        pages
+    }
 
     #[test]
-    fn escaping_covers_markup_and_quotes() {
-        assert_eq!(
-            esc(r#"<script>alert("x")</script> & 'y'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+    fn every_page_renders_in_every_language_and_shows_text_inert() {
+        for lang in i18n::LANGUAGES {
+            for (what, page) in every_page(lang) {
+                assert!(page.starts_with("<!DOCTYPE html>"), "{lang} {what}");
+                assert!(
+                    page.contains(&format!(r#"<html lang="{lang}">"#)),
+                    "{lang} {what}"
+                );
+                assert!(!page.contains(">?<"), "{lang} {what}: a missing string");
+                assert!(!page.contains(">…<"), "{lang} {what}: a missing string");
+                assert_inert(&page, &format!("{lang} {what}"));
+            }
+        }
+        let page = request(
+            Language::En,
+            &sample_session(Role::Reviewer),
+            &sample_detail("needs_review"),
+            Some("approved"),
+        )
+        .unwrap();
+        assert!(
+            page.contains("&lt;script&gt;"),
+            "the HTML source is shown escaped"
         );
+        assert!(page.contains(r#"<p class="notice" role="status">Approved: the request"#));
+        assert!(page.contains(r#"id="status">needs review</span>"#));
+        assert!(
+            page.contains(r#"id="override-conflicts""#)
+                && page.contains(r#"id="override-obligations""#)
+        );
+        assert!(page.contains(
+            "<td>customers</td><td><strong>1</strong></td><td>1</td><td>0</td><td>—</td>"
+        ));
+        assert!(page.contains(r#"<input type="hidden" name="csrf" value="tok&quot;en&lt;">"#));
+        assert!(
+            !page.contains(r#"href="/staff""#),
+            "a reviewer has no staff link"
+        );
+        let kk = login(Language::Kk, "tok", None).unwrap();
+        assert!(kk.contains("Қош келдіңіз"));
+        let mixed = login(Language::Mixed, "tok", None).unwrap();
+        assert!(mixed.contains(r#"<html lang="kk">"#));
+    }
+
+    /// Every `t("key")` a template names, and every key the handlers name, is defined in every
+    /// language (keys built at run time are covered by rendering every page above).
+    #[test]
+    fn every_key_used_is_defined() {
+        let key = regex::Regex::new(r#"\bt\("([a-z_.]+)"\)"#).unwrap();
+        let mut used: Vec<(String, String)> = vec![];
+        for (name, source) in TEMPLATES {
+            for c in key.captures_iter(source) {
+                used.push((name.to_string(), c[1].to_owned()));
+            }
+        }
+        let code = regex::Regex::new(r#"i18n::text\(\s*lang,\s*"([a-z_.]+)""#).unwrap();
+        for c in code.captures_iter(include_str!("mod.rs")) {
+            used.push(("mod.rs".into(), c[1].to_owned()));
+        }
+        assert!(used.len() > 100, "{}", used.len());
+        assert!(used.iter().any(|(n, _)| n == "mod.rs"));
+        for lang in i18n::LANGUAGES {
+            for (name, k) in &used {
+                assert!(
+                    i18n::get(lang, k).is_some(),
+                    "{name} uses `{k}`, missing in {lang}.toml"
+                );
+            }
+        }
+    }
+
+    /// Render time of the request page (`cargo test --lib request_page_render_time -- --ignored
+    /// --nocapture`).
+    #[test]
+    #[ignore]
+    fn request_page_render_time() {
+        let d = sample_detail("needs_review");
+        let s = sample_session(Role::Admin);
+        let n = 500;
+        let start = std::time::Instant::now();
+        let mut len = 0;
+        for _ in 0..n {
+            len += request(Language::Ru, &s, &d, Some("approved"))
+                .unwrap()
+                .len();
+        }
+        let each = start.elapsed() / n;
+        println!(
+            "request page: {each:?} per render ({} bytes)",
+            len / n as usize
+        );
+        if let Ok(path) = std::env::var("DSR_DUMP_PAGE") {
+            std::fs::write(
+                path,
+                request(Language::En, &s, &d, Some("approved")).unwrap(),
+            )
+            .unwrap();
+        }
     }
 }
