@@ -503,9 +503,13 @@ impl Mailer {
         Ok(())
     }
 
-    /// Drains the outbox whenever it is notified, and at least every `poll`, with `concurrency`
-    /// slots sending at once (each leases its own rows and keeps its own SMTP connection
-    /// across passes; one LISTEN connection for all of them).
+    /// Sends the outbox's e-mails until `shutdown`, with `concurrency` slots sending at once.
+    ///
+    /// Each slot runs on its own: it drains (leasing its own rows, on its own SMTP connection
+    /// kept across passes), then waits for the next wake-up. One LISTEN connection wakes every
+    /// slot on each outbox notification and at least every `poll`. (Slots that waited for each
+    /// other's pass to end left one connection doing all the work under a steady stream: the
+    /// first slot to find a row kept finding more while the others sat out the pass.)
     pub async fn run(
         self,
         pool: PgPool,
@@ -513,41 +517,37 @@ impl Mailer {
         concurrency: u16,
         shutdown: CancellationToken,
     ) {
-        let slots: Arc<Vec<tokio::sync::Mutex<Slot>>> = Arc::new(
-            (0..concurrency.max(1))
-                .map(|_| tokio::sync::Mutex::new(Slot::default()))
-                .collect(),
-        );
-        let mailer = self.clone();
-        let kept = slots.clone();
-        db::run_on_notify(
+        let (wake, woken) = tokio::sync::watch::channel(0u64);
+        let listener = db::run_on_notify(
             "mailer",
             CHANNEL_OUTBOX,
-            pool,
+            pool.clone(),
             poll,
-            shutdown,
-            move |pool| {
-                let mailer = mailer.clone();
-                let slots = slots.clone();
-                async move {
-                    let passes = futures::future::join_all(slots.iter().map(|slot| {
-                        let (mailer, pool) = (&mailer, &pool);
-                        async move { mailer.drain_slot(pool, &mut *slot.lock().await).await }
-                    }))
-                    .await;
-                    let mut handled = 0;
-                    for pass in passes {
-                        let pass = pass?;
-                        handled += pass.sent + pass.failed;
-                    }
-                    Ok(handled)
-                }
+            shutdown.clone(),
+            move |_| {
+                wake.send_modify(|n| *n = n.wrapping_add(1));
+                async { Ok(0) }
             },
-        )
-        .await;
-        for slot in kept.iter() {
-            self.close_slot(&mut *slot.lock().await).await;
-        }
+        );
+        let slots = (0..concurrency.max(1)).map(|_| {
+            let (mailer, pool, shutdown) = (self.clone(), pool.clone(), shutdown.clone());
+            let mut woken = woken.clone();
+            async move {
+                let mut slot = Slot::default();
+                loop {
+                    woken.borrow_and_update();
+                    if let Err(e) = mailer.drain_slot(&pool, &mut slot).await {
+                        tracing::warn!("mailer: {e:#}");
+                    }
+                    tokio::select! {
+                        changed = woken.changed() => if changed.is_err() { break },
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+                mailer.close_slot(&mut slot).await;
+            }
+        });
+        futures::future::join(listener, futures::future::join_all(slots)).await;
     }
 }
 

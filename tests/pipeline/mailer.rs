@@ -154,7 +154,7 @@ async fn enqueue(d: &Deployment, n: usize, acks: usize) -> Vec<String> {
         let key = if i < acks {
             format!("ack:t{i}")
         } else {
-            format!("other:t{i}")
+            format!("other:{id}")
         };
         outbox::enqueue_email(&mut conn, &key, None, &email, None)
             .await
@@ -185,7 +185,7 @@ async fn wait_sent(d: &Deployment, n: i64) {
 async fn a_slow_server_sees_every_slot_in_flight_on_kept_connections() {
     let server = FakeSmtp::start(Duration::from_millis(150)).await;
     let d = Deployment::new().await;
-    let ids = enqueue(&d, 40, 10).await;
+    let mut ids = enqueue(&d, 10, 10).await;
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(mailer_for(&d, server.port).run(
         d.pool.clone(),
@@ -193,6 +193,11 @@ async fn a_slow_server_sees_every_slot_in_flight_on_kept_connections() {
         4,
         shutdown.clone(),
     ));
+    // Then a steady stream: every slot takes part, not only the first to find a row.
+    for _ in 0..30 {
+        ids.extend(enqueue(&d, 1, 0).await);
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
     wait_sent(&d, 40).await;
     // A second burst after the slots went idle: the same connections carry it.
     let more = enqueue(&d, 8, 0).await;
