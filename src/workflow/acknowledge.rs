@@ -59,7 +59,8 @@ impl Acknowledger {
     }
 
     /// Acknowledges `request_id` now, or leaves it to the processor ([`Acknowledged::Deferred`])
-    /// when the acknowledgement may have to carry a code.
+    /// when the acknowledgement may have to carry a code. (The processor itself acknowledges
+    /// in its first transaction on the request, without this extra look: `Processor::advance`.)
     pub async fn acknowledge(&self, request_id: i64) -> Result<Acknowledged, Failure> {
         let mut tx = self.pool.begin().await?;
         let request = RequestRow::lock(&mut tx, request_id)

@@ -92,15 +92,7 @@ impl Processor {
     pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
         let message: RequestMessage = serde_json::from_slice(&payload)
             .map_err(|e| Failure::Poison(anyhow::anyhow!("malformed requests message: {e}")))?;
-        // Acknowledged at once, unless the acknowledgement may carry a code: then `advance`
-        // acknowledges it after the lookup.
-        let acknowledged = self.acknowledger.acknowledge(message.request_id).await?;
         let step = self.advance(message.request_id).await?;
-        tracing::debug!(
-            request_id = message.request_id,
-            ?acknowledged,
-            "acknowledgement"
-        );
         tracing::info!(request_id = message.request_id, ?step, "request advanced");
         Ok(())
     }
@@ -141,12 +133,25 @@ impl Processor {
     }
 
     pub async fn advance(&self, request_id: i64) -> Result<Step, Failure> {
+        let missing = || Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"));
         let mut tx = self.pool.begin().await?;
         let mut request = RequestRow::lock(&mut tx, request_id)
             .await?
-            .ok_or_else(|| {
-                Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"))
-            })?;
+            .ok_or_else(missing)?;
+        if request.status == RequestStatus::Received
+            && !super::acknowledge::may_carry_code(&request)
+        {
+            // Acknowledged at once, in a transaction of its own (the latency the sender sees);
+            // one that may carry a code is acknowledged below, after the lookup.
+            self.acknowledger
+                .acknowledge_in(&mut tx, &request, None)
+                .await?;
+            tx.commit().await?;
+            tx = self.pool.begin().await?;
+            request = RequestRow::lock(&mut tx, request_id)
+                .await?
+                .ok_or_else(missing)?;
+        }
         let looking_for_staff = request.status == RequestStatus::NeedsReview;
         // Not acknowledged yet (deferred by `acknowledge`): acknowledged below, after the lookup.
         let unacknowledged = request.status == RequestStatus::Received
