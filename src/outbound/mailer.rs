@@ -1,20 +1,34 @@
 //! SMTP delivery of outbox e-mails (lettre).
 //!
-//! Each e-mail is claimed in its own transaction (`FOR UPDATE SKIP LOCKED`), sent, and marked
-//! sent in that same transaction. Another worker skips a claimed row, so two workers never send
-//! it; a crash before the commit leaves the row pending and it is sent again — the only window
-//! for a duplicate is a crash between the SMTP server's `250` and the commit, and the resend
-//! carries the same Message-ID so mail clients can fold it.
+//! Each of `mailer_concurrency` send slots leases a few due rows in one statement
+//! ([`outbox::lease_emails`]: `lease_until` set, an attempt counted, committed at once), sends
+//! them over its own SMTP connection, and marks each row sent right after the server's `250`.
+//! No row lock and no database connection is held during the SMTP dialogue. A leased row is
+//! not claimable by any slot or worker until its lease expires, so two workers never send it;
+//! a worker that dies mid-batch leaves its rows claimable once the lease has run out, and the
+//! only e-mail sent twice is the one that was in flight (the server had said `250`, the row was
+//! not yet marked), with the same Message-ID so mail clients fold it.
+//!
+//! The lease outlasts any attempt: one e-mail's attempt (a `NOOP` on a kept connection,
+//! reconnecting, sending) is cut off after twice `smtp.timeout_secs`, the lease is three times
+//! it plus 10 s, and a slot starts the next e-mail of its batch only while the rest of the lease
+//! still covers a whole attempt (`send_window`). Rows it could not start in time, or that follow
+//! a failure, are handed back at once (their attempt uncounted).
 //!
 //! Every wait for the server is bounded by `smtp.timeout_secs` (lettre's own timeout covers
 //! only the TCP connect): connecting with TLS, greeting, EHLO, STARTTLS and AUTH; sending one
 //! e-mail; QUIT. A connection that timed out or failed is dropped, never reused, so a stalled
-//! server can neither hold a claimed row (and its database connection) nor leave a half-spoken
-//! SMTP dialogue for the next e-mail. Each send slot keeps its connection for the e-mails of
-//! one pass and closes it when the outbox is empty.
+//! server cannot leave a half-spoken SMTP dialogue for the next e-mail. A slot keeps its
+//! connection open across passes; one idle for longer than [`IDLE_CLOSE`] is closed, and one
+//! idle for longer than [`IDLE_CHECK`] is checked with `NOOP` before it is trusted again.
+//!
+//! One e-mail costs two round trips where the server offers PIPELINING (RFC 2920): `MAIL`,
+//! `RCPT` and `DATA` in one write, then the message and its final dot in one write. (lettre's
+//! own `send` waits for the answer to each command: four round trips.)
 
+use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -25,9 +39,10 @@ use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::Message;
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -38,12 +53,33 @@ use crate::db::{self, CHANNEL_OUTBOX};
 use crate::monitoring::Metrics;
 use crate::redact;
 
+/// A connection idle this long is closed (servers drop idle clients after a few minutes).
+pub const IDLE_CLOSE: Duration = Duration::from_secs(60);
+/// A connection idle this long is tested with `NOOP` before the next e-mail.
+pub const IDLE_CHECK: Duration = Duration::from_secs(5);
+/// The most rows one slot leases at once; a slot starts at one and doubles while rows keep
+/// coming, so a few due e-mails spread over all the slots and a burst costs few claims.
+pub const MAX_BATCH: i64 = 8;
+
 #[derive(Clone)]
 pub struct Mailer {
     server: Arc<SmtpServer>,
     from: Mailbox,
     max_attempts: i32,
+    lease: Duration,
     metrics: Metrics,
+}
+
+/// One send slot: its SMTP connection, kept across passes.
+#[derive(Default)]
+pub struct Slot {
+    session: Option<Session>,
+}
+
+struct Session {
+    conn: AsyncSmtpConnection,
+    pipelining: bool,
+    used: Instant,
 }
 
 /// What one outbox pass did.
@@ -92,7 +128,7 @@ impl SmtpServer {
     /// The TCP connection is ours, with `TCP_NODELAY`: lettre writes a message's body and its
     /// terminating `.` in two writes before it reads the answer, and with Nagle's algorithm on
     /// that second write waits for the server's delayed ACK (~40 ms) on every e-mail.
-    async fn connect(&self) -> anyhow::Result<AsyncSmtpConnection> {
+    async fn connect(&self) -> anyhow::Result<Session> {
         let tcp = match tokio::time::timeout(
             self.limit,
             tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
@@ -149,21 +185,82 @@ impl SmtpServer {
             if let Some(credentials) = &self.credentials {
                 conn.auth(DEFAULT_MECHANISMS, credentials).await?;
             }
-            Ok(conn)
+            // lettre keeps only the extensions it uses itself; PIPELINING is read here.
+            let ehlo = conn.command(Ehlo::new(self.hello.clone())).await?;
+            let pipelining = ehlo
+                .message()
+                .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING"));
+            Ok(Session {
+                conn,
+                pipelining,
+                used: Instant::now(),
+            })
         })
         .await
     }
 
-    async fn send(&self, conn: &mut AsyncSmtpConnection, message: &Message) -> anyhow::Result<()> {
+    /// Sends one e-mail on `session`.
+    async fn send(&self, session: &mut Session, message: &Message) -> Result<(), SendError> {
         let raw = message.formatted();
-        self.bounded("sending", conn.send(message.envelope(), &raw))
+        let envelope = message.envelope();
+        let conn = &mut session.conn;
+        if !session.pipelining {
+            return self
+                .bounded("sending", conn.send(envelope, &raw))
+                .await
+                .map(|_| ())
+                .map_err(SendError::anywhere);
+        }
+        let mut options = vec![];
+        let non_ascii = |a: &lettre::Address| !AsRef::<str>::as_ref(a).is_ascii();
+        if envelope.from().is_some_and(non_ascii) || envelope.to().iter().any(non_ascii) {
+            if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+                return Err(SendError::anywhere(anyhow::anyhow!(
+                    "the address is not ASCII and the server does not offer SMTPUTF8"
+                )));
+            }
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        if !raw.is_ascii() {
+            if !conn.server_info().supports_feature(Extension::EightBitMime) {
+                return Err(SendError::anywhere(anyhow::anyhow!(
+                    "the message is not ASCII and the server does not offer 8BITMIME"
+                )));
+            }
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let mut group = Mail::new(envelope.from().cloned(), options).to_string();
+        for to in envelope.to() {
+            group.push_str(&Rcpt::new(to.clone(), vec![]).to_string());
+        }
+        group.push_str(&Data.to_string());
+        let recipients = envelope.to().len();
+        let body = DataBody::new(&raw).map_err(SendError::anywhere)?;
+        // One write for MAIL, RCPT… and DATA; then their answers in order (an error answer
+        // ends the dialogue: the connection is dropped, never reused). Until the message
+        // itself is written the server cannot have taken it.
+        self.bounded("sending", async {
+            conn.command(Verbatim(&group)).await?;
+            for _ in 0..recipients {
+                conn.read_response().await?;
+            }
+            conn.read_response().await
+        })
+        .await
+        .map_err(|error| SendError {
+            error,
+            nothing_taken: true,
+        })?;
+        // One write for the message and its final dot.
+        self.bounded("sending", conn.command(body))
             .await
             .map(|_| ())
+            .map_err(SendError::anywhere)
     }
 
     /// Says goodbye; a server that does not answer in time is simply left.
-    async fn close(&self, mut conn: AsyncSmtpConnection) {
-        let _ = self.bounded("QUIT", conn.quit()).await;
+    async fn close(&self, mut session: Session) {
+        let _ = self.bounded("QUIT", session.conn.quit()).await;
     }
 }
 
@@ -212,6 +309,7 @@ impl Mailer {
             }),
             from,
             max_attempts,
+            lease: Duration::from_secs(3 * smtp.timeout_secs.max(1) + 10),
             metrics: Metrics::default(),
         })
     }
@@ -221,6 +319,30 @@ impl Mailer {
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
         self
+    }
+
+    /// Another lease length; never shorter than a whole attempt plus two seconds.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(self.attempt_limit() + Duration::from_secs(2));
+        self
+    }
+
+    /// The longest one e-mail's attempt takes, whatever happens in it (a `NOOP` on a kept
+    /// connection, connecting again, sending): twice the SMTP timeout.
+    fn attempt_limit(&self) -> Duration {
+        2 * self.server.limit
+    }
+
+    /// How long a leased row stays unclaimable by others.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// How long after leasing a batch its next e-mail may still be started: the rest of the
+    /// lease must hold a whole attempt that times out, and a second for marking it.
+    fn send_window(&self) -> Duration {
+        self.lease
+            .saturating_sub(self.attempt_limit() + Duration::from_secs(1))
     }
 
     /// Builds the RFC 5322 message for an outbox e-mail.
@@ -252,103 +374,168 @@ impl Mailer {
         Ok(builder.multipart(mixed)?)
     }
 
-    /// Sends due e-mails one by one until none is due; returns what it did.
+    /// Sends due e-mails until none is due, on a connection of its own that it closes at the
+    /// end; returns what it did.
     pub async fn drain(&self, pool: &PgPool) -> anyhow::Result<Pass> {
-        let mut pass = Pass::default();
-        let mut conn: Option<AsyncSmtpConnection> = None;
-        let result = self.drain_on(pool, &mut conn, &mut pass).await;
-        if let Some(conn) = conn {
-            self.server.close(conn).await;
-        }
-        result.map(|()| pass)
+        let mut slot = Slot::default();
+        let result = self.drain_slot(pool, &mut slot).await;
+        self.close_slot(&mut slot).await;
+        result
     }
 
-    async fn drain_on(
-        &self,
-        pool: &PgPool,
-        conn: &mut Option<AsyncSmtpConnection>,
-        pass: &mut Pass,
-    ) -> anyhow::Result<()> {
+    /// Closes the slot's connection, if any.
+    pub async fn close_slot(&self, slot: &mut Slot) {
+        if let Some(session) = slot.session.take() {
+            self.server.close(session).await;
+        }
+    }
+
+    /// Sends due e-mails on `slot` until none is due; the slot's connection stays open.
+    pub async fn drain_slot(&self, pool: &PgPool, slot: &mut Slot) -> anyhow::Result<Pass> {
+        let mut pass = Pass::default();
+        if slot
+            .session
+            .as_ref()
+            .is_some_and(|s| s.used.elapsed() >= IDLE_CLOSE)
+        {
+            self.close_slot(slot).await;
+        }
+        let mut batch = 1;
         loop {
-            let mut tx = pool.begin().await?;
-            let Some(row) = sqlx::query(
-                // Acknowledgements first: they are the promise of an answer within seconds;
-                // then everything else in the order it was decided.
-                // For an acknowledgement, also when intake stored the request's message: the
-                // start of dsr_ack_latency_seconds.
-                "SELECT o.id, o.payload, o.request_id,
-                        CASE WHEN o.dedupe_key LIKE 'ack:%' THEN
-                          (SELECT i.received_at FROM requests r
-                             JOIN inbound_messages i ON i.id = r.inbound_message_id
-                           WHERE r.id = o.request_id)
-                        END AS intake_at
-                 FROM outbox o
-                 WHERE o.channel = 'email' AND o.status = 'pending' AND o.next_attempt_at <= now()
-                 ORDER BY (o.dedupe_key NOT LIKE 'ack:%'), o.id LIMIT 1 FOR UPDATE SKIP LOCKED",
-            )
-            .fetch_optional(&mut *tx)
-            .await?
-            else {
-                return Ok(());
-            };
-            let id: i64 = row.try_get("id")?;
-            let request_id: Option<i64> = row.try_get("request_id")?;
-            let intake_at: Option<chrono::DateTime<chrono::Utc>> = row.try_get("intake_at")?;
-            let payload: sqlx::types::Json<OutgoingEmail> = row.try_get("payload")?;
-            let email = payload.0;
-            let span = tracing::info_span!("send", outbox_id = id, request_id);
-            let result = match self.build(&email) {
-                Ok(message) => self.deliver(conn, &message).instrument(span.clone()).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(()) => {
-                    outbox::mark_sent(&mut tx, id).await?;
-                    tx.commit().await?;
-                    pass.sent += 1;
-                    self.metrics.email_sent();
-                    if let Some(at) = intake_at {
-                        let latency = chrono::Utc::now() - at;
-                        self.metrics
-                            .ack_latency(latency.to_std().unwrap_or(Duration::ZERO));
-                    }
-                    span.in_scope(|| tracing::info!(to = %redact::email(&email.to), "e-mail sent"));
+            let leased = outbox::lease_emails(pool, batch, self.lease).await?;
+            if leased.is_empty() {
+                return Ok(pass);
+            }
+            let full = leased.len() as i64 == batch;
+            let started = Instant::now();
+            let mut rows = leased.into_iter().enumerate();
+            while let Some((i, row)) = rows.next() {
+                if i > 0 && started.elapsed() > self.send_window() {
+                    // Too late to start within this lease: back to the pool, claimable at once.
+                    let ids: Vec<i64> = std::iter::once(row.id)
+                        .chain(rows.map(|(_, r)| r.id))
+                        .collect();
+                    outbox::release_leases(pool, &ids).await?;
+                    break;
                 }
-                Err(e) => {
-                    let gave_up =
-                        outbox::record_failure(&mut tx, id, &format!("{e:#}"), self.max_attempts)
-                            .await?;
-                    tx.commit().await?;
-                    pass.failed += 1;
-                    self.metrics.email_failed(gave_up);
-                    span.in_scope(|| tracing::warn!(to = %redact::email(&email.to), gave_up, "sending failed: {e:#}"));
-                    // A failing server fails every row: stop this pass and back off.
-                    return Ok(());
+                let email = &row.email;
+                let message = match self.build(email) {
+                    Ok(message) => message,
+                    Err(e) => {
+                        // This e-mail can never be sent; the server is fine: go on.
+                        let gave_up = outbox::record_leased_failure(
+                            pool,
+                            row.id,
+                            &format!("{e:#}"),
+                            self.max_attempts,
+                        )
+                        .await?;
+                        pass.failed += 1;
+                        self.metrics.email_failed(gave_up);
+                        tracing::warn!(outbox_id = row.id, to = %redact::email(&email.to), "e-mail cannot be built: {e:#}");
+                        continue;
+                    }
+                };
+                let span =
+                    tracing::info_span!("send", outbox_id = row.id, request_id = row.request_id);
+                let attempt =
+                    tokio::time::timeout(self.attempt_limit(), self.deliver(slot, &message))
+                        .instrument(span.clone())
+                        .await
+                        .unwrap_or_else(|_| {
+                            // The connection, if any, went with the future.
+                            Err(anyhow::anyhow!(
+                                "SMTP {}:{}: the attempt took longer than {} s",
+                                self.server.host,
+                                self.server.port,
+                                self.attempt_limit().as_secs()
+                            ))
+                        });
+                match attempt {
+                    Ok(()) => {
+                        let intake_at = outbox::mark_leased_sent(pool, row.id).await?;
+                        pass.sent += 1;
+                        self.metrics.email_sent();
+                        if let Some(at) = intake_at {
+                            let latency = chrono::Utc::now() - at;
+                            self.metrics
+                                .ack_latency(latency.to_std().unwrap_or(Duration::ZERO));
+                        }
+                        span.in_scope(
+                            || tracing::info!(to = %redact::email(&email.to), "e-mail sent"),
+                        );
+                    }
+                    Err(e) => {
+                        let gave_up = outbox::record_leased_failure(
+                            pool,
+                            row.id,
+                            &format!("{e:#}"),
+                            self.max_attempts,
+                        )
+                        .await?;
+                        let rest: Vec<i64> = rows.map(|(_, r)| r.id).collect();
+                        outbox::release_leases(pool, &rest).await?;
+                        pass.failed += 1;
+                        self.metrics.email_failed(gave_up);
+                        span.in_scope(|| tracing::warn!(to = %redact::email(&email.to), gave_up, "sending failed: {e:#}"));
+                        // A failing server fails every row: stop this pass and back off.
+                        return Ok(pass);
+                    }
                 }
             }
+            batch = if full { (batch * 2).min(MAX_BATCH) } else { 1 };
         }
     }
 
-    /// Sends on the slot's connection, opening one if needed; a connection that failed or
-    /// timed out is dropped (closed without a word) and never used again.
-    async fn deliver(
-        &self,
-        conn: &mut Option<AsyncSmtpConnection>,
-        message: &Message,
-    ) -> anyhow::Result<()> {
-        let mut open = match conn.take() {
-            Some(open) => open,
+    /// Sends on the slot's connection, opening one if needed (or if the kept one does not
+    /// answer `NOOP` after a while idle); a connection that failed or timed out is dropped
+    /// (closed without a word) and never used again.
+    async fn deliver(&self, slot: &mut Slot, message: &Message) -> anyhow::Result<()> {
+        let reused = slot.session.is_some();
+        let mut session = match slot.session.take() {
+            Some(mut kept) if kept.used.elapsed() >= IDLE_CHECK => {
+                let alive = tokio::time::timeout(self.server.limit, kept.conn.test_connected())
+                    .await
+                    .unwrap_or(false);
+                if alive {
+                    kept
+                } else {
+                    drop(kept);
+                    self.server.connect().await?
+                }
+            }
+            Some(kept) => kept,
             None => self.server.connect().await?,
         };
-        let started = std::time::Instant::now();
-        self.server.send(&mut open, message).await?;
+        let started = Instant::now();
+        match self.server.send(&mut session, message).await {
+            Ok(()) => {}
+            // A kept connection the server has closed meanwhile fails on its first command,
+            // before the server could take anything: once more on a new connection.
+            Err(e) if reused && e.nothing_taken => {
+                drop(session);
+                tracing::debug!("kept SMTP connection failed ({:#}); reconnecting", e.error);
+                session = self.server.connect().await?;
+                self.server
+                    .send(&mut session, message)
+                    .await
+                    .map_err(|e| e.error)?;
+            }
+            Err(e) => return Err(e.error),
+        }
         self.metrics.smtp_send(started.elapsed());
-        *conn = Some(open);
+        session.used = Instant::now();
+        slot.session = Some(session);
         Ok(())
     }
 
-    /// Drains the outbox whenever it is notified, and at least every `poll`, with `concurrency`
-    /// sends in flight (each claims its own row; one LISTEN connection for all of them).
+    /// Sends the outbox's e-mails until `shutdown`, with `concurrency` slots sending at once.
+    ///
+    /// Each slot runs on its own: it drains (leasing its own rows, on its own SMTP connection
+    /// kept across passes), then waits for the next wake-up. One LISTEN connection wakes every
+    /// slot on each outbox notification and at least every `poll`. (Slots that waited for each
+    /// other's pass to end left one connection doing all the work under a steady stream: the
+    /// first slot to find a row kept finding more while the others sat out the pass.)
     pub async fn run(
         self,
         pool: PgPool,
@@ -356,29 +543,91 @@ impl Mailer {
         concurrency: u16,
         shutdown: CancellationToken,
     ) {
-        db::run_on_notify(
+        let (wake, woken) = tokio::sync::watch::channel(0u64);
+        let listener = db::run_on_notify(
             "mailer",
             CHANNEL_OUTBOX,
-            pool,
+            pool.clone(),
             poll,
-            shutdown,
-            move |pool| {
-                let mailer = self.clone();
-                async move {
-                    let passes = futures::future::join_all(
-                        (0..concurrency.max(1)).map(|_| mailer.drain(&pool)),
-                    )
-                    .await;
-                    let mut handled = 0;
-                    for pass in passes {
-                        let pass = pass?;
-                        handled += pass.sent + pass.failed;
-                    }
-                    Ok(handled)
-                }
+            shutdown.clone(),
+            move |_| {
+                wake.send_modify(|n| *n = n.wrapping_add(1));
+                async { Ok(0) }
             },
-        )
-        .await
+        );
+        let slots = (0..concurrency.max(1)).map(|_| {
+            let (mailer, pool, shutdown) = (self.clone(), pool.clone(), shutdown.clone());
+            let mut woken = woken.clone();
+            async move {
+                let mut slot = Slot::default();
+                loop {
+                    woken.borrow_and_update();
+                    if let Err(e) = mailer.drain_slot(&pool, &mut slot).await {
+                        tracing::warn!("mailer: {e:#}");
+                    }
+                    tokio::select! {
+                        changed = woken.changed() => if changed.is_err() { break },
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+                mailer.close_slot(&mut slot).await;
+            }
+        });
+        futures::future::join(listener, futures::future::join_all(slots)).await;
+    }
+}
+
+/// A failed send, and whether the server can have taken the message.
+struct SendError {
+    error: anyhow::Error,
+    /// Failed before the message itself was written: nothing was taken.
+    nothing_taken: bool,
+}
+
+impl SendError {
+    fn anywhere(error: anyhow::Error) -> Self {
+        Self {
+            error,
+            nothing_taken: false,
+        }
+    }
+}
+
+/// Text written as it is (a pipelined group of commands, each with its CRLF).
+struct Verbatim<'a>(&'a str);
+
+impl fmt::Display for Verbatim<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A message after `DATA`: dot-stuffed (RFC 5321 4.5.2) as lettre's own codec does, with the
+/// final `CRLF . CRLF`, to be written at once.
+struct DataBody(String);
+
+impl DataBody {
+    fn new(raw: &[u8]) -> anyhow::Result<Self> {
+        let text = std::str::from_utf8(raw).context("the formatted message is not UTF-8")?;
+        let mut out = String::with_capacity(text.len() + 16);
+        let mut line_start = true;
+        let mut after_cr = false;
+        for c in text.chars() {
+            if c == '.' && line_start {
+                out.push('.');
+            }
+            out.push(c);
+            line_start = after_cr && c == '\n';
+            after_cr = c == '\r';
+        }
+        out.push_str("\r\n.\r\n");
+        Ok(Self(out))
+    }
+}
+
+impl fmt::Display for DataBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

@@ -219,13 +219,8 @@ pub async fn record_failure(
     Ok(status.as_deref() == Some("failed"))
 }
 
-/// Marks an e-mail sent. Its attachments' contents go in the same statement (the recipient has
-/// them now; the worker keeps no copy of an access report): file name, type and size stay, as
-/// the retention job keeps them (`retention::reduce`).
-pub async fn mark_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1,
-                payload = CASE WHEN jsonb_typeof(payload -> 'attachments') = 'array'
+/// The payload of a sent e-mail: attachments keep name, type and size, not their content.
+const SENT_PAYLOAD: &str = "CASE WHEN jsonb_typeof(payload -> 'attachments') = 'array'
                   THEN jsonb_set(payload, '{attachments}', (
                     SELECT coalesce(jsonb_agg(jsonb_build_object(
                                'filename', a.value -> 'filename',
@@ -235,11 +230,147 @@ pub async fn mark_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
                              ORDER BY a.ordinality), '[]'::jsonb)
                       FROM jsonb_array_elements(payload -> 'attachments')
                            WITH ORDINALITY AS a(value, ordinality)))
-                  ELSE payload END
-         WHERE id = $1",
-    )
+                  ELSE payload END";
+
+/// Marks an e-mail sent. Its attachments' contents go in the same statement (the recipient has
+/// them now; the worker keeps no copy of an access report): file name, type and size stay, as
+/// the retention job keeps them (`retention::reduce`).
+pub async fn mark_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1,
+                payload = {SENT_PAYLOAD}
+         WHERE id = $1"
+    )))
     .bind(id)
     .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An e-mail row leased to one mailer slot by [`lease_emails`].
+#[derive(Debug, Clone)]
+pub struct Leased {
+    pub id: i64,
+    pub request_id: Option<i64>,
+    pub email: OutgoingEmail,
+}
+
+/// Leases up to `limit` due e-mails, acknowledgements first, in one statement (its own
+/// transaction): each row gets `lease_until = now() + lease` and one attempt more. Until the
+/// lease expires no other slot or worker can claim the row, and no row lock or connection is
+/// held while the e-mail is sent; a worker that dies leaves the row claimable again once the
+/// lease runs out (the resend has the same Message-ID). Rows come back in claim order.
+pub async fn lease_emails<'e, E>(
+    executor: E,
+    limit: i64,
+    lease: std::time::Duration,
+) -> sqlx::Result<Vec<Leased>>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    use sqlx::Row;
+    let rows = sqlx::query(
+        // Index outbox_email_due (0011); leased rows are skipped by lease_until, rows another
+        // transaction is claiming right now by SKIP LOCKED.
+        "UPDATE outbox SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
+         WHERE id IN (
+             SELECT id FROM outbox
+             WHERE channel = 'email' AND status = 'pending' AND next_attempt_at <= now()
+               AND (lease_until IS NULL OR lease_until <= now())
+             ORDER BY (dedupe_key NOT LIKE 'ack:%'), id
+             LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, request_id, payload, (dedupe_key NOT LIKE 'ack:%') AS later",
+    )
+    .bind(limit)
+    .bind(lease.as_secs_f64())
+    .fetch_all(executor)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let later: bool = row.try_get("later")?;
+        let id: i64 = row.try_get("id")?;
+        let request_id: Option<i64> = row.try_get("request_id")?;
+        let payload: sqlx::types::Json<OutgoingEmail> = row.try_get("payload")?;
+        out.push((
+            later,
+            Leased {
+                id,
+                request_id,
+                email: payload.0,
+            },
+        ));
+    }
+    out.sort_by_key(|(later, leased)| (*later, leased.id));
+    Ok(out.into_iter().map(|(_, leased)| leased).collect())
+}
+
+/// Marks a leased e-mail sent (the attempt was counted when it was leased), in one statement.
+/// For an acknowledgement, returns when intake stored the request's message (the start of
+/// `dsr_ack_latency_seconds`).
+pub async fn mark_leased_sent<'e, E>(
+    executor: E,
+    id: i64,
+) -> sqlx::Result<Option<chrono::DateTime<chrono::Utc>>>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    let intake_at: Option<Option<chrono::DateTime<chrono::Utc>>> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox o SET status = 'sent', sent_at = now(), lease_until = NULL,
+                    payload = {SENT_PAYLOAD}
+             WHERE o.id = $1
+             RETURNING CASE WHEN o.dedupe_key LIKE 'ack:%' THEN
+                 (SELECT i.received_at FROM requests r
+                    JOIN inbound_messages i ON i.id = r.inbound_message_id
+                  WHERE r.id = o.request_id)
+             END"
+        )))
+        .bind(id)
+        .fetch_optional(executor)
+        .await?;
+    Ok(intake_at.flatten())
+}
+
+/// A leased e-mail failed: the lease ends, the row backs off (2 s, 4 s, … up to 10 min) or,
+/// after `max_attempts`, is `failed` for staff to see. Returns whether it is (no attempt follows).
+pub async fn record_leased_failure<'e, E>(
+    executor: E,
+    id: i64,
+    error: &str,
+    max_attempts: i32,
+) -> sqlx::Result<bool>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    let status: Option<String> = sqlx::query_scalar(
+        "UPDATE outbox SET last_error = $2, lease_until = NULL,
+                status = CASE WHEN attempts >= $3 THEN 'failed' ELSE 'pending' END,
+                next_attempt_at = now() + make_interval(secs => least(power(2, attempts), 600))
+         WHERE id = $1 AND status = 'pending'
+         RETURNING status",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(max_attempts)
+    .fetch_optional(executor)
+    .await?;
+    Ok(status.as_deref() == Some("failed"))
+}
+
+/// Gives leased rows that were never tried back at once (their attempt uncounted).
+pub async fn release_leases<'e, E>(executor: E, ids: &[i64]) -> sqlx::Result<()>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE outbox SET lease_until = NULL, attempts = greatest(attempts - 1, 0)
+         WHERE id = ANY($1) AND status = 'pending'",
+    )
+    .bind(ids)
+    .execute(executor)
     .await?;
     Ok(())
 }

@@ -195,6 +195,39 @@ mod tests {
                 assert!(!r.subject.contains("ABCD"), "{lang} {name}: {}", r.subject);
                 assert!(r.body.contains("ABCD-EF23"), "{lang} {name}");
             }
+            // The acknowledgement that carries the first code (one e-mail per request).
+            let r = t
+                .render(
+                    "acknowledgement",
+                    lang,
+                    serde_json::json!({
+                        "reference": "DSR-2026-000123", "kind": "erasure", "review": false,
+                        "invalid_iin": [], "code": "ABCD-EF23", "expires_hours": 72,
+                        "company": "NLG.KZ LLP", "company_mailbox": "info@nlg.kz",
+                    }),
+                )
+                .unwrap();
+            assert!(!r.subject.contains("ABCD"), "{lang} ack: {}", r.subject);
+            assert!(r.subject.contains("DSR-2026-000123"), "{lang} ack");
+            assert!(r.body.contains("    ABCD-EF23\n"), "{lang} ack: {}", r.body);
+            assert!(
+                r.body.contains("DSR-2026-000123") && r.body.contains("72"),
+                "{lang} ack"
+            );
+            // Without a code it says nothing of one.
+            let plain = t
+                .render(
+                    "acknowledgement",
+                    lang,
+                    serde_json::json!({
+                        "reference": "DSR-2026-000123", "kind": "erasure", "review": false,
+                        "invalid_iin": [],
+                        "company": "NLG.KZ LLP", "company_mailbox": "info@nlg.kz",
+                    }),
+                )
+                .unwrap();
+            assert_ne!(plain.subject, r.subject, "{lang}");
+            assert!(!plain.body.contains("72"), "{lang}: {}", plain.body);
             for name in ["contact_on_file_notice", "disputed", "expired"] {
                 let r = t
                     .render(

@@ -3,13 +3,20 @@
 //! The acknowledgement is rendered and written to the outbox under the key `ack:<request id>`
 //! in the same transaction that marks the request acknowledged, so a redelivered message, a
 //! restarted worker or a second worker finds it done and does nothing more.
+//!
+//! One e-mail per request where the content allows: a request that may need a one-time code
+//! from its sender (sender not proven, a kind that needs proof) is not acknowledged here but by
+//! the processor, after the store lookup and in the same transaction as the next status, so the
+//! acknowledgement itself carries the code when the code goes to the sender
+//! ([`Acknowledged::Deferred`]). Every other request is acknowledged here at once, as before.
 
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::reply::{Replier, RequestRow};
 use super::status::{transition, RequestStatus};
+use crate::domain::RequestKind;
 use crate::monitoring::metrics::Suppressed;
 use crate::outbound::outbox::{Queued, Urgency};
 use crate::queue::consumer::Failure;
@@ -36,6 +43,15 @@ pub enum Acknowledged {
     /// The understanding says not to write to this sender (e.g. a noreply address).
     NotReplied,
     AlreadyDone,
+    /// Left to the processor: the acknowledgement may carry a code, known after the lookup.
+    Deferred,
+}
+
+/// A one-time code the acknowledgement carries (to the sender's own address only).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeForSender<'a> {
+    pub code: &'a str,
+    pub expires_hours: u32,
 }
 
 impl Acknowledger {
@@ -43,54 +59,77 @@ impl Acknowledger {
         Self { pool, replier }
     }
 
+    /// Acknowledges `request_id` now, or leaves it to the processor ([`Acknowledged::Deferred`])
+    /// when the acknowledgement may have to carry a code. (The processor itself acknowledges
+    /// in its first transaction on the request, without this extra look: `Processor::advance`.)
     #[tracing::instrument(name = "acknowledge", skip_all, fields(request_id))]
     pub async fn acknowledge(&self, request_id: i64) -> Result<Acknowledged, Failure> {
+        tracing::Span::current().record("request_id", request_id);
         let mut tx = self.pool.begin().await?;
         let request = RequestRow::lock(&mut tx, request_id)
             .await?
             .ok_or_else(|| {
                 Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"))
             })?;
+        // Acknowledged before, or already ended by staff while it waited.
+        if request.status != RequestStatus::Received {
+            return Ok(Acknowledged::AlreadyDone);
+        }
+        if may_carry_code(&request) {
+            return Ok(Acknowledged::Deferred);
+        }
+        let outcome = self.acknowledge_in(&mut tx, &request, None).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Writes the acknowledgement of a `received` request (locked by the caller) to the outbox
+    /// under `ack:<id>`, with `code` if given, and moves the request on (accepted, or
+    /// needs_review), in the caller's transaction. [`Acknowledged::AlreadyDone`] if it was
+    /// acknowledged before.
+    pub async fn acknowledge_in(
+        &self,
+        tx: &mut PgConnection,
+        request: &RequestRow,
+        code: Option<CodeForSender<'_>>,
+    ) -> Result<Acknowledged, Failure> {
+        let request_id = request.id;
         let done: bool =
             sqlx::query_scalar("SELECT acknowledged_at IS NOT NULL FROM requests WHERE id = $1")
                 .bind(request_id)
                 .fetch_one(&mut *tx)
                 .await?;
-        // Acknowledged before, or already ended by staff while it waited.
         if done || request.status != RequestStatus::Received {
             return Ok(Acknowledged::AlreadyDone);
         }
-        let reply = request
-            .understanding
-            .get("reply")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(true);
-        let outcome = if !reply {
+        let outcome = if !wants_reply(request) {
             Acknowledged::NotReplied
         } else {
+            let mut extra = json!({
+                "review": request.review,
+                "invalid_iin": request.understood("invalid_iin"),
+            });
+            if let Some(c) = code {
+                extra["code"] = json!(c.code);
+                extra["expires_hours"] = json!(c.expires_hours);
+            }
             let rendered = self
                 .replier
                 .templates()
                 .render(
                     "acknowledgement",
                     request.language,
-                    self.replier.context(
-                        &request,
-                        json!({
-                            "review": request.review,
-                            "invalid_iin": request.understood("invalid_iin"),
-                        }),
-                    ),
+                    self.replier.context(request, extra),
                 )
                 .map_err(Failure::Poison)?;
-            let email =
-                self.replier
-                    .email(&request, "ack", rendered.subject, rendered.body, vec![]);
+            let email = self
+                .replier
+                .email(request, "ack", rendered.subject, rendered.body, vec![]);
             let queued = self
                 .replier
                 .enqueue(
-                    &mut tx,
-                    &request,
+                    &mut *tx,
+                    request,
                     &email,
                     &format!("ack:{request_id}"),
                     Urgency::Ordinary,
@@ -113,19 +152,45 @@ impl Acknowledger {
             .execute(&mut *tx)
             .await?;
         let name = match outcome {
+            Acknowledged::Queued if code.is_some() => "acknowledgement_with_code_queued",
             Acknowledged::Queued => "acknowledgement_queued",
             Acknowledged::RateLimited => "acknowledgement_rate_limited",
             Acknowledged::NotReplied => "acknowledgement_not_sent",
-            Acknowledged::AlreadyDone => unreachable!("returned above"),
+            Acknowledged::AlreadyDone | Acknowledged::Deferred => unreachable!("returned above"),
         };
-        transition(&mut tx, request_id, status, name, json!({}))
+        transition(&mut *tx, request_id, status, name, json!({}))
             .await
             .map_err(|e| Failure::Poison(e.into()))?;
-        tx.commit().await?;
+        // Counted inside the caller's transaction: a retried rollback may count twice.
         if outcome == Acknowledged::NotReplied {
             self.replier.metrics().email_suppressed(Suppressed::NoReply);
         }
-        tracing::info!(request_id, to = %redact::email(&request.sender), ?outcome, "request acknowledged");
+        tracing::info!(request_id, to = %redact::email(&request.sender), ?outcome, with_code = code.is_some(), "request acknowledged");
         Ok(outcome)
     }
+}
+
+/// The understanding says whether this sender may be written to at all (not a noreply address).
+fn wants_reply(request: &RequestRow) -> bool {
+    request
+        .understanding
+        .get("reply")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(true)
+}
+
+/// Whether the processor may have to ask this request's sender for a code: the sender's
+/// address is not proven yet (a trusted MX verdict is read by the processor), the kind needs
+/// proof, and the request is neither for staff first nor addressed to a silent sender. Only
+/// then does its acknowledgement wait for the lookup.
+pub fn may_carry_code(request: &RequestRow) -> bool {
+    let proof_needed = request
+        .kind
+        .parse::<RequestKind>()
+        .is_ok_and(|k| k != RequestKind::MarketingOptOut);
+    request.status == RequestStatus::Received
+        && !request.review
+        && wants_reply(request)
+        && !request.verified()
+        && proof_needed
 }

@@ -1,6 +1,11 @@
 //! The `requests` queue handler: moves one request as far as it can go, then stops to wait.
 //!
 //! ```text
+//! received (acknowledgement deferred: it may carry the code, see `acknowledge`)
+//!   │ identity and lookup as below, then in the same transaction:
+//!   ├─ records found, sender not verified ─▶ ONE e-mail: the acknowledgement with the code
+//!   │                                        ─▶ accepted ─▶ awaiting_confirmation
+//!   └─ anything else ──────────────────────▶ the plain acknowledgement ─▶ accepted, and on:
 //! accepted / confirmed / approved
 //!   │ 1. the sender's identity: trusted Authentication-Results of our MX (once)
 //!   │ 2. the subject: records the verified address matches (typed IINs/phones only narrow)
@@ -17,6 +22,11 @@
 //!
 //! Every step runs in one transaction on the request row (locked), so a redelivery, a restart or a
 //! second worker continues from the recorded state and never repeats a step.
+//!
+//! The code goes in the acknowledgement only when it is issued with it (the first lookup of a
+//! request). A code issued later (a re-lookup after the sender sent details, a staff decision)
+//! comes in a `confirmation` e-mail of its own; a code for the contact on file always does, to
+//! that address (`contact_confirmation`), with a `contact_on_file_notice` to the sender.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,7 +35,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use super::access;
-use super::acknowledge::{Acknowledger, RequestMessage};
+use super::acknowledge::{Acknowledged, Acknowledger, CodeForSender, RequestMessage};
 use super::approval::approval_covers;
 use super::identity;
 use super::reply::{event, Replier, RequestRow, To};
@@ -84,7 +94,6 @@ impl Processor {
         let message: RequestMessage = serde_json::from_slice(&payload)
             .map_err(|e| Failure::Poison(anyhow::anyhow!("malformed requests message: {e}")))?;
         tracing::Span::current().record("request_id", message.request_id);
-        self.acknowledger.acknowledge(message.request_id).await?;
         let step = self.advance(message.request_id).await?;
         tracing::info!(request_id = message.request_id, ?step, "request advanced");
         Ok(())
@@ -126,14 +135,30 @@ impl Processor {
     }
 
     pub async fn advance(&self, request_id: i64) -> Result<Step, Failure> {
+        let missing = || Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"));
         let mut tx = self.pool.begin().await?;
         let mut request = RequestRow::lock(&mut tx, request_id)
             .await?
-            .ok_or_else(|| {
-                Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"))
-            })?;
+            .ok_or_else(missing)?;
+        if request.status == RequestStatus::Received
+            && !super::acknowledge::may_carry_code(&request)
+        {
+            // Acknowledged at once, in a transaction of its own (the latency the sender sees);
+            // one that may carry a code is acknowledged below, after the lookup.
+            self.acknowledger
+                .acknowledge_in(&mut tx, &request, None)
+                .await?;
+            tx.commit().await?;
+            tx = self.pool.begin().await?;
+            request = RequestRow::lock(&mut tx, request_id)
+                .await?
+                .ok_or_else(missing)?;
+        }
         let looking_for_staff = request.status == RequestStatus::NeedsReview;
-        if !request.status.is_actionable() && !looking_for_staff {
+        // Not acknowledged yet (deferred by `acknowledge`): acknowledged below, after the lookup.
+        let unacknowledged = request.status == RequestStatus::Received
+            && super::acknowledge::may_carry_code(&request);
+        if !request.status.is_actionable() && !looking_for_staff && !unacknowledged {
             return Ok(Step::Waiting(request.status));
         }
         let kind: RequestKind = request
@@ -166,9 +191,17 @@ impl Processor {
         } else {
             Anchor::Sender
         };
-        let lookup = Lookup::run(&self.registry, &probe, kind)
-            .await
-            .map_err(Failure::Retry)?;
+        let lookup = match Lookup::run(&self.registry, &probe, kind).await {
+            Ok(lookup) => lookup,
+            Err(e) if unacknowledged => {
+                // A store is down: the sender still hears from us at once, without a code;
+                // the code comes later in a confirmation of its own, when the lookup succeeds.
+                tx.rollback().await?;
+                self.acknowledge_now(request_id).await?;
+                return Err(Failure::Retry(e));
+            }
+            Err(e) => return Err(Failure::Retry(e)),
+        };
         let summary = lookup.summary(anchor);
         sqlx::query("UPDATE requests SET subject_match = $2 WHERE id = $1")
             .bind(request_id)
@@ -194,6 +227,22 @@ impl Processor {
             if let Err(why) = approval_covers(&approval, &summary) {
                 return self.to_review(tx, request_id, vec![why]).await;
             }
+        }
+
+        if unacknowledged {
+            let code_to_sender =
+                lookup.found() && !request.verified() && kind != RequestKind::MarketingOptOut;
+            if code_to_sender {
+                // One e-mail: the acknowledgement carries the code.
+                self.ask_sender_in_acknowledgement(&mut tx, &request)
+                    .await?;
+                tx.commit().await?;
+                return Ok(Step::AwaitingConfirmation);
+            }
+            self.acknowledger
+                .acknowledge_in(&mut tx, &request, None)
+                .await?;
+            request.status = RequestStatus::Accepted;
         }
 
         if !lookup.found() {
@@ -382,6 +431,51 @@ impl Processor {
             "the identifiers in the text match records with different e-mail addresses on file"
         };
         self.to_review(tx, request_id, vec![why.to_owned()]).await
+    }
+
+    /// The plain acknowledgement of a deferred request, in a transaction of its own.
+    async fn acknowledge_now(&self, request_id: i64) -> Result<(), Failure> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(request) = RequestRow::lock(&mut tx, request_id).await? {
+            self.acknowledger
+                .acknowledge_in(&mut tx, &request, None)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The first code to the sender's own address, in the acknowledgement (`ack:<id>`): one
+    /// e-mail with the reference, what we understood, the code and how long it is valid.
+    async fn ask_sender_in_acknowledgement(
+        &self,
+        tx: &mut PgConnection,
+        request: &RequestRow,
+    ) -> Result<(), Failure> {
+        let hours = self.identity.confirmation_hours;
+        let code =
+            verification::open(tx, request.id, Channel::Sender, &request.sender, hours).await?;
+        let carried = code.as_deref().map(|code| CodeForSender {
+            code,
+            expires_hours: hours,
+        });
+        let acknowledged = self
+            .acknowledger
+            .acknowledge_in(tx, request, carried)
+            .await?;
+        if acknowledged == Acknowledged::NotReplied {
+            // Never reached: `acknowledge` does not defer a silent sender's acknowledgement.
+            tracing::warn!(
+                request_id = request.id,
+                "code not sent: the sender is not written to"
+            );
+        }
+        self.await_code(
+            tx,
+            request.id,
+            json!({ "channel": "sender", "reason": "no trusted sender authentication", "in_acknowledgement": true }),
+        )
+        .await
     }
 
     /// A one-time code to the sender's own address.

@@ -6,6 +6,7 @@ mod console_browser;
 mod console_http;
 mod helpers;
 mod holds;
+mod mailer;
 mod ops;
 mod queue;
 mod stores;

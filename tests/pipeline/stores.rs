@@ -729,24 +729,88 @@ async fn spoofable_sender_gets_a_confirmation_round_trip_first() {
         "Please delete my account and all my personal data.",
     ))
     .await;
-    let mail = wait_for_mail(&a.email, 2, WAIT).await;
     wait_status(&d, &a.email, "awaiting_confirmation").await;
+    // ONE e-mail: the acknowledgement carries the reference and the code (never a separate
+    // confirmation mail for a code issued with the acknowledgement).
+    let mail = wait_for_mail(&a.email, 1, WAIT).await;
+    let reference: String = sqlx::query_scalar("SELECT reference FROM requests")
+        .fetch_one(&d.pool)
+        .await
+        .unwrap();
     assert_eq!(
         lab.crm_rows(&a).await,
         (1, 0, 2, 0),
         "nothing done before confirmation"
     );
     assert_eq!(lab.shop_rows(&a).await, (1, 0, 1));
-    let confirm = mail
-        .iter()
-        .find(|m| m.subject.contains("Confirm"))
-        .expect("confirmation e-mail");
+    assert_eq!(
+        mail.len(),
+        1,
+        "{:?}",
+        mail.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        acknowledgements(&mail).len(),
+        1,
+        "the one e-mail is the acknowledgement"
+    );
+    let confirm = &mail[0];
+    assert!(confirm.subject.contains("Confirm"), "{}", confirm.subject);
+    assert!(confirm.subject.contains(&reference) && confirm.body.contains(&reference));
+    assert!(
+        confirm.body.contains("72 hours"),
+        "the code's expiry: {}",
+        confirm.body
+    );
     let code = code_in(&confirm.body);
     assert!(
         !confirm.subject.contains(&code),
         "the code is not in the subject: {}",
         confirm.subject
     );
+    let keys: Vec<String> =
+        sqlx::query_scalar("SELECT dedupe_key FROM outbox WHERE channel = 'email' ORDER BY id")
+            .fetch_all(&d.pool)
+            .await
+            .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("ack:"), "{keys:?}");
+    // A redelivered queue message sends no second acknowledgement and no second code.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM requests")
+        .fetch_one(&d.pool)
+        .await
+        .unwrap();
+    let mut tx = d.pool.begin().await.unwrap();
+    dsr_worker::workflow::process::publish_request(
+        &mut tx,
+        &dsr_worker::worker::queues(&d.settings()).0,
+        id,
+        "test:redelivered",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while sqlx::query_scalar::<_, String>(
+        "SELECT status FROM outbox WHERE dedupe_key = 'test:redelivered'",
+    )
+    .fetch_one(&d.pool)
+    .await
+    .unwrap()
+        != "sent"
+    {
+        assert!(std::time::Instant::now() < deadline, "republished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (emails, codes): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM outbox WHERE channel = 'email'),
+                (SELECT count(*) FROM verifications)",
+    )
+    .fetch_one(&d.pool)
+    .await
+    .unwrap();
+    assert_eq!((emails, codes), (1, 1), "nothing sent twice");
 
     // An out-of-office answer quoting our message (and so the code) confirms nothing.
     let ooo = format!(
@@ -778,6 +842,14 @@ async fn spoofable_sender_gets_a_confirmation_round_trip_first() {
             .await
             .unwrap();
     assert_eq!(inbound, vec!["request", "ignored", "confirmation"]);
+    // Once confirmed, the result: two e-mails in all for the request.
+    let mail = wait_for_mail(&a.email, 2, WAIT).await;
+    assert_eq!(
+        mail.len(),
+        2,
+        "{:?}",
+        mail.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
     worker.stop().await;
     d.cleanup().await;
     lab.drop().await;
@@ -954,6 +1026,14 @@ async fn store_outage_retries_until_the_store_is_back() {
     d.wait_triaged(1, WAIT).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_ne!(request_status(&d, &a.email).await.0, "completed");
+    // The sender hears from us at once all the same: the acknowledgement does not wait for the
+    // lookup that would tell whether it could carry a code.
+    let acked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'ack:%'")
+            .fetch_one(&d.pool)
+            .await
+            .unwrap();
+    assert_eq!(acked, 1, "acknowledged while the store is down");
     assert_eq!(
         lab.crm_rows(&a).await,
         (1, 0, 2, 0),

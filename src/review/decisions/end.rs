@@ -59,13 +59,15 @@ pub(super) async fn end(
     .await?
     .rows_affected();
     // A one-time code for an ended request must not go out (to a person who perhaps never
-    // wrote to us); other replies (a dispute's "nothing was done") still do.
+    // wrote to us); other replies (a dispute's "nothing was done") still do. A row the mailer
+    // has leased is being sent right now: it is left to be marked sent.
     let held_back = sqlx::query(
         "UPDATE outbox SET status = 'suppressed',
                 last_error = 'the request was ended by staff before this code was sent'
          WHERE id IN (SELECT id FROM outbox
                       WHERE request_id = $1 AND channel = 'email' AND status = 'pending'
                         AND (payload ->> 'body') ~ '\\m[A-Z2-9]{4}-[A-Z2-9]{4}\\M'
+                        AND (lease_until IS NULL OR lease_until <= now())
                       FOR UPDATE SKIP LOCKED)",
     )
     .bind(request_id)
