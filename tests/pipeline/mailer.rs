@@ -1,6 +1,9 @@
-//! The mailer against a scripted SMTP server on loopback: leases instead of row locks, one kept
-//! connection per slot, `mailer_concurrency` connections in flight at once, pipelined commands,
-//! and no row sent twice by two workers or after a crash (but the one in flight).
+//! The mailer against the real Postfix on loopback, watched through a tap (a TCP proxy that
+//! forwards every byte and reads what passes): leases instead of row locks, one kept connection
+//! per slot, `mailer_concurrency` e-mails in flight at once, pipelined commands, and no row sent
+//! twice by two workers or after a crash (but the one in flight). The tap can hold back the
+//! server's answer to each message (a slow server) and hang up after each message (a server
+//! that drops idle clients); the SMTP dialogue itself is Postfix's.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,48 +12,57 @@ use std::time::{Duration, Instant};
 
 use dsr_worker::outbound::mailer::Mailer;
 use dsr_worker::outbound::outbox::{self, OutgoingEmail};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::*;
 
-/// What the scripted server saw.
+/// Postfix, as `scripts/services` runs it.
+const POSTFIX: &str = "127.0.0.1:2525";
+
+/// What the tap saw.
 #[derive(Default)]
 struct Seen {
     connections: AtomicUsize,
     open: AtomicUsize,
     max_open: AtomicUsize,
+    /// Messages whose final dot was sent and whose answer has not come back yet.
     in_data: AtomicUsize,
     max_in_data: AtomicUsize,
-    /// `MAIL` commands that arrived with their `RCPT` and `DATA` already behind them.
+    /// `MAIL` commands written together with their `RCPT` and `DATA`.
     pipelined: AtomicUsize,
-    /// Message-ID → how many times it was accepted.
+    /// Message-ID → how many times Postfix accepted it (`250` after the final dot).
     messages: Mutex<BTreeMap<String, usize>>,
-    /// Close every connection after each message (a server that drops idle clients).
+    /// Close every connection after each accepted message (a server that drops idle clients).
     hang_up: AtomicBool,
 }
 
-struct FakeSmtp {
+struct SmtpTap {
     port: u16,
     seen: Arc<Seen>,
 }
 
-impl FakeSmtp {
-    /// Answers every command at once, and each message's final dot after `delay`.
+impl SmtpTap {
+    /// Forwards to Postfix; each message's final answer is held back for `delay`.
     async fn start(delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Seen::default());
         let state = seen.clone();
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
                 let seen = state.clone();
                 tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(POSTFIX).await else {
+                        return;
+                    };
+                    let _ = client.set_nodelay(true);
+                    let _ = server.set_nodelay(true);
                     seen.connections.fetch_add(1, Ordering::SeqCst);
                     let open = seen.open.fetch_add(1, Ordering::SeqCst) + 1;
                     seen.max_open.fetch_max(open, Ordering::SeqCst);
-                    let _ = serve(stream, &seen, delay).await;
+                    tap(client, server, &seen, delay).await;
                     seen.open.fetch_sub(1, Ordering::SeqCst);
                 });
             }
@@ -63,67 +75,90 @@ impl FakeSmtp {
     }
 }
 
-async fn serve(stream: tokio::net::TcpStream, seen: &Seen, delay: Duration) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut read = BufReader::new(read);
-    write.write_all(b"220 fake.test ESMTP\r\n").await?;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if read.read_line(&mut line).await? == 0 {
-            return Ok(());
+/// One connection: the client's bytes to Postfix and Postfix's back, read as they pass.
+async fn tap(client: TcpStream, server: TcpStream, seen: &Seen, delay: Duration) {
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    // Message-IDs whose final dot went to Postfix, oldest first, waiting for its answer.
+    let awaiting: Mutex<Vec<String>> = Mutex::new(vec![]);
+    let upstream = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut in_body = false;
+        let mut body = String::new();
+        loop {
+            let n = match client_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let chunk = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if !in_body {
+                let upper = chunk.to_ascii_uppercase();
+                if upper.contains("MAIL FROM:")
+                    && upper.contains("RCPT TO:")
+                    && upper.contains("DATA\r\n")
+                {
+                    seen.pipelined.fetch_add(1, Ordering::SeqCst);
+                }
+                if upper.ends_with("DATA\r\n") {
+                    in_body = true;
+                    body.clear();
+                }
+            } else {
+                body.push_str(&chunk);
+                if body.ends_with("\r\n.\r\n") {
+                    in_body = false;
+                    let id = body
+                        .lines()
+                        .find_map(|l| {
+                            l.get(..11)
+                                .filter(|h| h.eq_ignore_ascii_case("message-id:"))
+                                .map(|_| l[11..].trim().to_owned())
+                        })
+                        .unwrap_or_default();
+                    awaiting.lock().unwrap().push(id);
+                    let now = seen.in_data.fetch_add(1, Ordering::SeqCst) + 1;
+                    seen.max_in_data.fetch_max(now, Ordering::SeqCst);
+                }
+            }
+            if server_write.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
         }
-        let verb = line.trim_end().to_ascii_uppercase();
-        if verb.starts_with("EHLO") {
-            write
-                .write_all(b"250-fake.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
-                .await?;
-        } else if verb.starts_with("MAIL") {
-            if String::from_utf8_lossy(read.buffer()).contains("DATA\r\n") {
-                seen.pipelined.fetch_add(1, Ordering::SeqCst);
+        let _ = server_write.shutdown().await;
+    };
+    let downstream = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match server_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            // Postfix answers the final dot with `250 2.0.0 Ok: queued as …`.
+            let answered = String::from_utf8_lossy(&buf[..n]).contains("queued");
+            let id = if answered {
+                let mut waiting = awaiting.lock().unwrap();
+                (!waiting.is_empty()).then(|| waiting.remove(0))
+            } else {
+                None
+            };
+            if let Some(id) = &id {
+                tokio::time::sleep(delay).await;
+                seen.in_data.fetch_sub(1, Ordering::SeqCst);
+                *seen.messages.lock().unwrap().entry(id.clone()).or_default() += 1;
             }
-            write.write_all(b"250 2.1.0 Ok\r\n").await?;
-        } else if verb.starts_with("RCPT") {
-            write.write_all(b"250 2.1.5 Ok\r\n").await?;
-        } else if verb == "DATA" {
-            write
-                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
-                .await?;
-            let now = seen.in_data.fetch_add(1, Ordering::SeqCst) + 1;
-            seen.max_in_data.fetch_max(now, Ordering::SeqCst);
-            let mut id = None;
-            loop {
-                line.clear();
-                if read.read_line(&mut line).await? == 0 {
-                    seen.in_data.fetch_sub(1, Ordering::SeqCst);
-                    return Ok(());
-                }
-                if line == ".\r\n" {
-                    break;
-                }
-                if let Some(v) = line.strip_prefix("Message-ID:") {
-                    id = Some(v.trim().to_owned());
-                }
+            if client_write.write_all(&buf[..n]).await.is_err() {
+                break;
             }
-            tokio::time::sleep(delay).await;
-            seen.in_data.fetch_sub(1, Ordering::SeqCst);
-            *seen
-                .messages
-                .lock()
-                .unwrap()
-                .entry(id.unwrap_or_default())
-                .or_default() += 1;
-            write.write_all(b"250 2.0.0 Ok: queued\r\n").await?;
-            if seen.hang_up.load(Ordering::SeqCst) {
-                return Ok(());
+            if id.is_some() && seen.hang_up.load(Ordering::SeqCst) {
+                break;
             }
-        } else if verb == "QUIT" {
-            write.write_all(b"221 2.0.0 Bye\r\n").await?;
-            return Ok(());
-        } else {
-            // NOOP, RSET
-            write.write_all(b"250 2.0.0 Ok\r\n").await?;
         }
+        let _ = client_write.shutdown().await;
+    };
+    // Whichever side ends first ends the connection (a hang-up closes both).
+    tokio::select! {
+        () = upstream => {}
+        () = downstream => {}
     }
 }
 
@@ -138,10 +173,11 @@ fn mailer_for(d: &Deployment, port: u16) -> Mailer {
 async fn enqueue(d: &Deployment, n: usize, acks: usize) -> Vec<String> {
     let mut ids = vec![];
     let mut conn = d.pool.acquire().await.unwrap();
+    let tag = token();
     for i in 0..n {
         let id = format!("m{i}-{}@nlg.kz", token());
         let email = OutgoingEmail {
-            to: format!("load-{i}@subjects.test"),
+            to: format!("mailer-{i}-{tag}@subjects.test"),
             subject: format!("Message {i}"),
             body: format!("Body {i}\n.a line that starts with a dot\n"),
             message_id: id.clone(),
@@ -179,11 +215,11 @@ async fn wait_sent(d: &Deployment, n: i64) {
     }
 }
 
-/// A slow server sees `mailer_concurrency` connections in flight at once, each kept for many
+/// A slow server (Postfix, its answer to each message held back) sees `mailer_concurrency` connections in flight at once, each kept for many
 /// e-mails (and across passes), with MAIL, RCPT and DATA in one write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_server_sees_every_slot_in_flight_on_kept_connections() {
-    let server = FakeSmtp::start(Duration::from_millis(150)).await;
+    let server = SmtpTap::start(Duration::from_millis(150)).await;
     let d = Deployment::new().await;
     let mut ids = enqueue(&d, 10, 10).await;
     let shutdown = CancellationToken::new();
@@ -238,6 +274,11 @@ async fn a_slow_server_sees_every_slot_in_flight_on_kept_connections() {
     assert_eq!((leased, attempts), (0, 48));
     shutdown.cancel();
     run.await.unwrap();
+    // QUIT answered, Postfix closes, the tap sees both sides end.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(
         seen.open.load(Ordering::SeqCst),
         0,
@@ -249,7 +290,7 @@ async fn a_slow_server_sees_every_slot_in_flight_on_kept_connections() {
 /// Two workers on one outbox never send the same row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_never_send_the_same_row() {
-    let server = FakeSmtp::start(Duration::from_millis(5)).await;
+    let server = SmtpTap::start(Duration::from_millis(5)).await;
     let d = Deployment::new().await;
     let ids = enqueue(&d, 120, 30).await;
     let shutdown = CancellationToken::new();
@@ -282,7 +323,7 @@ async fn two_workers_never_send_the_same_row() {
 /// run out they go, with the Message-ID they had.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_workers_lease_runs_out_and_its_row_goes_once() {
-    let server = FakeSmtp::start(Duration::from_millis(1)).await;
+    let server = SmtpTap::start(Duration::from_millis(1)).await;
     let d = Deployment::new().await;
     let ids = enqueue(&d, 3, 1).await;
     // The dead worker leased the acknowledgement (it was in flight when it died).
@@ -310,12 +351,13 @@ async fn a_dead_workers_lease_runs_out_and_its_row_goes_once() {
     d.cleanup().await;
 }
 
-/// A server that hangs up after each message: the kept connection fails on its first
+/// A server that hangs up after each message (the tap closes the connection after Postfix's
+/// answer): the kept connection fails on its first
 /// command, before anything was taken, and the e-mail goes at once on a new connection
 /// (no attempt lost, no back-off).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kept_connection_the_server_closed_is_replaced_at_once() {
-    let server = FakeSmtp::start(Duration::from_millis(1)).await;
+    let server = SmtpTap::start(Duration::from_millis(1)).await;
     server.seen.hang_up.store(true, Ordering::SeqCst);
     let d = Deployment::new().await;
     let ids = enqueue(&d, 5, 0).await;
