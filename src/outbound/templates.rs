@@ -21,6 +21,7 @@ pub const REQUIRED: &[&str] = &[
     "contact_on_file_notice",
     "disputed",
     "expired",
+    "folded",
     "unknown_subject",
     "obligation_hold",
     "completed",
@@ -228,7 +229,7 @@ mod tests {
                 .unwrap();
             assert_ne!(plain.subject, r.subject, "{lang}");
             assert!(!plain.body.contains("72"), "{lang}: {}", plain.body);
-            for name in ["contact_on_file_notice", "disputed", "expired"] {
+            for name in ["contact_on_file_notice", "disputed", "expired", "folded"] {
                 let r = t
                     .render(
                         name,

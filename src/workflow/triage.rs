@@ -22,6 +22,7 @@ use super::subject::{merge_offered, offered};
 use crate::db::{self, clean_json, clean_text, CHANNEL_INBOUND};
 use crate::domain::Reference;
 use crate::monitoring::Metrics;
+use crate::outbound::outbox::Urgency;
 use crate::queue::topology::WorkQueue;
 use crate::understand::{Reader, Reading};
 
@@ -444,7 +445,55 @@ impl Triage {
             .await?;
         } else {
             event(tx, request_id, "folded", detail).await?;
+            self.answer_folded(tx, request_id, inbound_id, status, reading)
+                .await?;
         }
+        Ok(())
+    }
+
+    /// A short answer to a message that joined the sender's open request: threaded to that
+    /// message, naming the request; no code repeated (the earlier mail has it). Within the
+    /// per-recipient limit like every automatic e-mail, and never to a sender we must not
+    /// write to. Idempotent per folded message (`fold:<request>:<message>`).
+    async fn answer_folded(
+        &self,
+        tx: &mut PgConnection,
+        request_id: i64,
+        inbound_id: i64,
+        status: RequestStatus,
+        reading: &Reading,
+    ) -> anyhow::Result<()> {
+        if !reading.understanding.reply {
+            return Ok(());
+        }
+        let Some(request) = super::reply::RequestRow::lock(&mut *tx, request_id).await? else {
+            return Ok(());
+        };
+        let dedupe = format!("fold:{request_id}:{inbound_id}");
+        let mut email = self.replier.compose_to(
+            &request,
+            &super::reply::To::Sender,
+            "folded",
+            &dedupe,
+            json!({ "awaiting_code": status == RequestStatus::AwaitingConfirmation }),
+            vec![],
+        )?;
+        // Threaded to the message being answered, not to the request's first one.
+        let parent = reading
+            .envelope
+            .message_id
+            .as_deref()
+            .map(|id| clean_text(id, MAX_HEADER_CHARS).into_owned())
+            .filter(|id| id.chars().count() <= MAX_THREAD_ID && !id.contains(char::is_whitespace));
+        if let Some(parent) = parent {
+            if !email.references.contains(&parent) {
+                email.references.push(parent.clone());
+            }
+            email.in_reply_to = Some(parent);
+        }
+        self.replier
+            .enqueue(&mut *tx, &request, &email, &dedupe, Urgency::Ordinary)
+            .await?;
         Ok(())
     }
 

@@ -508,3 +508,66 @@ async fn read_receipts_and_ticket_acknowledgements_get_no_answer() {
     worker.stop().await;
     d.cleanup().await;
 }
+
+/// A person who writes the same request again before the first is settled gets an answer to
+/// the second message too: threaded to it, naming the request it joined, with no code and no
+/// second request opened. Redelivering the second message changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_request_is_answered_and_joins_the_first() {
+    let d = Deployment::new().await;
+    let worker = d.start_worker();
+    let sender = subject_address("again");
+    d.deliver(&message(
+        &sender,
+        "info@nlg.kz",
+        "Удаление данных",
+        "Прошу удалить мои персональные данные.",
+    ))
+    .await;
+    let first = settled(&sender).await;
+    let reference = acknowledgements(&first)[0]
+        .subject
+        .split(']')
+        .next()
+        .unwrap()
+        .trim_start_matches('[')
+        .to_owned();
+    let again = message(
+        &sender,
+        "info@nlg.kz",
+        "Re: удаление",
+        "Я уже писал: удалите, пожалуйста, мои персональные данные.",
+    );
+    let again_id = message_id_of(&again);
+    d.deliver(&again).await;
+    // The same bytes again (a client that sent twice): stored once, answered once.
+    d.deliver(&again).await;
+    d.wait_triaged(2, ACK_TIMEOUT).await;
+    let mail = wait_for_mail(&sender, 3, ACK_TIMEOUT).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mail_now = list(&sender).await;
+    assert_eq!(
+        mail_now.len(),
+        3,
+        "one answer per message, the redelivery none"
+    );
+    let answer = mail
+        .iter()
+        .find(|m| m.in_reply_to.as_deref() == Some(again_id.as_str()))
+        .unwrap_or_else(|| panic!("no answer threaded to the second message: {mail:?}"));
+    assert!(answer.subject.contains(&reference), "{}", answer.subject);
+    assert!(
+        !regex::Regex::new(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
+            .unwrap()
+            .is_match(&answer.body),
+        "no code repeated: {}",
+        answer.body
+    );
+    let requests: i64 = sqlx::query_scalar("SELECT count(*) FROM requests")
+        .fetch_one(&d.pool)
+        .await
+        .unwrap();
+    assert_eq!(requests, 1, "the second message joined the first request");
+    worker.stop().await;
+    d.cleanup().await;
+}
