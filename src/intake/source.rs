@@ -5,9 +5,14 @@
 //! (`intake: IMAP host:993: UID FETCH timed out after 60 s; reconnecting in 500 ms`), and
 //! intake reconnects with backoff. Nothing is lost: the checkpoint advances only with what was
 //! stored.
+//!
+//! While mail is arriving the reader does not IDLE: Dovecot reports new mail in IDLE about half a
+//! second late, which was the whole of the intake latency at 50 requests/s. For `BUSY_FOR` after
+//! the last new message it polls (NOOP + UID SEARCH) every `BUSY_POLL`, then goes back to IDLE
+//! (or to `poll_secs` polling) when the mailbox is quiet.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::TryStreamExt;
@@ -21,6 +26,10 @@ use crate::config::{ImapSettings, Secret};
 
 /// UIDs fetched per FETCH command.
 const FETCH_CHUNK: usize = 50;
+/// While mail is arriving: poll this often instead of waiting in IDLE…
+const BUSY_POLL: Duration = Duration::from_millis(40);
+/// …for this long after the last new message.
+const BUSY_FOR: Duration = Duration::from_secs(2);
 /// How often a standby worker tries to become the mailbox reader.
 const STANDBY_RETRY: Duration = Duration::from_secs(5);
 
@@ -141,10 +150,20 @@ async fn session(
         idle = use_idle,
         "intake: mailbox selected"
     );
+    let mut last_new: Option<Instant> = None;
     loop {
+        let before = last;
         last = fetch_new(&mut session, pool, settings, key, validity, last).await?;
         leadership.check().await?;
-        if use_idle {
+        if last != before {
+            last_new = Some(Instant::now());
+        }
+        if last_new.is_some_and(|at| at.elapsed() < BUSY_FOR) {
+            if sleep_or_shutdown(BUSY_POLL, shutdown).await {
+                limit.run("LOGOUT", session.logout()).await.ok();
+                return Ok(());
+            }
+        } else if use_idle {
             let mut idle = session.idle();
             limit.run("IDLE", idle.init()).await?;
             let outcome = {
