@@ -284,6 +284,11 @@ async fn a_locked_store_row_times_out_the_task_and_it_completes_once_released() 
     wait_status(&d, &b.email, "completed").await;
     assert_eq!(lab.shop_rows(&b).await, (0, 0, 0));
     assert_ne!(request_status(&d, &a.email).await.0, "completed");
+    // A's shop task is retried on its own ladder (1 s, 5 s, …): wait for it, bounded.
+    let deadline = Instant::now() + WAIT;
+    while lab.shop_rows(&a).await.2 != 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(
         lab.shop_rows(&a).await.2,
         0,
