@@ -45,6 +45,11 @@ pub struct SubjectIds {
 }
 
 impl SubjectIds {
+    /// Whether the text offered identifiers of its own (IIN, phone, another address).
+    pub fn typed(&self) -> bool {
+        !self.iins.is_empty() || !self.phones.is_empty() || !self.given_emails.is_empty()
+    }
+
     pub fn values(&self, identifier: Identifier) -> &[String] {
         match identifier {
             Identifier::Email => &self.emails,

@@ -93,6 +93,20 @@ impl Acknowledger {
         request: &RequestRow,
         code: Option<CodeForSender<'_>>,
     ) -> Result<Acknowledged, Failure> {
+        self.acknowledge_with(tx, request, code, false).await
+    }
+
+    /// [`Acknowledger::acknowledge_in`], and with `not_found` the acknowledgement also says
+    /// that nothing is held under the sender's address and asks for the details the company
+    /// may know the person by (one e-mail instead of two; the processor knows it after the
+    /// lookup).
+    pub async fn acknowledge_with(
+        &self,
+        tx: &mut PgConnection,
+        request: &RequestRow,
+        code: Option<CodeForSender<'_>>,
+        not_found: bool,
+    ) -> Result<Acknowledged, Failure> {
         let request_id = request.id;
         let done: bool =
             sqlx::query_scalar("SELECT acknowledged_at IS NOT NULL FROM requests WHERE id = $1")
@@ -112,6 +126,8 @@ impl Acknowledger {
             if let Some(c) = code {
                 extra["code"] = json!(c.code);
                 extra["expires_hours"] = json!(c.expires_hours);
+            } else if not_found {
+                extra["not_found"] = json!(true);
             }
             let rendered = self
                 .replier
@@ -153,6 +169,7 @@ impl Acknowledger {
             .await?;
         let name = match outcome {
             Acknowledged::Queued if code.is_some() => "acknowledgement_with_code_queued",
+            Acknowledged::Queued if not_found => "acknowledgement_asking_details_queued",
             Acknowledged::Queued => "acknowledgement_queued",
             Acknowledged::RateLimited => "acknowledgement_rate_limited",
             Acknowledged::NotReplied => "acknowledgement_not_sent",

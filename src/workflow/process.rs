@@ -229,6 +229,7 @@ impl Processor {
             }
         }
 
+        let mut asked_in_acknowledgement = false;
         if unacknowledged {
             let code_to_sender =
                 lookup.found() && !request.verified() && kind != RequestKind::MarketingOptOut;
@@ -239,15 +240,25 @@ impl Processor {
                 tx.commit().await?;
                 return Ok(Step::AwaitingConfirmation);
             }
+            // Nobody under the address and nothing typed to look for: the acknowledgement
+            // itself asks for details (one e-mail instead of two).
+            asked_in_acknowledgement = !lookup.found() && !probe.linked && !probe.typed();
             self.acknowledger
-                .acknowledge_in(&mut tx, &request, None)
+                .acknowledge_with(&mut tx, &request, None, asked_in_acknowledgement)
                 .await?;
             request.status = RequestStatus::Accepted;
         }
 
         if !lookup.found() {
             return self
-                .nobody_under_the_address(tx, &request, kind, &probe, &lookup)
+                .nobody_under_the_address(
+                    tx,
+                    &request,
+                    kind,
+                    &probe,
+                    &lookup,
+                    asked_in_acknowledgement,
+                )
                 .await;
         }
 
@@ -323,6 +334,7 @@ impl Processor {
         kind: RequestKind,
         probe: &SubjectIds,
         lookup: &Lookup,
+        asked_in_acknowledgement: bool,
     ) -> Result<Step, Failure> {
         let request_id = request.id;
         if probe.linked {
@@ -334,22 +346,23 @@ impl Processor {
                 )
                 .await;
         }
-        let typed =
-            !probe.iins.is_empty() || !probe.phones.is_empty() || !probe.given_emails.is_empty();
-        if !typed {
-            // Ask for the details the company may know the person by.
-            let round = verification::rounds(&mut tx, request_id).await?;
-            self.replier
-                .send(
-                    &mut tx,
-                    request,
-                    "unknown_subject",
-                    &format!("unknown:{request_id}:{round}"),
-                    json!({}),
-                    vec![],
-                )
-                .await
-                .map_err(Failure::Retry)?;
+        if !probe.typed() {
+            // Ask for the details the company may know the person by (unless the
+            // acknowledgement just did).
+            if !asked_in_acknowledgement {
+                let round = verification::rounds(&mut tx, request_id).await?;
+                self.replier
+                    .send(
+                        &mut tx,
+                        request,
+                        "unknown_subject",
+                        &format!("unknown:{request_id}:{round}"),
+                        json!({}),
+                        vec![],
+                    )
+                    .await
+                    .map_err(Failure::Retry)?;
+            }
             transition(
                 &mut tx,
                 request_id,
