@@ -201,13 +201,10 @@ fn wants_reply(request: &RequestRow) -> bool {
 /// proof, and the request is neither for staff first nor addressed to a silent sender. Only
 /// then does its acknowledgement wait for the lookup.
 pub fn may_carry_code(request: &RequestRow) -> bool {
-    let proof_needed = request
-        .kind
-        .parse::<RequestKind>()
-        .is_ok_and(|k| k != RequestKind::MarketingOptOut);
+    // Verified senders and opt-outs too: their acknowledgement may have to say that nobody
+    // was found and ask for details, which is known only after the lookup.
     request.status == RequestStatus::Received
         && !request.review
         && wants_reply(request)
-        && !request.verified()
-        && proof_needed
+        && request.kind.parse::<RequestKind>().is_ok()
 }

@@ -102,7 +102,7 @@ async fn each_request_gets_one_threaded_acknowledgement_in_its_language() {
     // Nothing more arrives later (no second acknowledgement in flight).
     tokio::time::sleep(Duration::from_secs(2)).await;
     for address in [&ru, &en, &kk] {
-        assert_eq!(list(address).await.len(), 2);
+        assert_eq!(list(address).await.len(), 1);
     }
     // The requests stay in INBOX, unread: intake fetches with BODY.PEEK.
     let inbox = d.intake_mailbox().await;
@@ -174,8 +174,8 @@ async fn automatic_mail_gets_no_answer_and_business_mail_stays_unread() {
         .await
         .unwrap();
     assert_eq!(
-        emails, 2,
-        "only the control request is answered (acknowledgement + confirmation)"
+        emails, 1,
+        "only the control request is answered (one acknowledgement asking for details)"
     );
     for address in [&ooo, &ooo_ru, &bounced, &business] {
         assert!(list(address).await.is_empty(), "{address} got nothing");
@@ -234,12 +234,12 @@ async fn restarts_and_refetching_do_not_acknowledge_twice() {
 
     assert_eq!(
         list(&first).await.len(),
-        2,
+        1,
         "first sender: nothing more after restarts"
     );
     assert_eq!(
         list(&second).await.len(),
-        2,
+        1,
         "second sender: nothing more after a crash"
     );
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_messages")
@@ -276,13 +276,13 @@ async fn two_workers_acknowledge_each_request_once() {
         ))
         .await;
     }
-    d.wait_emails_sent(12, ACK_TIMEOUT).await;
+    d.wait_emails_sent(6, ACK_TIMEOUT).await;
     for sender in &senders {
         settled(sender).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     for sender in &senders {
-        assert_eq!(list(sender).await.len(), 2, "{sender}: nothing sent twice");
+        assert_eq!(list(sender).await.len(), 1, "{sender}: nothing sent twice");
     }
     let rows = sqlx::query(
         "SELECT count(*) AS n, count(DISTINCT dedupe_key) AS k FROM outbox WHERE channel = 'email'",
@@ -290,8 +290,8 @@ async fn two_workers_acknowledge_each_request_once() {
     .fetch_one(&d.pool)
     .await
     .unwrap();
-    assert_eq!(rows.get::<i64, _>("n"), 12);
-    assert_eq!(rows.get::<i64, _>("k"), 12);
+    assert_eq!(rows.get::<i64, _>("n"), 6);
+    assert_eq!(rows.get::<i64, _>("k"), 6);
     a.stop().await;
     b.stop().await;
     d.cleanup().await;
@@ -543,12 +543,12 @@ async fn a_repeated_request_is_answered_and_joins_the_first() {
     // The same bytes again (a client that sent twice): stored once, answered once.
     d.deliver(&again).await;
     d.wait_triaged(2, ACK_TIMEOUT).await;
-    let mail = wait_for_mail(&sender, 3, ACK_TIMEOUT).await;
+    let mail = wait_for_mail(&sender, 2, ACK_TIMEOUT).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mail_now = list(&sender).await;
     assert_eq!(
         mail_now.len(),
-        3,
+        2,
         "one answer per message, the redelivery none"
     );
     let answer = mail
