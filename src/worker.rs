@@ -268,17 +268,8 @@ fn spawn_console(
     if !settings.console.enabled {
         return;
     }
-    let decider = crate::review::decisions::Decider::new(
-        pool.clone(),
-        templates.clone(),
-        settings.company.clone(),
-        WorkQueue::requests(
-            &settings.rabbitmq.prefix,
-            &settings.rabbitmq.retry_delays_ms,
-        ),
-        Calendar::new(&settings.calendar),
-        settings.deadlines.clone(),
-    );
+    let decider =
+        crate::review::decisions::Decider::from_settings(settings, pool.clone(), templates.clone());
     let console = crate::review::web::Console::new(decider, settings.console.clone());
     tasks.spawn(crate::review::web::serve(
         console,

@@ -12,7 +12,6 @@ use super::Application;
 use crate::config::Settings;
 use crate::domain::RequestKind;
 use crate::outbound::templates::Templates;
-use crate::queue::topology::WorkQueue;
 use crate::review::auth::{self, Staff};
 use crate::review::decisions::{Decider, Decision};
 use crate::workflow::deadline::{almaty, Calendar};
@@ -124,12 +123,12 @@ pub enum ReviewCommand {
 
 /// Connected and migrated; a decision goes through [`decide`].
 pub async fn run(app: &Application, command: ReviewCommand) -> anyhow::Result<()> {
-    match command {
+    let (request, as_staff, decision) = match command {
         ReviewCommand::List { status, kind, json } => {
-            list(&app.settings, &app.pool, status, kind, json).await
+            return list(&app.settings, &app.pool, status, kind, json).await
         }
         ReviewCommand::Show { request, json } => {
-            show(&app.settings, &app.pool, &request, json).await
+            return show(&app.settings, &app.pool, &request, json).await
         }
         ReviewCommand::Approve {
             request,
@@ -138,86 +137,43 @@ pub async fn run(app: &Application, command: ReviewCommand) -> anyhow::Result<()
             override_conflicts,
             override_obligations,
             as_staff,
-        } => {
-            let kind = parse_kind(&kind)?;
-            decide(
-                &app.settings,
-                &app.pool,
-                &request,
-                &as_staff,
-                Decision::Approve {
-                    kind,
-                    fingerprint,
-                    override_conflicts,
-                    override_obligations,
-                },
-            )
-            .await
-        }
+        } => (
+            request,
+            as_staff,
+            Decision::Approve {
+                kind: parse_kind(&kind)?,
+                fingerprint,
+                override_conflicts,
+                override_obligations,
+            },
+        ),
         ReviewCommand::Close {
             request,
             note,
             as_staff,
-        } => {
-            decide(
-                &app.settings,
-                &app.pool,
-                &request,
-                &as_staff,
-                Decision::Close { note },
-            )
-            .await
-        }
+        } => (request, as_staff, Decision::Close { note }),
         ReviewCommand::RetryRequest { request, as_staff } => {
-            decide(
-                &app.settings,
-                &app.pool,
-                &request,
-                &as_staff,
-                Decision::RetryRequest,
-            )
-            .await
+            (request, as_staff, Decision::RetryRequest)
         }
         ReviewCommand::Reject {
             request,
             reason,
             as_staff,
-        } => {
-            decide(
-                &app.settings,
-                &app.pool,
-                &request,
-                &as_staff,
-                Decision::Reject { reason },
-            )
-            .await
-        }
-        ReviewCommand::Retry { task_id, as_staff } => {
-            let request = request_of_task(&app.pool, task_id).await?;
-            decide(
-                &app.settings,
-                &app.pool,
-                &request,
-                &as_staff,
-                Decision::RetryStoreTask { task_id },
-            )
-            .await
-        }
+        } => (request, as_staff, Decision::Reject { reason }),
+        ReviewCommand::Retry { task_id, as_staff } => (
+            request_of_task(&app.pool, task_id).await?,
+            as_staff,
+            Decision::RetryStoreTask { task_id },
+        ),
         ReviewCommand::Done {
             task_id,
             note,
             as_staff,
-        } => {
-            let request = request_of_task(&app.pool, task_id).await?;
-            decide(
-                &app.settings,
-                &app.pool,
-                &request,
-                &as_staff,
-                Decision::MarkStoreTaskDone { task_id, note },
-            )
-            .await
-        }
+        } => (
+            request_of_task(&app.pool, task_id).await?,
+            as_staff,
+            Decision::MarkStoreTaskDone { task_id, note },
+        ),
         ReviewCommand::Link {
             request,
             email,
@@ -241,45 +197,20 @@ pub async fn run(app: &Application, command: ReviewCommand) -> anyhow::Result<()
                     .ok_or_else(|| anyhow::anyhow!("--phone is not a valid number"))?;
                 subject.phones.push(phone.to_string());
             }
-            decide(
-                &app.settings,
-                &app.pool,
-                &request,
-                &as_staff,
-                Decision::LinkSubject { subject },
-            )
-            .await
+            (request, as_staff, Decision::LinkSubject { subject })
         }
         ReviewCommand::Ask {
             request,
             question,
             as_staff,
-        } => {
-            decide(
-                &app.settings,
-                &app.pool,
-                &request,
-                &as_staff,
-                Decision::AskInformation { question },
-            )
-            .await
-        }
-    }
+        } => (request, as_staff, Decision::AskInformation { question }),
+    };
+    decide(&app.settings, &app.pool, &request, &as_staff, decision).await
 }
 
 pub fn decider(settings: &Settings, pool: PgPool) -> anyhow::Result<Decider> {
     let templates = Arc::new(Templates::load(&settings.templates_dir)?);
-    Ok(Decider::new(
-        pool,
-        templates,
-        settings.company.clone(),
-        WorkQueue::requests(
-            &settings.rabbitmq.prefix,
-            &settings.rabbitmq.retry_delays_ms,
-        ),
-        Calendar::new(&settings.calendar),
-        settings.deadlines.clone(),
-    ))
+    Ok(Decider::from_settings(settings, pool, templates))
 }
 
 pub async fn list(

@@ -423,15 +423,7 @@ impl Mailer {
                     Ok(message) => message,
                     Err(e) => {
                         // This e-mail can never be sent; the server is fine: go on.
-                        let gave_up = outbox::record_leased_failure(
-                            pool,
-                            row.id,
-                            &format!("{e:#}"),
-                            self.max_attempts,
-                        )
-                        .await?;
-                        pass.failed += 1;
-                        self.metrics.email_failed(gave_up);
+                        self.failed(pool, row.id, &e, &mut pass).await?;
                         tracing::warn!(outbox_id = row.id, to = %redact::email(&email.to), "e-mail cannot be built: {e:#}");
                         continue;
                     }
@@ -466,17 +458,9 @@ impl Mailer {
                         );
                     }
                     Err(e) => {
-                        let gave_up = outbox::record_leased_failure(
-                            pool,
-                            row.id,
-                            &format!("{e:#}"),
-                            self.max_attempts,
-                        )
-                        .await?;
+                        let gave_up = self.failed(pool, row.id, &e, &mut pass).await?;
                         let rest: Vec<i64> = rows.map(|(_, r)| r.id).collect();
                         outbox::release_leases(pool, &rest).await?;
-                        pass.failed += 1;
-                        self.metrics.email_failed(gave_up);
                         span.in_scope(|| tracing::warn!(to = %redact::email(&email.to), gave_up, "sending failed: {e:#}"));
                         // A failing server fails every row: stop this pass and back off.
                         return Ok(pass);
@@ -485,6 +469,23 @@ impl Mailer {
             }
             batch = if full { (batch * 2).min(MAX_BATCH) } else { 1 };
         }
+    }
+
+    /// Records a failed attempt at a leased e-mail (its lease ends, it backs off or is given
+    /// up) and counts it; returns whether it was given up.
+    async fn failed(
+        &self,
+        pool: &PgPool,
+        id: i64,
+        error: &anyhow::Error,
+        pass: &mut Pass,
+    ) -> anyhow::Result<bool> {
+        let gave_up =
+            outbox::record_leased_failure(pool, id, &format!("{error:#}"), self.max_attempts)
+                .await?;
+        pass.failed += 1;
+        self.metrics.email_failed(gave_up);
+        Ok(gave_up)
     }
 
     /// Sends on the slot's connection, opening one if needed (or if the kept one does not

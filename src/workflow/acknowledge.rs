@@ -4,11 +4,11 @@
 //! in the same transaction that marks the request acknowledged, so a redelivered message, a
 //! restarted worker or a second worker finds it done and does nothing more.
 //!
-//! One e-mail per request where the content allows: a request that may need a one-time code
-//! from its sender (sender not proven, a kind that needs proof) is not acknowledged here but by
-//! the processor, after the store lookup and in the same transaction as the next status, so the
-//! acknowledgement itself carries the code when the code goes to the sender
-//! ([`Acknowledged::Deferred`]). Every other request is acknowledged here at once, as before.
+//! One e-mail per request where the content allows: a request the processor will look up is
+//! not acknowledged here but by the processor, after the store lookup and in the same
+//! transaction as the next status, so the acknowledgement itself carries the code (when it goes
+//! to the sender) or asks for details (when nobody is found) ([`Acknowledged::Deferred`]).
+//! Requests for staff first and silent senders are acknowledged here at once.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -43,7 +43,8 @@ pub enum Acknowledged {
     /// The understanding says not to write to this sender (e.g. a noreply address).
     NotReplied,
     AlreadyDone,
-    /// Left to the processor: the acknowledgement may carry a code, known after the lookup.
+    /// Left to the processor: the acknowledgement may carry a code or ask for details, known
+    /// after the lookup.
     Deferred,
 }
 
@@ -75,7 +76,7 @@ impl Acknowledger {
         if request.status != RequestStatus::Received {
             return Ok(Acknowledged::AlreadyDone);
         }
-        if may_carry_code(&request) {
+        if waits_for_lookup(&request) {
             return Ok(Acknowledged::Deferred);
         }
         let outcome = self.acknowledge_in(&mut tx, &request, None).await?;
@@ -196,13 +197,10 @@ fn wants_reply(request: &RequestRow) -> bool {
         .unwrap_or(true)
 }
 
-/// Whether the processor may have to ask this request's sender for a code: the sender's
-/// address is not proven yet (a trusted MX verdict is read by the processor), the kind needs
-/// proof, and the request is neither for staff first nor addressed to a silent sender. Only
-/// then does its acknowledgement wait for the lookup.
-pub fn may_carry_code(request: &RequestRow) -> bool {
-    // Verified senders and opt-outs too: their acknowledgement may have to say that nobody
-    // was found and ask for details, which is known only after the lookup.
+/// Whether this request's acknowledgement waits for the processor's lookup, so that it can
+/// carry a code or ask for details in the same e-mail: every request of a known kind that is
+/// neither for staff first nor addressed to a silent sender.
+pub fn waits_for_lookup(request: &RequestRow) -> bool {
     request.status == RequestStatus::Received
         && !request.review
         && wants_reply(request)

@@ -141,7 +141,7 @@ impl Processor {
             .await?
             .ok_or_else(missing)?;
         if request.status == RequestStatus::Received
-            && !super::acknowledge::may_carry_code(&request)
+            && !super::acknowledge::waits_for_lookup(&request)
         {
             // Acknowledged at once, in a transaction of its own (the latency the sender sees);
             // one that may carry a code is acknowledged below, after the lookup.
@@ -157,7 +157,7 @@ impl Processor {
         let looking_for_staff = request.status == RequestStatus::NeedsReview;
         // Not acknowledged yet (deferred by `acknowledge`): acknowledged below, after the lookup.
         let unacknowledged = request.status == RequestStatus::Received
-            && super::acknowledge::may_carry_code(&request);
+            && super::acknowledge::waits_for_lookup(&request);
         if !request.status.is_actionable() && !looking_for_staff && !unacknowledged {
             return Ok(Step::Waiting(request.status));
         }

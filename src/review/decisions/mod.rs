@@ -216,6 +216,26 @@ struct Step<'a> {
 }
 
 impl Decider {
+    /// The decider the console and the CLI use: the company, the requests queue, the calendar
+    /// and the deadlines as configured.
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+        pool: PgPool,
+        templates: Arc<Templates>,
+    ) -> Self {
+        Self::new(
+            pool,
+            templates,
+            settings.company.clone(),
+            WorkQueue::requests(
+                &settings.rabbitmq.prefix,
+                &settings.rabbitmq.retry_delays_ms,
+            ),
+            Calendar::new(&settings.calendar),
+            settings.deadlines.clone(),
+        )
+    }
+
     pub fn new(
         pool: PgPool,
         templates: Arc<Templates>,
