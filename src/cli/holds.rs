@@ -4,8 +4,8 @@
 use clap::Subcommand;
 
 use super::Application;
+use crate::pipeline::holds;
 use crate::stores::Registry;
-use crate::workflow::tasks;
 
 #[derive(Subcommand)]
 pub enum HoldsCommand {
@@ -24,9 +24,9 @@ pub async fn holds_run(app: &Application) -> anyhow::Result<()> {
     let (settings, pool) = (&app.settings, &app.pool);
     let registry = Registry::new(&settings.stores)?;
     let today = chrono::Utc::now()
-        .with_timezone(&crate::workflow::deadline::almaty())
+        .with_timezone(&crate::request::deadline::almaty())
         .date_naive();
-    let run = tasks::destroy_due_holds(pool, &registry, today).await?;
+    let run = holds::destroy_due_holds(pool, &registry, today).await?;
     println!(
         "holds: {} destroyed, {} skipped (no longer blocked, or already gone), {} failed",
         run.destroyed, run.skipped, run.failed

@@ -19,9 +19,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
+use crate::pipeline::Stages;
 use crate::telemetry;
 use crate::understand::statistical::train::Options as TrainOptions;
-use crate::worker::Stages;
 
 mod app;
 pub mod audit;

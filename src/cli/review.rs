@@ -12,9 +12,9 @@ use super::Application;
 use crate::config::Settings;
 use crate::domain::RequestKind;
 use crate::outbound::templates::Templates;
+use crate::request::deadline::{almaty, Calendar};
 use crate::review::auth::{self, Staff};
 use crate::review::decisions::{Decider, Decision};
-use crate::workflow::deadline::{almaty, Calendar};
 
 #[derive(Subcommand)]
 pub enum ReviewCommand {

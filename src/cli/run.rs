@@ -1,20 +1,21 @@
 //! `run`, `intake`, `process` and `console`: the worker's long-running stages, until Ctrl-C /
-//! SIGTERM. [`worker::run`] and [`worker::run_console`] connect and migrate themselves (the
+//! SIGTERM. [`pipeline::run`] and [`pipeline::wiring::run_console`] connect and migrate themselves (the
 //! tests start them the same way).
 
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::worker::{self, Stages};
+use crate::pipeline;
+use crate::pipeline::Stages;
 
 /// `run` (every stage), `intake` or `process`.
 pub async fn run(settings: Settings, stages: Stages) -> anyhow::Result<()> {
-    worker::run(settings, stages, shutdown_on_signal()).await
+    pipeline::run(settings, stages, shutdown_on_signal()).await
 }
 
 /// `console`: only the staff review console and its digest.
 pub async fn console(settings: Settings) -> anyhow::Result<()> {
-    worker::run_console(settings, shutdown_on_signal()).await
+    pipeline::wiring::run_console(settings, shutdown_on_signal()).await
 }
 
 /// A token cancelled on Ctrl-C or SIGTERM.

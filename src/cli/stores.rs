@@ -6,8 +6,8 @@ use clap::Subcommand;
 use super::Application;
 use crate::config::Settings;
 use crate::domain::RequestKind;
+use crate::pipeline::requests::plan;
 use crate::stores::{self, Registry};
-use crate::workflow::process;
 
 #[derive(Subcommand)]
 pub enum StoresCommand {
@@ -49,7 +49,7 @@ pub async fn stores_check(settings: &Settings) -> anyhow::Result<()> {
             let mut steps = vec![];
             for table in &store.tables {
                 if let Some(action) = table.actions.get(&kind) {
-                    steps.push(format!("{} {}", process::action_name(action), table.name));
+                    steps.push(format!("{} {}", plan::action_name(action), table.name));
                 }
             }
             if !store.kind.is_sql() && store.takes_part_in(kind) {
@@ -84,7 +84,7 @@ pub async fn plan(app: &Application, request_id: i64) -> anyhow::Result<()> {
         return Ok(());
     }
     let registry = Registry::new(&settings.stores)?;
-    for (store, status, plan) in process::dry_run(pool, &registry, request_id).await? {
+    for (store, status, plan) in plan::dry_run(pool, &registry, request_id).await? {
         println!("{store}: {status}");
         println!("  {}", serde_json::to_string(&plan)?);
     }

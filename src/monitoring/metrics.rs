@@ -24,8 +24,7 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 use sqlx::{PgPool, Row};
 
-use crate::domain::RequestKind;
-use crate::workflow::status::RequestStatus;
+use crate::domain::{RequestKind, RequestStatus};
 
 /// Every store task status the database allows (migrations/0006_lifecycle.sql).
 const STORE_TASK_STATUSES: [&str; 8] = [

@@ -1,12 +1,9 @@
-//! Everything that leaves the worker: reply templates, the outbox, SMTP delivery, queue relay.
-//!
-//! A reply or a queue message is first written to the `outbox` table inside the transaction
-//! that decided it ([`outbox`]); [`mailer`] and [`relay`] drain it afterwards, each row claimed
-//! with `FOR UPDATE SKIP LOCKED` and marked done in the same transaction as the send. So a crash
-//! between commit and send neither loses nor duplicates it, and several workers never send the
-//! same row twice.
+//! What the worker says and sends: reply templates ([`templates`]), the replies composed from
+//! them for a request ([`reply`]), and the outbox ([`outbox`]) every stage writes to inside the
+//! transaction that decided it. The pipeline's relay and mailer stages drain the outbox
+//! afterwards, so a crash between commit and send neither loses nor duplicates a row, and
+//! several workers never send the same row twice.
 
-pub mod mailer;
 pub mod outbox;
-pub mod relay;
+pub mod reply;
 pub mod templates;

@@ -13,9 +13,10 @@
 //! ```
 //!
 //! Publishing waits for the broker's confirm ([`publisher`]); a consumer acks only after its
-//! database commit ([`consumer`]).
+//! database commit ([`consumer`]). What the queues carry is typed in [`messages`].
 
 pub mod consumer;
+pub mod messages;
 pub mod publisher;
 pub mod topology;
 

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::reduce::{self, Keep, Pseudonyms, Reducer};
 use super::RetentionSettings;
-use crate::config::CompanySettings;
+use crate::config::company::CompanySettings;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]

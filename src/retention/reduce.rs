@@ -27,7 +27,7 @@ use regex::Regex;
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
-use crate::workflow::verification;
+use crate::request::verification;
 
 /// What replaces a personal value when the deployment has no hash key.
 pub const PURGED: &str = "[purged]";

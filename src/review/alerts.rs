@@ -257,7 +257,7 @@ impl Alerts {
             .await?;
         }
         if let Some(request_id) = alert.request_id {
-            crate::workflow::reply::event(
+            crate::request::lifecycle::event(
                 &mut tx,
                 request_id,
                 "staff_alerted",

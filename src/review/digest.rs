@@ -19,7 +19,7 @@ use crate::config::{CompanySettings, ConsoleSettings};
 use crate::domain::Language;
 use crate::outbound::outbox::{self, OutgoingEmail};
 use crate::outbound::templates::Templates;
-use crate::workflow::deadline::{almaty, Calendar};
+use crate::request::deadline::{almaty, Calendar};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DigestLine {

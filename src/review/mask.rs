@@ -14,8 +14,8 @@ use regex::Regex;
 use serde_json::{json, Value};
 
 use crate::redact;
+use crate::request::verification;
 use crate::stores::SubjectIds;
-use crate::workflow::verification;
 
 /// What a code looks like on screen.
 pub const MASKED_CODE: &str = "••••-••••";

@@ -30,8 +30,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, Row};
 
-use crate::workflow::deadline::Calendar;
-use crate::workflow::status::RequestStatus;
+use crate::domain::RequestStatus;
+use crate::request::deadline::Calendar;
 
 /// Statuses after which a request needs nothing more.
 pub const FINISHED: &[&str] = &["completed", "rejected", "closed"];
@@ -143,10 +143,10 @@ pub struct Dashboard {
 
 pub async fn dashboard(conn: &mut PgConnection) -> sqlx::Result<Dashboard> {
     let midnight = {
-        let local = Utc::now().with_timezone(&crate::workflow::deadline::almaty());
+        let local = Utc::now().with_timezone(&crate::request::deadline::almaty());
         let start = local.date_naive().and_hms_opt(0, 0, 0).expect("midnight");
         start
-            .and_local_timezone(crate::workflow::deadline::almaty())
+            .and_local_timezone(crate::request::deadline::almaty())
             .single()
             .expect("fixed offset")
             .with_timezone(&Utc)

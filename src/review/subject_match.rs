@@ -3,13 +3,13 @@
 //! conflicts and open obligations found. Counts and names only; never a value.
 //!
 //! Three shapes are read: the current one (with a fingerprint, see
-//! [`crate::workflow::approval`]), the older `{store: {table: count}}`, and NULL (the stores
+//! [`crate::request::approval`]), the older `{store: {table: count}}`, and NULL (the stores
 //! have not been searched yet).
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::workflow::approval;
+use crate::request::approval;
 
 /// One table of one store.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]

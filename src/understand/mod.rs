@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::config::CompanySettings;
+use crate::config::company::CompanySettings;
 use crate::domain::{Bin, Iin, Language, MailKind, Phone, RequestKind};
 
 pub use agreement::Readers;

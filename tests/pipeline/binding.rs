@@ -670,7 +670,7 @@ async fn an_approval_is_rechecked_against_the_facts() {
             id,
             Decision::Approve {
                 kind: RequestKind::Erasure,
-                fingerprint: dsr_worker::workflow::approval::fingerprint_of(&seen).unwrap(),
+                fingerprint: dsr_worker::request::approval::fingerprint_of(&seen).unwrap(),
                 override_conflicts: false,
                 override_obligations: false,
             },
@@ -741,7 +741,7 @@ async fn an_old_address_in_the_text_is_asked_not_trusted() {
             id,
             dsr_worker::review::decisions::Decision::Approve {
                 kind: dsr_worker::domain::RequestKind::WithdrawConsent,
-                fingerprint: dsr_worker::workflow::approval::fingerprint_of(&seen).unwrap(),
+                fingerprint: dsr_worker::request::approval::fingerprint_of(&seen).unwrap(),
                 override_conflicts: false,
                 override_obligations: false,
             },
@@ -809,9 +809,9 @@ async fn a_request_that_always_fails_is_marked_failed_and_the_next_goes_on() {
         .execute(&mut *tx)
         .await
         .unwrap();
-    dsr_worker::workflow::process::publish_request(
+    dsr_worker::queue::messages::publish_request(
         &mut tx,
-        &dsr_worker::worker::queues(&d.settings()).0,
+        &dsr_worker::pipeline::queues(&d.settings()).0,
         id,
         "test:republish",
     )

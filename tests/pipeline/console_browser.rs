@@ -208,7 +208,7 @@ async fn reviewer_approves_a_flagged_request_in_the_browser() {
     sqlx::query("UPDATE requests SET subject_match = $2 WHERE id = $1 AND subject_match IS NULL")
         .bind(id)
         .bind(serde_json::json!({
-            "fingerprint": dsr_worker::workflow::approval::fingerprint([]),
+            "fingerprint": dsr_worker::request::approval::fingerprint([]),
             "at": chrono::Utc::now().to_rfc3339(),
             "anchor": "verified",
             "stores": {},

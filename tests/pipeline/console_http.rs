@@ -184,7 +184,7 @@ impl Site {
         env.extend(extra);
         let d = Deployment::with_env(env).await;
         let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(dsr_worker::worker::run_console(
+        let handle = tokio::spawn(dsr_worker::pipeline::wiring::run_console(
             d.settings(),
             shutdown.clone(),
         ));
@@ -305,7 +305,7 @@ pub fn store_match(
         t["email"] = serde_json::json!(t["email"].as_i64().unwrap() + 1);
     }
     serde_json::json!({
-        "fingerprint": dsr_worker::workflow::approval::fingerprint(rows.iter().copied()),
+        "fingerprint": dsr_worker::request::approval::fingerprint(rows.iter().copied()),
         "at": chrono::Utc::now().to_rfc3339(),
         "anchor": "verified",
         "stores": stores,
@@ -1119,7 +1119,7 @@ async fn deadline_digest_is_queued_once_per_day() {
         templates,
         settings.company.clone(),
         settings.console.clone(),
-        dsr_worker::workflow::deadline::Calendar::new(&settings.calendar),
+        dsr_worker::request::deadline::Calendar::new(&settings.calendar),
     );
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
     let first = digest.send_for(day).await.unwrap();
@@ -1220,7 +1220,8 @@ fn templates(site: &Site) -> std::sync::Arc<dsr_worker::outbound::templates::Tem
 /// form offers those overrides only when there is something to override.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approval_rests_on_the_store_match_staff_saw() {
-    use dsr_worker::workflow::approval::{approval_covers, fingerprint_of};
+    use dsr_worker::request::approval::approval_covers;
+    use dsr_worker::request::approval::fingerprint_of;
     let site = Site::start(vec![]).await;
     let pool = site.d.pool.clone();
     let id = insert_request(
@@ -1498,8 +1499,9 @@ async fn approval_rests_on_the_store_match_staff_saw() {
 /// runs, and the request is never completed (no completion mail).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reject_and_close_end_a_request_from_every_open_status() {
-    use dsr_worker::workflow::reply::Replier;
-    use dsr_worker::workflow::tasks::{complete_if_done, Executor};
+    use dsr_worker::outbound::reply::Replier;
+    use dsr_worker::pipeline::store_actions::complete_if_done;
+    use dsr_worker::pipeline::store_actions::Executor;
     let site = Site::start(vec![]).await;
     let pool = site.d.pool.clone();
     let mut c = site.signed_in("reviewer@nlg.kz", Role::Reviewer).await;
@@ -1616,7 +1618,7 @@ async fn reject_and_close_end_a_request_from_every_open_status() {
     let page = c.get(&format!("/requests/{disputed}?lang=en")).await.text();
     assert!(!page.contains(r#"id="approve""#) && !page.contains("/ask\""));
     assert!(page.contains(r#"id="disputed""#));
-    let fingerprint = dsr_worker::workflow::approval::fingerprint([]);
+    let fingerprint = dsr_worker::request::approval::fingerprint([]);
     let r = c
         .post(
             &format!("/requests/{disputed}/approve"),
@@ -1656,7 +1658,7 @@ async fn reject_and_close_end_a_request_from_every_open_status() {
     .execute(&pool)
     .await
     .unwrap();
-    let (code, _) = dsr_worker::workflow::verification::new_code();
+    let (code, _) = dsr_worker::request::verification::new_code();
     sqlx::query(
         "INSERT INTO outbox (dedupe_key, channel, request_id, payload, next_attempt_at)
          VALUES ('confirm:' || $1, 'email', $1, $2, now() + interval '1 hour'),
@@ -2057,8 +2059,9 @@ async fn store_task_and_ending_decisions_from_the_cli_are_audited() {
 /// data and a console link; the dashboard counts them and lists them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disputes_and_failures_alert_staff_once() {
+    use dsr_worker::domain::RequestStatus;
+    use dsr_worker::request::lifecycle::transition;
     use dsr_worker::review::alerts::Alerts;
-    use dsr_worker::workflow::status::{transition, RequestStatus};
     let site = Site::start(vec![]).await;
     let pool = site.d.pool.clone();
     let id = insert_request(
@@ -2276,7 +2279,7 @@ async fn codes_are_masked_and_linked_identifiers_are_not_audited_in_clear() {
     use dsr_worker::review::mask::MASKED_CODE;
     let site = Site::start(vec![]).await;
     let pool = site.d.pool.clone();
-    let (code, hash) = dsr_worker::workflow::verification::new_code();
+    let (code, hash) = dsr_worker::request::verification::new_code();
     // The sender's text quotes the code (as a reply would); the confirmation mail holds it.
     let raw = message(
         "subject-x@subjects.test",

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use dsr_worker::config::Settings;
-use dsr_worker::worker::{self, Stages};
+use dsr_worker::pipeline;
+use dsr_worker::pipeline::Stages;
 use serde::Deserialize;
 use sqlx::{Connection, PgConnection, PgPool, Row};
 use tokio::net::{TcpListener, TcpStream};
@@ -160,7 +161,11 @@ impl Deployment {
     /// Starts a worker process-equivalent (all stages) on this deployment.
     pub fn start_worker(&self) -> Worker {
         let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(worker::run(self.settings(), Stages::ALL, shutdown.clone()));
+        let handle = tokio::spawn(pipeline::run(
+            self.settings(),
+            Stages::ALL,
+            shutdown.clone(),
+        ));
         Worker { shutdown, handle }
     }
 
@@ -260,7 +265,7 @@ async fn remove(database: String, settings: Settings) {
         dsr_worker::queue::connect("amqp://guest:guest@127.0.0.1:5672/%2f").await
     {
         if let Ok(channel) = connection.create_channel().await {
-            let (requests, tasks) = dsr_worker::worker::queues(&settings);
+            let (requests, tasks) = dsr_worker::pipeline::queues(&settings);
             for q in [&requests, &tasks] {
                 let mut names = vec![q.queue(), q.dead_letter_queue()];
                 names.extend((0..q.retry_delays_ms().len()).map(|i| q.retry_queue(i)));

@@ -1,8 +1,8 @@
 //! The holds job on real stores: each hold ends once however many runs there are, a row that
 //! is no longer blocked is left in place, and a store that is down does not stop the others.
 
+use dsr_worker::pipeline::holds::{destroy_due_holds, HoldsRun};
 use dsr_worker::stores::Registry;
-use dsr_worker::workflow::tasks::{destroy_due_holds, HoldsRun};
 use sqlx::{Executor, Row};
 
 use crate::helpers::*;

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dsr_worker::outbound::mailer::Mailer;
 use dsr_worker::outbound::outbox::{self, OutgoingEmail};
+use dsr_worker::pipeline::mailer::Mailer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;

@@ -444,8 +444,8 @@ pub async fn staff_decider(
             dsr_worker::outbound::templates::Templates::load(&settings.templates_dir).unwrap(),
         ),
         settings.company.clone(),
-        dsr_worker::worker::queues(&settings).0,
-        dsr_worker::workflow::deadline::Calendar::new(&settings.calendar),
+        dsr_worker::pipeline::queues(&settings).0,
+        dsr_worker::request::deadline::Calendar::new(&settings.calendar),
         settings.deadlines.clone(),
     );
     (decider, staff)
@@ -615,9 +615,9 @@ async fn erasure_removes_that_subject_everywhere_and_keeps_held_rows_blocked() {
         .await
         .unwrap();
     let settings = d.settings();
-    dsr_worker::workflow::tasks::retry(
+    dsr_worker::pipeline::store_actions::retry(
         &d.pool,
-        &dsr_worker::worker::queues(&settings).1,
+        &dsr_worker::pipeline::queues(&settings).1,
         task,
         "test",
     )
@@ -781,9 +781,9 @@ async fn spoofable_sender_gets_a_confirmation_round_trip_first() {
         .await
         .unwrap();
     let mut tx = d.pool.begin().await.unwrap();
-    dsr_worker::workflow::process::publish_request(
+    dsr_worker::queue::messages::publish_request(
         &mut tx,
-        &dsr_worker::worker::queues(&d.settings()).0,
+        &dsr_worker::pipeline::queues(&d.settings()).0,
         id,
         "test:redelivered",
     )
@@ -1124,13 +1124,13 @@ async fn webhook_processor_that_never_confirms_stays_pending() {
     );
 
     let settings = d.settings();
-    let replier = dsr_worker::workflow::reply::Replier::new(
+    let replier = dsr_worker::outbound::reply::Replier::new(
         std::sync::Arc::new(
             dsr_worker::outbound::templates::Templates::load(&settings.templates_dir).unwrap(),
         ),
         settings.company.clone(),
     );
-    assert!(dsr_worker::workflow::tasks::resolve(
+    assert!(dsr_worker::pipeline::store_actions::resolve(
         &d.pool,
         &replier,
         task_id,
@@ -1264,7 +1264,7 @@ async fn staff_link_approve_mark_done_and_retry_move_requests_on() {
             id,
             Decision::Approve {
                 kind: RequestKind::Restriction,
-                fingerprint: dsr_worker::workflow::approval::fingerprint_of(&seen).unwrap(),
+                fingerprint: dsr_worker::request::approval::fingerprint_of(&seen).unwrap(),
                 override_conflicts: true,
                 override_obligations: false,
             },

@@ -5,9 +5,9 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 use super::{Change, DecisionError, Recorded, Step};
-use crate::domain::RequestKind;
-use crate::workflow::approval;
-use crate::workflow::status::{transition, RequestStatus};
+use crate::domain::{RequestKind, RequestStatus};
+use crate::request::approval;
+use crate::request::lifecycle::transition;
 
 pub(super) async fn apply(
     step: &mut Step<'_>,

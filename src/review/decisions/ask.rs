@@ -3,7 +3,8 @@
 use serde_json::json;
 
 use super::{Change, DecisionError, Recorded, Step};
-use crate::workflow::status::{transition, RequestStatus};
+use crate::domain::RequestStatus;
+use crate::request::lifecycle::transition;
 
 pub(super) async fn apply(step: &mut Step<'_>, question: &str) -> Result<Recorded, DecisionError> {
     let request_id = step.request_id;

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::end::end;
 use super::{Change, DecisionError, Recorded, Step};
-use crate::workflow::status::RequestStatus;
+use crate::domain::RequestStatus;
 
 pub(super) async fn apply(step: &mut Step<'_>, note: &str) -> Result<Recorded, DecisionError> {
     let ended = end(

@@ -4,7 +4,8 @@ use serde_json::{json, Value};
 use sqlx::PgConnection;
 
 use super::{DecisionError, CANCELLABLE_TASKS};
-use crate::workflow::status::{transition, RequestStatus};
+use crate::domain::RequestStatus;
+use crate::request::lifecycle::transition;
 
 /// Ends request `request_id` as `to` (rejected or closed), inside the caller's transaction:
 /// cancels its open store tasks, closes its open verification and holds back the e-mails

@@ -3,7 +3,7 @@
 //!
 //! The web console and the CLI both call [`Decider::decide`], so they cannot drift apart. Every
 //! status change goes through
-//! [`transition`](crate::workflow::status::transition); [`Decision::allowed_in`] says which decision is
+//! [`transition`](crate::request::lifecycle::transition); [`Decision::allowed_in`] says which decision is
 //! possible in which status:
 //!
 //! | decision | request status | becomes |
@@ -35,14 +35,15 @@ use super::audit::{self, AuditAction, AuditEntry};
 use super::auth::Staff;
 use super::mask;
 use crate::config::CompanySettings;
-use crate::domain::RequestKind;
+use crate::domain::{RequestKind, RequestStatus};
 use crate::outbound::outbox;
+use crate::outbound::reply::Replier;
 use crate::outbound::templates::Templates;
+use crate::queue::messages::publish_request;
 use crate::queue::topology::WorkQueue;
-use crate::workflow::deadline::{Calendar, DeadlineSettings};
-use crate::workflow::process::publish_request;
-use crate::workflow::reply::{Replier, RequestRow};
-use crate::workflow::status::{RequestStatus, TransitionError};
+use crate::request::deadline::{Calendar, DeadlineSettings};
+use crate::request::lifecycle::TransitionError;
+use crate::request::RequestRow;
 
 mod approve;
 mod ask;

@@ -5,7 +5,8 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::{Change, DecisionError, Recorded, Step};
-use crate::workflow::status::{transition, RequestStatus};
+use crate::domain::RequestStatus;
+use crate::request::lifecycle::transition;
 
 pub(super) async fn apply(step: &mut Step<'_>) -> Result<Recorded, DecisionError> {
     let request_id = step.request_id;

@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use super::{Change, DecisionError, Recorded, Step};
-use crate::workflow::reply::Replier;
-use crate::workflow::status::RequestStatus;
+use crate::domain::RequestStatus;
+use crate::outbound::reply::Replier;
 
 pub(super) async fn apply(
     step: &mut Step<'_>,
@@ -22,7 +22,7 @@ pub(super) async fn apply(
         )));
     }
     let replier = Replier::new(step.decider.templates.clone(), step.decider.company.clone());
-    let (_, completed) = crate::workflow::tasks::resolve_in(
+    let (_, completed) = crate::pipeline::store_actions::resolve_in(
         &mut step.tx,
         &replier,
         task_id,

@@ -11,7 +11,7 @@ pub(super) async fn apply(step: &mut Step<'_>, task_id: i64) -> Result<Recorded,
             "task {task_id} is `{task_status}`; only a failed task is replayed"
         )));
     }
-    crate::workflow::tasks::retry_in(
+    crate::pipeline::store_actions::retry_in(
         &mut step.tx,
         &step.decider.requests.sibling("store-actions"),
         task_id,

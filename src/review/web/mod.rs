@@ -53,8 +53,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::auth::{self, LoginOutcome, LoginPolicy, Role, Session};
 use super::decisions::{Decider, Decision, DecisionError};
 use crate::config::ConsoleSettings;
-use crate::domain::Language;
-use crate::domain::RequestKind;
+use crate::domain::{Language, RequestKind};
 
 pub const SESSION_COOKIE: &str = "dsr_session";
 pub const LOGIN_CSRF_COOKIE: &str = "dsr_login_csrf";
@@ -342,7 +341,7 @@ async fn login_submit(
             "{} {}.",
             i18n::text(lang, "login.locked"),
             until
-                .with_timezone(&crate::workflow::deadline::almaty())
+                .with_timezone(&crate::request::deadline::almaty())
                 .format("%H:%M")
         )),
     }

@@ -12,13 +12,12 @@ use once_cell::sync::Lazy;
 use serde::Serialize;
 
 use super::i18n;
-use crate::domain::{Language, RequestKind};
+use crate::domain::{Language, RequestKind, RequestStatus};
+use crate::request::deadline::almaty;
 use crate::review::audit::{AuditEntry, Verification};
 use crate::review::auth::{Role, Session};
 use crate::review::decisions::Decision;
 use crate::review::{Dashboard, FailedItem, QueueItem, RequestDetail, Stage, STATUSES};
-use crate::workflow::deadline::almaty;
-use crate::workflow::status::RequestStatus;
 
 /// The console templates, by name.
 pub const TEMPLATES: &[(&str, &str)] = &[

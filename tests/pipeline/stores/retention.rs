@@ -118,7 +118,7 @@ fn retention_of(d: &Deployment, pool: PgPool) -> Retention {
     Retention::new(
         pool,
         settings.retention.clone(),
-        &dsr_worker::worker::hash_key(&settings).unwrap(),
+        &dsr_worker::pipeline::wiring::hash_key(&settings).unwrap(),
         &settings.company,
     )
 }
@@ -468,7 +468,7 @@ async fn after_the_retention_period_nothing_of_an_erased_person_remains() {
         dsr_worker::cli::stores::plan(&app, id).await.unwrap();
     }
     let mut conn = d.pool.acquire().await.unwrap();
-    let calendar = dsr_worker::workflow::deadline::Calendar::new(&settings.calendar);
+    let calendar = dsr_worker::request::deadline::Calendar::new(&settings.calendar);
     let detail = dsr_worker::review::request_detail(&mut conn, &calendar, erasure)
         .await
         .unwrap()
@@ -516,7 +516,8 @@ async fn newest_request_when_after(d: &Deployment, email: &str, after: i64) -> i
 /// Waits until the worker has taken request `id` as far as it goes alone; then, if it is not
 /// final (waiting for someone), closes it as staff would.
 async fn settle_final(pool: &PgPool, id: i64) {
-    use dsr_worker::workflow::status::{transition, RequestStatus};
+    use dsr_worker::domain::RequestStatus;
+    use dsr_worker::request::lifecycle::transition;
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let status: RequestStatus = status_of(pool, id).await.parse().unwrap();

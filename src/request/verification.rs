@@ -10,7 +10,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Row};
 
-use super::reply::{event, RequestRow};
+use crate::request::lifecycle::event;
+use crate::request::RequestRow;
 
 /// Replies with a wrong code accepted before the verification is closed.
 pub const MAX_ATTEMPTS: i32 = 5;

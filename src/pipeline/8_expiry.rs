@@ -8,9 +8,10 @@ use serde_json::json;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::reply::{Replier, RequestRow};
-use super::status::{transition, RequestStatus};
-use super::verification;
+use crate::domain::RequestStatus;
+use crate::outbound::reply::Replier;
+use crate::request::lifecycle::transition;
+use crate::request::{verification, RequestRow};
 
 /// Closes every request that waited past its `expires_at`; returns how many.
 pub async fn close_expired(pool: &PgPool, replier: &Replier) -> anyhow::Result<usize> {

@@ -11,7 +11,7 @@
 //!    sender's path, and `dmarc=pass` alone does not say whether DKIM or SPF made it pass, so
 //!    neither is proof for those kinds. A marketing opt-out needs no proof at all (it only sets
 //!    flags); for it any aligned pass is recorded.
-//! 2. A confirmation round trip ([`super::verification`]): a one-time code sent to the address,
+//! 2. A confirmation round trip ([`crate::request::verification`]): a one-time code sent to the address,
 //!    typed back in a reply from it before it expires.
 
 mod alignment;

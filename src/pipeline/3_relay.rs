@@ -3,7 +3,7 @@
 
 use sqlx::{PgPool, Row};
 
-use super::outbox::{self, OutgoingPublish};
+use crate::outbound::outbox::{self, OutgoingPublish};
 use crate::queue::publisher::Publisher;
 
 /// Publishes due rows until none is due; returns how many were published.

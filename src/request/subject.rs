@@ -100,10 +100,10 @@ impl Lookup {
         self.stores.values().map(StoreMatch::outside).sum()
     }
 
-    /// The fingerprint of the bound rows ([`super::approval::fingerprint`]): two lookups with
+    /// The fingerprint of the bound rows ([`crate::request::approval::fingerprint`]): two lookups with
     /// the same fingerprint would act on exactly the same rows.
     pub fn fingerprint(&self) -> String {
-        super::approval::fingerprint(self.stores.iter().flat_map(|(s, m)| {
+        crate::request::approval::fingerprint(self.stores.iter().flat_map(|(s, m)| {
             m.tables.iter().flat_map(move |(t, keys)| {
                 keys.iter()
                     .map(move |k| (s.as_str(), t.as_str(), k.as_str()))

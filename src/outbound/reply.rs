@@ -9,152 +9,13 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
-use super::status::RequestStatus;
-use crate::config::CompanySettings;
-use crate::domain::Language;
+use crate::config::company::CompanySettings;
 use crate::monitoring::metrics::{Metrics, Suppressed};
 use crate::outbound::outbox::{self, Attachment, OutgoingEmail, Queued, Urgency};
 use crate::outbound::templates::Templates;
-use crate::stores::SubjectIds;
-
-/// The parts of a request every step needs.
-#[derive(Debug, Clone)]
-pub struct RequestRow {
-    pub id: i64,
-    pub reference: String,
-    pub kind: String,
-    pub language: Language,
-    pub review: bool,
-    pub status: RequestStatus,
-    pub sender: String,
-    pub sender_message_id: Option<String>,
-    pub sender_references: Vec<String>,
-    pub understanding: Value,
-    pub inbound_message_id: i64,
-    /// The address that proved itself (trusted DKIM or a code round trip), if any.
-    pub verified_address: Option<String>,
-    pub approved: bool,
-    /// What staff approved (kind, the match they saw, explicit overrides).
-    pub approval: Option<Value>,
-    /// Identifiers staff linked the request to (replace the sender's own when looking up).
-    pub linked_subject: Option<Value>,
-    /// Identifiers the sender gave: `{"iins": [...], "phones": [...], "emails": [...]}`.
-    pub identifiers: Value,
-    /// The last store match recorded (counts only).
-    pub subject_match: Option<Value>,
-}
-
-impl RequestRow {
-    /// Loads and locks a request; `None` if it does not exist. `FOR NO KEY UPDATE` does not
-    /// conflict with the key-share locks that inserts referencing the request take, so two
-    /// store tasks of one request finishing together queue up instead of deadlocking.
-    pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Self>> {
-        let Some(row) = sqlx::query(
-            "SELECT id, reference, kind, language, review, status, sender, sender_message_id,
-                    sender_references, understanding, inbound_message_id, verified_address,
-                    approved_by IS NOT NULL AS approved, approval, linked_subject, identifiers,
-                    subject_match
-             FROM requests WHERE id = $1 FOR NO KEY UPDATE",
-        )
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(Self {
-            id: row.try_get("id")?,
-            reference: row.try_get("reference")?,
-            kind: row.try_get("kind")?,
-            language: row
-                .try_get::<String, _>("language")?
-                .parse()
-                .unwrap_or(Language::Kk),
-            review: row.try_get("review")?,
-            status: row.try_get("status")?,
-            sender: row.try_get("sender")?,
-            sender_message_id: row.try_get("sender_message_id")?,
-            sender_references: row.try_get("sender_references")?,
-            understanding: row.try_get("understanding")?,
-            inbound_message_id: row.try_get("inbound_message_id")?,
-            verified_address: row.try_get("verified_address")?,
-            approved: row.try_get("approved")?,
-            approval: row.try_get("approval")?,
-            linked_subject: row.try_get("linked_subject")?,
-            identifiers: row.try_get("identifiers")?,
-            subject_match: row.try_get("subject_match")?,
-        }))
-    }
-
-    /// Whether the sender's identity (or the contact on file) has been proven.
-    pub fn verified(&self) -> bool {
-        self.verified_address.is_some()
-    }
-
-    /// The staff-linked identifiers, if staff said who the request is about.
-    pub fn linked(&self) -> Option<SubjectIds> {
-        let mut ids: SubjectIds = serde_json::from_value(self.linked_subject.clone()?).ok()?;
-        ids.linked = true;
-        Some(ids)
-    }
-
-    /// Who to look for in the stores: the identifiers staff linked, or the verified address
-    /// (before verification: the sender's, to know whether there is anyone to verify) with the
-    /// IINs and phones the sender gave, which only narrow.
-    pub fn probe(&self) -> SubjectIds {
-        if let Some(linked) = self.linked() {
-            return linked;
-        }
-        SubjectIds {
-            emails: vec![self
-                .verified_address
-                .clone()
-                .unwrap_or_else(|| self.sender.clone())],
-            iins: self.offered("iins"),
-            phones: self.offered("phones"),
-            given_emails: self.offered("emails"),
-            linked: false,
-        }
-    }
-
-    /// Identifiers the sender offered (`iins`, `phones`).
-    pub fn offered(&self, field: &str) -> Vec<String> {
-        strings(self.identifiers.get(field))
-    }
-
-    /// Strings of an understanding field (`iin`, `phones`, `invalid_iin`, ...).
-    pub fn understood(&self, field: &str) -> Vec<String> {
-        strings(self.understanding.get(field))
-    }
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Appends an event to the request's timeline.
-pub async fn event(
-    conn: &mut PgConnection,
-    request_id: i64,
-    event: &str,
-    detail: Value,
-) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO request_events (request_id, event, detail) VALUES ($1, $2, $3)")
-        .bind(request_id)
-        .bind(event)
-        .bind(detail)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
+use crate::request::RequestRow;
 
 /// Who an answer goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -422,19 +283,6 @@ pub fn references_in_subject(subject: &str) -> Vec<String> {
     RE.find_iter(subject)
         .map(|m| m.as_str().to_owned())
         .collect()
-}
-
-/// Loads the row of a request by reference (no lock).
-pub async fn id_of_reference(
-    conn: &mut PgConnection,
-    reference: &str,
-) -> sqlx::Result<Option<i64>> {
-    sqlx::query("SELECT id FROM requests WHERE reference = $1")
-        .bind(reference)
-        .fetch_optional(conn)
-        .await?
-        .map(|r| r.try_get("id"))
-        .transpose()
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! The `requests` queue handler: moves one request as far as it can go, then stops to wait.
+//! Stage 4, the `requests` queue handler: moves one request as far as it can go, then stops to
+//! wait. Its parts: [`acknowledge`] (one acknowledgement per request), [`identity`] (who the
+//! sender is), [`plan`] (what each store does), [`access`] (the access report).
 //!
 //! ```text
 //! received (acknowledgement deferred: it may carry the code, see `acknowledge`)
@@ -28,28 +30,33 @@
 //! comes in a `confirmation` e-mail of its own; a code for the contact on file always does, to
 //! that address (`contact_confirmation`), with a `contact_on_file_notice` to the sender.
 
+pub mod access;
+pub mod acknowledge;
+pub mod identity;
+pub mod plan;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
-use super::access;
-use super::acknowledge::{Acknowledged, Acknowledger, CodeForSender, RequestMessage};
-use super::approval::approval_covers;
-use super::identity;
-use super::reply::{event, Replier, RequestRow, To};
-use super::status::{transition, RequestStatus, TransitionError};
-use super::subject::{Anchor, Lookup};
-use super::tasks;
-use super::verification::{self, Channel};
 use crate::config::IdentitySettings;
-use crate::domain::RequestKind;
-use crate::outbound::outbox::{self, OutgoingPublish, Urgency};
+use crate::domain::{RequestKind, RequestStatus};
+use crate::outbound::outbox::Urgency;
+use crate::outbound::reply::{Replier, To};
+use crate::pipeline::requests::acknowledge::{Acknowledged, Acknowledger, CodeForSender};
+use crate::pipeline::store_actions;
 use crate::queue::consumer::Failure;
+use crate::queue::messages::{publish_task, RequestMessage};
 use crate::queue::topology::WorkQueue;
-use crate::stores::settings::{Action, StoreKind, StoreSettings};
+use crate::request::approval::approval_covers;
+use crate::request::lifecycle::{event, transition, TransitionError};
+use crate::request::subject::{Anchor, Lookup};
+use crate::request::verification::Channel;
+use crate::request::{verification, RequestRow};
 use crate::stores::{Registry, StoreMatch, SubjectIds};
+use plan::plan_for;
 
 /// Where a request stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +148,7 @@ impl Processor {
             .await?
             .ok_or_else(missing)?;
         if request.status == RequestStatus::Received
-            && !super::acknowledge::waits_for_lookup(&request)
+            && !crate::pipeline::requests::acknowledge::waits_for_lookup(&request)
         {
             // Acknowledged at once, in a transaction of its own (the latency the sender sees);
             // one that may carry a code is acknowledged below, after the lookup.
@@ -157,7 +164,7 @@ impl Processor {
         let looking_for_staff = request.status == RequestStatus::NeedsReview;
         // Not acknowledged yet (deferred by `acknowledge`): acknowledged below, after the lookup.
         let unacknowledged = request.status == RequestStatus::Received
-            && super::acknowledge::waits_for_lookup(&request);
+            && crate::pipeline::requests::acknowledge::waits_for_lookup(&request);
         if !request.status.is_actionable() && !looking_for_staff && !unacknowledged {
             return Ok(Step::Waiting(request.status));
         }
@@ -317,7 +324,7 @@ impl Processor {
         )
         .await
         .map_err(poison)?;
-        let completed = tasks::complete_if_done(&mut tx, &self.replier, request_id).await?;
+        let completed = store_actions::complete_if_done(&mut tx, &self.replier, request_id).await?;
         tx.commit().await?;
         Ok(if completed {
             Step::Completed
@@ -600,161 +607,6 @@ impl Processor {
         }
         Ok(count)
     }
-}
-
-/// What a third party may be told about the subject: the verified address (or what staff
-/// linked). Typed identifiers are never passed on: they may be someone else's.
-fn proven(ids: &SubjectIds) -> SubjectIds {
-    if ids.linked {
-        return ids.clone();
-    }
-    SubjectIds {
-        emails: ids.emails.clone(),
-        ..Default::default()
-    }
-}
-
-/// What a store would do for `kind`: the task's initial status and its plan, or `None` when
-/// the store takes no part. Pure: shared by processing and `dsr-worker plan` (dry run).
-pub fn plan_for(
-    store: &StoreSettings,
-    kind: RequestKind,
-    ids: &SubjectIds,
-    found: Option<&StoreMatch>,
-) -> Option<(&'static str, serde_json::Value)> {
-    Some(match store.kind {
-        StoreKind::Webhook | StoreKind::Manual if !store.takes_part_in(kind) => return None,
-        StoreKind::Webhook => ("pending", json!({ "kind": kind, "subject": proven(ids) })),
-        StoreKind::Manual => (
-            "waiting_manual",
-            json!({ "kind": kind, "instructions": store.instructions }),
-        ),
-        _ => {
-            let found = found.cloned().unwrap_or_default();
-            let tables: BTreeMap<&String, serde_json::Value> = store
-                .tables
-                .iter()
-                .filter_map(|t| {
-                    let rows = found.tables.get(&t.name).map(Vec::len).unwrap_or(0);
-                    let action = t.actions.get(&kind)?;
-                    (rows > 0 && *action != Action::Keep).then(|| {
-                        (
-                            &t.name,
-                            json!({ "action": action_name(action), "rows": rows }),
-                        )
-                    })
-                })
-                .collect();
-            if found.is_empty() {
-                (
-                    "skipped",
-                    json!({ "kind": kind, "reason": "no records of this subject" }),
-                )
-            } else if kind == RequestKind::Rectification {
-                (
-                    "waiting_manual",
-                    json!({ "kind": kind, "instructions": "correct the records as the subject asked", "rows": found.rows() }),
-                )
-            } else if tables.is_empty() {
-                (
-                    "skipped",
-                    json!({ "kind": kind, "reason": "no action configured for this kind" }),
-                )
-            } else {
-                (
-                    "pending",
-                    json!({ "kind": kind, "subject": ids, "tables": tables }),
-                )
-            }
-        }
-    })
-}
-
-pub fn action_name(action: &Action) -> &'static str {
-    match action {
-        Action::Keep => "keep",
-        Action::Block => "block",
-        Action::Delete => "delete",
-        Action::Retain => "retain",
-        Action::Anonymise(_) => "anonymise",
-        Action::Set(_) => "set",
-    }
-}
-
-/// `dsr-worker plan`: what processing `request_id` would do in each store, without doing it.
-pub async fn dry_run(
-    pool: &PgPool,
-    registry: &Registry,
-    request_id: i64,
-) -> anyhow::Result<Vec<(String, &'static str, serde_json::Value)>> {
-    let mut conn = pool.acquire().await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let request = RequestRow::lock(&mut tx, request_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("request {request_id} does not exist"))?;
-    tx.rollback().await?;
-    let kind: RequestKind = request.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ids = request.probe();
-    let mut out = vec![];
-    for store in &registry.settings {
-        let found = match registry.sql(&store.name) {
-            Some(sql) => Some(sql.find(&ids).await?),
-            None => None,
-        };
-        if let Some((status, mut plan)) = plan_for(store, kind, &ids, found.as_ref()) {
-            if let Some(found) = &found {
-                plan["conflicts"] = json!(found.conflicts);
-            }
-            if let Some(obj) = plan.as_object_mut() {
-                // The dry run shows shapes, not identifiers.
-                obj.remove("subject");
-            }
-            out.push((store.name.clone(), status, plan));
-        }
-    }
-    Ok(out)
-}
-
-/// Enqueues a store task for the `store-actions` queue through the outbox.
-pub async fn publish_task(
-    conn: &mut PgConnection,
-    queue: &WorkQueue,
-    task_id: i64,
-    dedupe: &str,
-) -> sqlx::Result<()> {
-    outbox::enqueue_publish(
-        conn,
-        dedupe,
-        None,
-        &OutgoingPublish {
-            exchange: queue.exchange(),
-            routing_key: queue.routing_key().to_owned(),
-            body: json!({ "task_id": task_id }),
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// Enqueues a request for the `requests` queue through the outbox.
-pub async fn publish_request(
-    conn: &mut PgConnection,
-    queue: &WorkQueue,
-    request_id: i64,
-    dedupe: &str,
-) -> sqlx::Result<()> {
-    outbox::enqueue_publish(
-        conn,
-        dedupe,
-        Some(request_id),
-        &OutgoingPublish {
-            exchange: queue.exchange(),
-            routing_key: queue.routing_key().to_owned(),
-            body: json!({ "request_id": request_id }),
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 async fn finish(conn: &mut PgConnection, request_id: i64, outcome: &str) -> Result<(), Failure> {

@@ -47,10 +47,10 @@ use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::outbox::{self, OutgoingEmail};
 use crate::config::{Security, SmtpSettings};
 use crate::db::{self, CHANNEL_OUTBOX};
 use crate::monitoring::Metrics;
+use crate::outbound::outbox::{self, OutgoingEmail};
 use crate::redact;
 
 /// A connection idle this long is closed (servers drop idle clients after a few minutes).
@@ -285,7 +285,7 @@ impl Mailer {
             }
         };
         let wrapper = match smtp.security {
-            Security::Tls => Some(crate::intake::connection::tls_config(
+            Security::Tls => Some(crate::pipeline::intake::connection::tls_config(
                 smtp.ca_file.as_deref(),
             )?),
             _ => None,

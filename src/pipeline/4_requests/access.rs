@@ -6,9 +6,9 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::reply::{Replier, RequestRow, To};
-use crate::outbound::outbox::Attachment;
-use crate::outbound::outbox::Urgency;
+use crate::outbound::outbox::{Attachment, Urgency};
+use crate::outbound::reply::{Replier, To};
+use crate::request::RequestRow;
 use crate::stores::{Registry, StoreData, SubjectIds};
 
 #[derive(Debug, Serialize)]
@@ -52,7 +52,7 @@ pub async fn answer(
     let report = AccessReport {
         reference: &request.reference,
         generated_at: chrono::Utc::now()
-            .with_timezone(&super::deadline::almaty())
+            .with_timezone(&crate::request::deadline::almaty())
             .format("%Y-%m-%d %H:%M (UTC+5)")
             .to_string(),
         company: context["company"].as_str().unwrap_or_default(),

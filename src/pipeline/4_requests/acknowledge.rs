@@ -10,23 +10,17 @@
 //! to the sender) or asks for details (when nobody is found) ([`Acknowledged::Deferred`]).
 //! Requests for staff first and silent senders are acknowledged here at once.
 
-use serde::Deserialize;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
-use super::reply::{Replier, RequestRow};
-use super::status::{transition, RequestStatus};
-use crate::domain::RequestKind;
+use crate::domain::{RequestKind, RequestStatus};
 use crate::monitoring::metrics::Suppressed;
 use crate::outbound::outbox::{Queued, Urgency};
+use crate::outbound::reply::Replier;
 use crate::queue::consumer::Failure;
 use crate::redact;
-
-/// The body of a `requests` queue message.
-#[derive(Debug, Deserialize, serde::Serialize)]
-pub struct RequestMessage {
-    pub request_id: i64,
-}
+use crate::request::lifecycle::transition;
+use crate::request::RequestRow;
 
 #[derive(Clone)]
 pub struct Acknowledger {

@@ -9,23 +9,18 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool, Row};
 
-use super::process::publish_task;
-use super::reply::{event, Replier, RequestRow, To};
-use super::status::{transition, RequestStatus};
-use crate::domain::RequestKind;
+use crate::domain::{RequestKind, RequestStatus};
 use crate::monitoring::Metrics;
 use crate::outbound::outbox::Urgency;
+use crate::outbound::reply::{Replier, To};
 use crate::queue::consumer::Failure;
+use crate::queue::messages::publish_task;
 use crate::queue::topology::WorkQueue;
-use crate::stores::database::{HeldRow, Unavailable};
+use crate::request::lifecycle::{event, transition};
+use crate::request::RequestRow;
 use crate::stores::settings::StoreKind;
 use crate::stores::webhook::{self, WebhookCall};
 use crate::stores::{Registry, SubjectIds};
-
-#[derive(Debug, Deserialize, serde::Serialize)]
-pub struct TaskMessage {
-    pub task_id: i64,
-}
 
 #[derive(Debug, Deserialize)]
 struct Plan {
@@ -49,9 +44,10 @@ impl Executor {
     /// Queue handler of `store-actions`.
     #[tracing::instrument(name = "store_task", skip_all, fields(task_id = tracing::field::Empty, request_id = tracing::field::Empty))]
     pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
-        let message: TaskMessage = serde_json::from_slice(&payload).map_err(|e| {
-            Failure::Poison(anyhow::anyhow!("malformed store-actions message: {e}"))
-        })?;
+        let message: crate::queue::messages::TaskMessage = serde_json::from_slice(&payload)
+            .map_err(|e| {
+                Failure::Poison(anyhow::anyhow!("malformed store-actions message: {e}"))
+            })?;
         tracing::Span::current().record("task_id", message.task_id);
         self.run(message.task_id, chrono::Utc::now().date_naive())
             .await
@@ -398,166 +394,4 @@ pub async fn resolve_in(
     .ok_or_else(|| anyhow::anyhow!("task {task_id} does not exist or is not waiting for a confirmation"))?;
     let completed = complete_if_done(conn, replier, request_id).await?;
     Ok((request_id, completed))
-}
-
-/// What one run of the holds job did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct HoldsRun {
-    /// Holds whose row was still blocked and is now destroyed.
-    pub destroyed: u64,
-    /// Holds closed without destroying anything: the row was no longer blocked (left in
-    /// place, recorded) or no longer there.
-    pub skipped: u64,
-    /// Holds that could not be ended this time (their store is down, unknown, or refused):
-    /// they stay due and the next run tries again.
-    pub failed: u64,
-}
-
-/// Ends every hold whose retention duty is over (`destroy_after < today`).
-///
-/// Each hold is claimed in its own transaction (`FOR UPDATE SKIP LOCKED`), so runs in several
-/// workers at once share the work and never end one hold twice. The row is deleted only if it
-/// is still blocked, in a store transaction; the `destroyed_at` mark and the
-/// `destroy_after_hold` receipt are written in ours, then the store commits, then ours: a crash
-/// leaves the hold either due (the next run finds the row gone and closes it) or done. A store
-/// that fails is logged and counted, and the other stores' holds go on; after a store turns
-/// out unreachable, its remaining holds wait for the next run.
-pub async fn destroy_due_holds(
-    pool: &PgPool,
-    registry: &Registry,
-    today: NaiveDate,
-) -> anyhow::Result<HoldsRun> {
-    let mut run = HoldsRun::default();
-    let mut after: i64 = 0;
-    let mut unreachable: std::collections::BTreeSet<String> = Default::default();
-    loop {
-        let mut tx = pool.begin().await?;
-        let Some(hold) = sqlx::query(
-            "SELECT id, request_id, task_id, store, table_name, row_key FROM holds
-             WHERE destroyed_at IS NULL AND released_at IS NULL AND destroy_after < $1 AND id > $2
-             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(today)
-        .bind(after)
-        .fetch_optional(&mut *tx)
-        .await?
-        else {
-            break;
-        };
-        let hold = DueHold {
-            id: hold.try_get("id")?,
-            request_id: hold.try_get("request_id")?,
-            task_id: hold.try_get("task_id")?,
-            store: hold.try_get("store")?,
-            table: hold.try_get("table_name")?,
-            key: hold.try_get("row_key")?,
-        };
-        after = hold.id;
-        if unreachable.contains(&hold.store) {
-            run.failed += 1;
-            continue;
-        }
-        match end_hold(&mut tx, registry, &hold).await {
-            Ok(row) => {
-                tx.commit().await?;
-                match row {
-                    HeldRow::Destroyed(_) => run.destroyed += 1,
-                    HeldRow::NotBlocked | HeldRow::Gone => run.skipped += 1,
-                }
-                tracing::info!(hold_id = hold.id, store = %hold.store, table = %hold.table, outcome = ?row, "holds: hold ended");
-            }
-            Err(e) => {
-                drop(tx);
-                run.failed += 1;
-                if e.downcast_ref::<Unavailable>().is_some() {
-                    unreachable.insert(hold.store.clone());
-                }
-                tracing::warn!(hold_id = hold.id, store = %hold.store, "holds: the hold stays until the next run: {e:#}");
-            }
-        }
-    }
-    Ok(run)
-}
-
-struct DueHold {
-    id: i64,
-    request_id: i64,
-    task_id: i64,
-    store: String,
-    table: String,
-    key: String,
-}
-
-/// Ends one claimed hold: the store's work and our records, the store committed last but one.
-async fn end_hold(
-    tx: &mut PgConnection,
-    registry: &Registry,
-    hold: &DueHold,
-) -> anyhow::Result<HeldRow> {
-    let sql = registry.sql(&hold.store).ok_or_else(|| {
-        anyhow::anyhow!(
-            "store {} is no longer configured as a SQL store",
-            hold.store
-        )
-    })?;
-    let held = sql.destroy_held(&hold.table, &hold.key).await?;
-    let (action, rows, detail, event_name) = match held.row {
-        HeldRow::Destroyed(rows) => (
-            "destroy_after_hold",
-            rows,
-            json!({ "hold_id": hold.id }),
-            "hold_destroyed",
-        ),
-        HeldRow::Gone => (
-            "destroy_after_hold",
-            0,
-            json!({ "hold_id": hold.id, "already_gone": true }),
-            "hold_destroyed",
-        ),
-        HeldRow::NotBlocked => (
-            "hold_released",
-            0,
-            json!({ "hold_id": hold.id, "reason": "no longer blocked; left in place" }),
-            "hold_released",
-        ),
-    };
-    if held.row == HeldRow::NotBlocked {
-        sqlx::query(
-            "UPDATE holds SET released_at = now(), release_reason = 'no longer blocked when the hold ended'
-             WHERE id = $1",
-        )
-        .bind(hold.id)
-        .execute(&mut *tx)
-        .await?;
-    } else {
-        sqlx::query("UPDATE holds SET destroyed_at = now() WHERE id = $1")
-            .bind(hold.id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query(
-        "INSERT INTO receipts (task_id, request_id, store, table_name, action, rows, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(hold.task_id)
-    .bind(hold.request_id)
-    .bind(&hold.store)
-    .bind(&hold.table)
-    .bind(action)
-    .bind(rows as i64)
-    .bind(&detail)
-    .execute(&mut *tx)
-    .await?;
-    event(
-        tx,
-        hold.request_id,
-        event_name,
-        json!({ "store": hold.store, "table": hold.table, "rows": rows }),
-    )
-    .await?;
-    let row = held.row;
-    // Our records are written (not yet committed); now the store commits. If it cannot, our
-    // transaction rolls back too and the hold stays due.
-    held.commit().await?;
-    Ok(row)
 }

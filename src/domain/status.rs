@@ -1,5 +1,6 @@
-//! The request lifecycle: every status a request can be in, which changes are allowed, and the
-//! one function through which every status change goes ([`transition`]).
+//! The request lifecycle as a type: every status a request can be in and which changes are
+//! allowed. The one function through which every status change goes is
+//! [`crate::request::lifecycle::transition`].
 //!
 //! ```text
 //!                 ┌──────────────────────────── staff: reject / close (any non-final) ───────┐
@@ -20,8 +21,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use sqlx::PgConnection;
 
 /// Where a request is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -193,70 +192,10 @@ impl<'r> sqlx::Decode<'r, sqlx::Postgres> for RequestStatus {
     }
 }
 
-/// A status change the lifecycle does not allow (a bug, or a race lost to another worker).
-#[derive(Debug, thiserror::Error)]
-pub enum TransitionError {
-    #[error("request {0} does not exist")]
-    NotFound(i64),
-    #[error("request {id} cannot go from `{from}` to `{to}`")]
-    NotAllowed {
-        id: i64,
-        from: RequestStatus,
-        to: RequestStatus,
-    },
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
-
-/// Moves request `id` to `to` and records `event` (with `detail`, plus the old and new status)
-/// on its timeline, inside the caller's transaction. Locks the request row; returns the status
-/// it had. Every status change in the worker goes through here.
-pub async fn transition(
-    conn: &mut PgConnection,
-    id: i64,
-    to: RequestStatus,
-    event: &str,
-    detail: Value,
-) -> Result<RequestStatus, TransitionError> {
-    let from: RequestStatus =
-        sqlx::query_scalar("SELECT status FROM requests WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(TransitionError::NotFound(id))?;
-    if !from.can_become(to) {
-        return Err(TransitionError::NotAllowed { id, from, to });
-    }
-    sqlx::query(
-        "UPDATE requests SET status = $2,
-                completed_at = CASE WHEN $3 THEN coalesce(completed_at, now()) ELSE completed_at END,
-                expires_at = NULL
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(to)
-    .bind(to.is_final())
-    .execute(&mut *conn)
-    .await?;
-    let mut detail = match detail {
-        Value::Object(map) => Value::Object(map),
-        Value::Null => json!({}),
-        other => json!({ "detail": other }),
-    };
-    detail["from"] = json!(from);
-    detail["to"] = json!(to);
-    sqlx::query("INSERT INTO request_events (request_id, event, detail) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(event)
-        .bind(detail)
-        .execute(&mut *conn)
-        .await?;
-    Ok(from)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn names_round_trip_and_are_unique() {

@@ -4,6 +4,10 @@
 //! separate the path, e.g. `DSR__DATABASE__URL`, `DSR__IMAP__PASSWORD`). Values are read as TOML
 //! scalars when they parse as such (`42`, `true`, `[1, 2]`) and as strings otherwise. A missing or
 //! malformed key stops the worker with an error that names the key (`imap.port: invalid type ...`).
+//!
+//! The settings of a component that has its own (stores, retention, deadlines) are defined
+//! beside it and assembled here; what they share with this module ([`Secret`],
+//! [`ConfigError`], [`CompanySettings`]) lives in leaf files that import nothing of the crate.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -11,52 +15,26 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::request::deadline::CalendarSettings;
+use crate::request::deadline::DeadlineSettings;
 pub use crate::retention::RetentionSettings;
 pub use crate::stores::settings::{IdentitySettings, StoreSettings};
-pub use crate::workflow::deadline::{CalendarSettings, DeadlineSettings};
+
+pub mod company;
+pub mod error;
+pub mod secret;
+
+pub use company::CompanySettings;
+pub use error::ConfigError;
+pub use secret::Secret;
 
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = "DSR__";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read configuration file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("configuration file {path} is not valid TOML: {message}")]
-    Syntax { path: PathBuf, message: String },
-    #[error("environment override {var}: {message}")]
-    Env { var: String, message: String },
-    #[error("configuration key `{key}`: {message}")]
-    Key { key: String, message: String },
-}
 
 fn key_error(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Key {
         key: key.into(),
         message: message.into(),
-    }
-}
-
-/// A secret value (password, URL with credentials). Its `Debug` never shows the value.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
     }
 }
 
@@ -266,32 +244,6 @@ fn default_prefetch() -> u16 {
 }
 fn default_retry_delays() -> Vec<u64> {
     vec![1_000, 5_000, 30_000, 120_000, 600_000]
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CompanySettings {
-    pub name: String,
-    /// The data-subject mailbox (info@nlg.kz): never taken as a subject's address.
-    pub mailbox: String,
-    /// `From:` of every reply, e.g. `NLG.KZ <info@nlg.kz>`.
-    pub reply_from: String,
-    /// The company's own BIN: never taken as a subject's identifier.
-    #[serde(default)]
-    pub bin: Vec<String>,
-    /// The company's own phone numbers: never taken as a subject's.
-    #[serde(default)]
-    pub phones: Vec<String>,
-    /// The company's own mail domains: addresses there are never a subject's.
-    #[serde(default)]
-    pub domains: Vec<String>,
-    /// Host name used on the right of generated Message-IDs.
-    #[serde(default = "default_message_id_domain")]
-    pub message_id_domain: String,
-}
-
-fn default_message_id_domain() -> String {
-    "nlg.kz".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]

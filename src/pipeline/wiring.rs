@@ -1,13 +1,11 @@
-//! `dsr-worker run`: every stage of the pipeline in one process, until Ctrl-C or SIGTERM.
-//!
-//! ```text
-//! intake (leader only) ─▶ triage ─▶ outbox ─relay─▶ RabbitMQ requests ─▶ process ─▶ store-actions
-//!                                                         (ack, identity, subject, plan)   │
-//!                                   SMTP ◀─mailer─ outbox ◀── completion / replies ◀────────┘
-//! ```
+//! The wiring: every stage of [`crate::pipeline`] in one process (`dsr-worker run`), or the
+//! stages split across processes (`intake`, `process`), until Ctrl-C or SIGTERM. Nothing here
+//! decides anything about a request; it builds each stage once, connects it to PostgreSQL,
+//! RabbitMQ, IMAP and SMTP, and restarts what a lost connection stopped.
 //!
 //! Each stage is a task that survives the failure of the service it talks to: it logs what
-//! happened and retries with backoff; the database keeps whatever it had received.
+//! happened and retries with backoff; the database keeps whatever it had received. The staff
+//! console ([`run_console`]) is started here too when enabled, beside the stages.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,22 +17,20 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::db::{self, CHANNEL_OUTBOX};
-use crate::intake;
 use crate::monitoring::{self, BrokerState, Metrics, Ops};
-use crate::outbound::mailer::Mailer;
-use crate::outbound::relay;
+use crate::outbound::reply::Replier;
 use crate::outbound::templates::Templates;
+use crate::pipeline::mailer::Mailer;
+use crate::pipeline::requests::acknowledge::Acknowledger;
+use crate::pipeline::requests::Processor;
+use crate::pipeline::store_actions::Executor;
+use crate::pipeline::triage::Triage;
+use crate::pipeline::{expiry, holds, intake, relay};
 use crate::queue::{self, consumer, publisher::Publisher, topology::WorkQueue};
+use crate::request::deadline::{almaty, Calendar};
 use crate::stores::settings::Action;
 use crate::stores::Registry;
 use crate::understand::{Company, Reader, StatisticalReader};
-use crate::workflow::acknowledge::Acknowledger;
-use crate::workflow::deadline::{almaty, Calendar};
-use crate::workflow::expiry;
-use crate::workflow::process::Processor;
-use crate::workflow::reply::Replier;
-use crate::workflow::tasks::{self, Executor};
-use crate::workflow::triage::Triage;
 
 /// Which stages a process runs (`run` = all; `intake`/`process` split them across processes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,7 +229,7 @@ pub fn hash_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
 async fn holds(pool: PgPool, registry: Arc<Registry>, shutdown: CancellationToken) {
     loop {
         let today = chrono::Utc::now().with_timezone(&almaty()).date_naive();
-        match tasks::destroy_due_holds(&pool, &registry, today).await {
+        match holds::destroy_due_holds(&pool, &registry, today).await {
             Ok(run) if run.failed > 0 => tracing::warn!(
                 destroyed = run.destroyed,
                 skipped = run.skipped,

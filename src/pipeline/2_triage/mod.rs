@@ -1,10 +1,12 @@
-//! The triage stage: `inbound_messages` in status `received` → `request` | `reply` |
+//! Stage 2, triage: `inbound_messages` in status `received` → `request` | `reply` |
 //! `confirmation` | `folded` | `ignored` | `duplicate` | `failed`, one message per transaction.
 //!
 //! No message can stall the stage: a message whose triage fails is retried a few times with a
 //! growing delay (the next ones are triaged meanwhile) and then marked `failed` with the reason,
 //! in a transaction of its own; its raw bytes stay for staff. Header values are made safe before
 //! they reach the database (no NUL, bounded length; uniqueness on a hash, not the header).
+
+pub mod replies;
 
 use std::time::Duration;
 
@@ -13,17 +15,17 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio_util::sync::CancellationToken;
 
-use super::deadline::{Calendar, DeadlineSettings};
-use super::process::publish_request;
-use super::replies::{self, Attached};
-use super::reply::{event, Replier};
-use super::status::{transition, RequestStatus};
-use super::subject::{merge_offered, offered};
 use crate::db::{self, clean_json, clean_text, CHANNEL_INBOUND};
-use crate::domain::Reference;
+use crate::domain::{Reference, RequestStatus};
 use crate::monitoring::Metrics;
 use crate::outbound::outbox::Urgency;
+use crate::outbound::reply::Replier;
+use crate::pipeline::triage::replies::Attached;
+use crate::queue::messages::publish_request;
 use crate::queue::topology::WorkQueue;
+use crate::request::deadline::{Calendar, DeadlineSettings};
+use crate::request::lifecycle::{event, transition};
+use crate::request::subject::{merge_offered, offered};
 use crate::understand::{Reader, Reading};
 
 /// Attempts at triaging one message before it is marked failed.
@@ -466,13 +468,13 @@ impl Triage {
         if !reading.understanding.reply {
             return Ok(());
         }
-        let Some(request) = super::reply::RequestRow::lock(&mut *tx, request_id).await? else {
+        let Some(request) = crate::request::RequestRow::lock(&mut *tx, request_id).await? else {
             return Ok(());
         };
         let dedupe = format!("fold:{request_id}:{inbound_id}");
         let mut email = self.replier.compose_to(
             &request,
-            &super::reply::To::Sender,
+            &crate::outbound::reply::To::Sender,
             "folded",
             &dedupe,
             json!({ "awaiting_code": status == RequestStatus::AwaitingConfirmation }),

@@ -20,16 +20,15 @@
 use serde_json::json;
 use sqlx::{PgConnection, Row};
 
-use super::process::publish_request;
-use super::reply::{
-    event, reference_of_message_id, references_in_subject, Replier, RequestRow, To,
-};
-use super::status::{transition, RequestStatus};
-use super::subject::{merge_offered, offered};
-use super::verification::{self, MAX_ATTEMPTS};
-use crate::domain::RequestKind;
+use crate::domain::{RequestKind, RequestStatus};
 use crate::outbound::outbox::Urgency;
+use crate::outbound::reply::{reference_of_message_id, references_in_subject, Replier, To};
+use crate::queue::messages::publish_request;
 use crate::queue::topology::WorkQueue;
+use crate::request::lifecycle::{event, transition};
+use crate::request::subject::{merge_offered, offered};
+use crate::request::verification::MAX_ATTEMPTS;
+use crate::request::{verification, RequestRow};
 use crate::understand::{dispute, Reading};
 
 /// What a reply did to its request.
@@ -124,7 +123,7 @@ pub async fn attach(
     };
     let from = from.as_str().to_lowercase();
     for reference in references(reading, &replier.company().message_id_domain) {
-        let Some(id) = super::reply::id_of_reference(conn, &reference).await? else {
+        let Some(id) = crate::request::row::id_of_reference(conn, &reference).await? else {
             continue;
         };
         let Some(request) = RequestRow::lock(conn, id).await? else {

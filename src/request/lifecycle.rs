@@ -1,0 +1,80 @@
+//! The request's lifecycle and timeline: the one module that changes a request's status
+//! ([`transition`], checked against [`RequestStatus::can_become`]) and writes its timeline
+//! (`request_events`, [`event`]). Every stage and every staff decision goes through here.
+
+use serde_json::{json, Value};
+use sqlx::PgConnection;
+
+use crate::domain::RequestStatus;
+
+/// A status change the lifecycle does not allow (a bug, or a race lost to another worker).
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error("request {0} does not exist")]
+    NotFound(i64),
+    #[error("request {id} cannot go from `{from}` to `{to}`")]
+    NotAllowed {
+        id: i64,
+        from: RequestStatus,
+        to: RequestStatus,
+    },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Moves request `id` to `to` and records `event` (with `detail`, plus the old and new status)
+/// on its timeline, inside the caller's transaction. Locks the request row; returns the status
+/// it had. Every status change in the worker goes through here.
+pub async fn transition(
+    conn: &mut PgConnection,
+    id: i64,
+    to: RequestStatus,
+    event: &str,
+    detail: Value,
+) -> Result<RequestStatus, TransitionError> {
+    let from: RequestStatus =
+        sqlx::query_scalar("SELECT status FROM requests WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(TransitionError::NotFound(id))?;
+    if !from.can_become(to) {
+        return Err(TransitionError::NotAllowed { id, from, to });
+    }
+    sqlx::query(
+        "UPDATE requests SET status = $2,
+                completed_at = CASE WHEN $3 THEN coalesce(completed_at, now()) ELSE completed_at END,
+                expires_at = NULL
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(to)
+    .bind(to.is_final())
+    .execute(&mut *conn)
+    .await?;
+    let mut detail = match detail {
+        Value::Object(map) => Value::Object(map),
+        Value::Null => json!({}),
+        other => json!({ "detail": other }),
+    };
+    detail["from"] = json!(from);
+    detail["to"] = json!(to);
+    self::event(conn, id, event, detail).await?;
+    Ok(from)
+}
+
+/// Appends an event to the request's timeline, inside the caller's transaction.
+pub async fn event(
+    conn: &mut PgConnection,
+    request_id: i64,
+    event: &str,
+    detail: Value,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO request_events (request_id, event, detail) VALUES ($1, $2, $3)")
+        .bind(request_id)
+        .bind(event)
+        .bind(detail)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
