@@ -70,6 +70,8 @@ impl FromStr for RequestKind {
     }
 }
 
+crate::domain::text_column!(RequestKind);
+
 /// What a piece of incoming mail is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MailKind {

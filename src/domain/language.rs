@@ -40,6 +40,8 @@ impl fmt::Display for Language {
     }
 }
 
+crate::domain::text_column!(Language);
+
 impl FromStr for Language {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -13,6 +13,7 @@ use sqlx::PgConnection;
 
 use crate::config::company::CompanySettings;
 use crate::monitoring::metrics::{Metrics, Suppressed};
+use crate::outbound::dedupe::DedupeKey;
 use crate::outbound::outbox::{self, Attachment, OutgoingEmail, Queued, Urgency};
 use crate::outbound::templates::Templates;
 use crate::request::RequestRow;
@@ -91,7 +92,7 @@ impl Replier {
         &self,
         request: &RequestRow,
         template: &str,
-        dedupe: &str,
+        dedupe: &DedupeKey,
         extra: Value,
         attachments: Vec<Attachment>,
     ) -> anyhow::Result<OutgoingEmail> {
@@ -103,7 +104,7 @@ impl Replier {
         request: &RequestRow,
         to: &To,
         template: &str,
-        dedupe: &str,
+        dedupe: &DedupeKey,
         extra: Value,
         attachments: Vec<Attachment>,
     ) -> anyhow::Result<OutgoingEmail> {
@@ -113,7 +114,7 @@ impl Replier {
         Ok(self.email_to(
             request,
             to,
-            &dedupe.replace(':', "-"),
+            &dedupe.message_id_part(),
             rendered.subject,
             rendered.body,
             attachments,
@@ -126,7 +127,7 @@ impl Replier {
         conn: &mut PgConnection,
         request: &RequestRow,
         template: &str,
-        dedupe: &str,
+        dedupe: &DedupeKey,
         extra: Value,
         attachments: Vec<Attachment>,
     ) -> anyhow::Result<Queued> {
@@ -154,7 +155,7 @@ impl Replier {
         to: &To,
         urgency: Urgency,
         template: &str,
-        dedupe: &str,
+        dedupe: &DedupeKey,
         extra: Value,
         attachments: Vec<Attachment>,
     ) -> anyhow::Result<Queued> {
@@ -168,12 +169,12 @@ impl Replier {
         conn: &mut PgConnection,
         request: &RequestRow,
         email: &OutgoingEmail,
-        dedupe: &str,
+        dedupe: &DedupeKey,
         urgency: Urgency,
     ) -> anyhow::Result<Queued> {
         let queued = outbox::enqueue_automatic(
             conn,
-            dedupe,
+            dedupe.as_str(),
             Some(request.id),
             email,
             urgency,

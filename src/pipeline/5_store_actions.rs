@@ -11,6 +11,7 @@ use sqlx::{PgConnection, PgPool, Row};
 
 use crate::domain::{RequestKind, RequestStatus};
 use crate::monitoring::Metrics;
+use crate::outbound::dedupe::{DedupeKey, Reply};
 use crate::outbound::outbox::Urgency;
 use crate::outbound::reply::{Replier, To};
 use crate::queue::consumer::Failure;
@@ -285,7 +286,7 @@ pub async fn complete_if_done(
             &To::Verified,
             Urgency::Result,
             "completed",
-            &format!("complete:{request_id}"),
+            &DedupeKey::reply(request_id, Reply::Complete),
             json!({ "rows": rows, "stores": stores, "holds": holds }),
             vec![],
         )
@@ -341,13 +342,7 @@ pub async fn retry_in(
     .ok_or_else(|| anyhow::anyhow!("task {task_id} does not exist or is not failed/pending"))?;
     let request_id: i64 = row.try_get("request_id")?;
     let attempts: i32 = row.try_get("attempts")?;
-    publish_task(
-        conn,
-        queue,
-        task_id,
-        &format!("publish:task:{task_id}:replay:{attempts}"),
-    )
-    .await?;
+    publish_task(conn, queue, task_id, Some(attempts)).await?;
     Ok(request_id)
 }
 

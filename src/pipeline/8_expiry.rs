@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::RequestStatus;
+use crate::outbound::dedupe::{DedupeKey, Reply};
 use crate::outbound::reply::Replier;
 use crate::request::lifecycle::transition;
 use crate::request::{verification, RequestRow};
@@ -50,7 +51,7 @@ pub async fn close_expired(pool: &PgPool, replier: &Replier) -> anyhow::Result<u
                 &mut tx,
                 &request,
                 "expired",
-                &format!("expired:{id}"),
+                &DedupeKey::reply(id, Reply::Expired),
                 json!({}),
                 vec![],
             )

@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 
 use super::consumer::Failure;
 use super::topology::WorkQueue;
+use crate::outbound::dedupe::{Again, DedupeKey, Work};
 use crate::outbound::outbox::{self, OutgoingPublish};
 
 /// A message of the `requests` queue: advance this request.
@@ -30,13 +31,13 @@ pub fn decode<M: DeserializeOwned>(queue: &str, payload: &[u8]) -> Result<M, Fai
 async fn enqueue(
     conn: &mut PgConnection,
     queue: &WorkQueue,
-    dedupe: &str,
+    dedupe: &DedupeKey,
     request_id: Option<i64>,
     message: impl Serialize,
 ) -> sqlx::Result<()> {
     outbox::enqueue_publish(
         conn,
-        dedupe,
+        dedupe.as_str(),
         request_id,
         &OutgoingPublish {
             exchange: queue.exchange(),
@@ -48,27 +49,39 @@ async fn enqueue(
     Ok(())
 }
 
-/// Enqueues a store task for the `store-actions` queue through the outbox.
+/// Enqueues a store task for the `store-actions` queue through the outbox: once, or once more
+/// per replay (`replay`: the attempts it had).
 pub async fn publish_task(
     conn: &mut PgConnection,
     queue: &WorkQueue,
     task_id: i64,
-    dedupe: &str,
+    replay: Option<i32>,
 ) -> sqlx::Result<()> {
-    enqueue(conn, queue, dedupe, None, TaskMessage { task_id }).await
+    let work = match replay {
+        None => Work::Task { task_id },
+        Some(attempts) => Work::TaskReplay { task_id, attempts },
+    };
+    let dedupe = DedupeKey::work(work);
+    enqueue(conn, queue, &dedupe, None, TaskMessage { task_id }).await
 }
 
-/// Enqueues a request for the `requests` queue through the outbox.
+/// Enqueues a request for the `requests` queue through the outbox: once when it is new, and
+/// once per cause (`again`) when it goes on.
 pub async fn publish_request(
     conn: &mut PgConnection,
     queue: &WorkQueue,
     request_id: i64,
-    dedupe: &str,
+    again: Option<Again>,
 ) -> sqlx::Result<()> {
+    let work = match again {
+        None => Work::Request { request_id },
+        Some(again) => Work::RequestAgain { request_id, again },
+    };
+    let dedupe = DedupeKey::work(work);
     enqueue(
         conn,
         queue,
-        dedupe,
+        &dedupe,
         Some(request_id),
         RequestMessage { request_id },
     )

@@ -4,15 +4,15 @@
 use serde_json::Value;
 use sqlx::{PgConnection, Row};
 
-use crate::domain::{Language, RequestStatus};
+use crate::domain::{Language, RequestKind, RequestStatus};
 use crate::stores::SubjectIds;
 
 /// The parts of a request every step needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RequestRow {
     pub id: i64,
     pub reference: String,
-    pub kind: String,
+    pub kind: RequestKind,
     pub language: Language,
     pub review: bool,
     pub status: RequestStatus,
@@ -39,7 +39,7 @@ impl RequestRow {
     /// conflict with the key-share locks that inserts referencing the request take, so two
     /// store tasks of one request finishing together queue up instead of deadlocking.
     pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Self>> {
-        let Some(row) = sqlx::query(
+        sqlx::query_as(
             "SELECT id, reference, kind, language, review, status, sender, sender_message_id,
                     sender_references, understanding, inbound_message_id, verified_address,
                     approved_by IS NOT NULL AS approved, approval, linked_subject, identifiers,
@@ -48,32 +48,7 @@ impl RequestRow {
         )
         .bind(id)
         .fetch_optional(conn)
-        .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(Self {
-            id: row.try_get("id")?,
-            reference: row.try_get("reference")?,
-            kind: row.try_get("kind")?,
-            language: row
-                .try_get::<String, _>("language")?
-                .parse()
-                .unwrap_or(Language::Kk),
-            review: row.try_get("review")?,
-            status: row.try_get("status")?,
-            sender: row.try_get("sender")?,
-            sender_message_id: row.try_get("sender_message_id")?,
-            sender_references: row.try_get("sender_references")?,
-            understanding: row.try_get("understanding")?,
-            inbound_message_id: row.try_get("inbound_message_id")?,
-            verified_address: row.try_get("verified_address")?,
-            approved: row.try_get("approved")?,
-            approval: row.try_get("approval")?,
-            linked_subject: row.try_get("linked_subject")?,
-            identifiers: row.try_get("identifiers")?,
-            subject_match: row.try_get("subject_match")?,
-        }))
+        .await
     }
 
     /// Whether the sender's identity (or the contact on file) has been proven.

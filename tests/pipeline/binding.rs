@@ -813,7 +813,8 @@ async fn a_request_that_always_fails_is_marked_failed_and_the_next_goes_on() {
         &mut tx,
         &dsr_worker::pipeline::queues(&d.settings()).0,
         id,
-        "test:republish",
+        // A republish under a cause of its own (the first publish was consumed).
+        Some(dsr_worker::outbound::dedupe::Again::Retry { entry: 0 }),
     )
     .await
     .unwrap();

@@ -785,18 +785,18 @@ async fn spoofable_sender_gets_a_confirmation_round_trip_first() {
         &mut tx,
         &dsr_worker::pipeline::queues(&d.settings()).0,
         id,
-        "test:redelivered",
+        // A second publish of the same request, as a redelivery would hand it over again.
+        Some(dsr_worker::outbound::dedupe::Again::Retry { entry: 0 }),
     )
     .await
     .unwrap();
     tx.commit().await.unwrap();
     let deadline = std::time::Instant::now() + WAIT;
-    while sqlx::query_scalar::<_, String>(
-        "SELECT status FROM outbox WHERE dedupe_key = 'test:redelivered'",
-    )
-    .fetch_one(&d.pool)
-    .await
-    .unwrap()
+    while sqlx::query_scalar::<_, String>("SELECT status FROM outbox WHERE dedupe_key = $1")
+        .bind(format!("publish:retry:{id}:0"))
+        .fetch_one(&d.pool)
+        .await
+        .unwrap()
         != "sent"
     {
         assert!(std::time::Instant::now() < deadline, "republished");

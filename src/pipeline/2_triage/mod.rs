@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::db::{self, clean_json, clean_text, CHANNEL_INBOUND};
 use crate::domain::{Reference, RequestStatus};
 use crate::monitoring::Metrics;
+use crate::outbound::dedupe::{Again, DedupeKey, Reply};
 use crate::outbound::outbox::Urgency;
 use crate::outbound::reply::Replier;
 use crate::pipeline::triage::replies::Attached;
@@ -394,13 +395,7 @@ impl Triage {
             }),
         )
         .await?;
-        publish_request(
-            tx,
-            &self.requests,
-            request_id,
-            &format!("publish:request:{request_id}"),
-        )
-        .await?;
+        publish_request(tx, &self.requests, request_id, None).await?;
         mark("request", Some(request_id)).execute(&mut *tx).await?;
         Ok(Outcome::Request {
             request_id,
@@ -442,7 +437,9 @@ impl Triage {
                 tx,
                 &self.requests,
                 request_id,
-                &format!("publish:request:{request_id}:folded:{inbound_id}"),
+                Some(Again::Folded {
+                    inbound: inbound_id,
+                }),
             )
             .await?;
         } else {
@@ -471,7 +468,12 @@ impl Triage {
         let Some(request) = crate::request::RequestRow::lock(&mut *tx, request_id).await? else {
             return Ok(());
         };
-        let dedupe = format!("fold:{request_id}:{inbound_id}");
+        let dedupe = DedupeKey::reply(
+            request_id,
+            Reply::Folded {
+                inbound: inbound_id,
+            },
+        );
         let mut email = self.replier.compose_to(
             &request,
             &crate::outbound::reply::To::Sender,

@@ -21,6 +21,7 @@ use serde_json::json;
 use sqlx::{PgConnection, Row};
 
 use crate::domain::{RequestKind, RequestStatus};
+use crate::outbound::dedupe::{Again, DedupeKey, Reply};
 use crate::outbound::outbox::Urgency;
 use crate::outbound::reply::{reference_of_message_id, references_in_subject, Replier, To};
 use crate::queue::messages::publish_request;
@@ -166,7 +167,7 @@ async fn decide(
     requests: &WorkQueue,
     replier: &Replier,
 ) -> anyhow::Result<Attached> {
-    let kind: RequestKind = request.kind.parse().map_err(anyhow::Error::msg)?;
+    let kind = request.kind;
     let own = own_words(reading);
     let open = verification::open_of(conn, request.id).await?;
 
@@ -207,7 +208,7 @@ async fn decide(
                 &to,
                 Urgency::Ordinary,
                 "disputed",
-                &format!("disputed:{}", request.id),
+                &DedupeKey::reply(request.id, Reply::Disputed),
                 json!({}),
                 vec![],
             )
@@ -257,7 +258,7 @@ async fn decide(
                     conn,
                     requests,
                     request.id,
-                    &format!("publish:request:{}:confirmed:{}", request.id, open.id),
+                    Some(Again::Confirmed { code: open.id }),
                 )
                 .await?;
                 return Ok(Attached::Confirmed);
@@ -323,7 +324,9 @@ async fn decide(
                     conn,
                     requests,
                     request.id,
-                    &format!("publish:request:{}:information:{inbound_id}", request.id),
+                    Some(Again::Information {
+                        inbound: inbound_id,
+                    }),
                 )
                 .await?;
             } else {

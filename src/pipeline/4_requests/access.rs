@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
+use crate::outbound::dedupe::{DedupeKey, Reply};
 use crate::outbound::outbox::{Attachment, Urgency};
 use crate::outbound::reply::{Replier, To};
 use crate::request::RequestRow;
@@ -85,7 +86,7 @@ pub async fn answer(
             &To::Verified,
             Urgency::Result,
             "access",
-            &format!("access:{}", request.id),
+            &DedupeKey::reply(request.id, Reply::Access),
             json!({ "held": report.held }),
             attachments,
         )

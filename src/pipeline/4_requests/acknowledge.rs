@@ -13,8 +13,9 @@
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
-use crate::domain::{RequestKind, RequestStatus};
+use crate::domain::RequestStatus;
 use crate::monitoring::metrics::Suppressed;
+use crate::outbound::dedupe::{DedupeKey, Reply};
 use crate::outbound::outbox::{Queued, Urgency};
 use crate::outbound::reply::Replier;
 use crate::queue::consumer::Failure;
@@ -142,7 +143,7 @@ impl Acknowledger {
                     &mut *tx,
                     request,
                     &email,
-                    &format!("ack:{request_id}"),
+                    &DedupeKey::reply(request_id, Reply::Ack),
                     Urgency::Ordinary,
                 )
                 .await
@@ -195,8 +196,5 @@ fn wants_reply(request: &RequestRow) -> bool {
 /// carry a code or ask for details in the same e-mail: every request of a known kind that is
 /// neither for staff first nor addressed to a silent sender.
 pub fn waits_for_lookup(request: &RequestRow) -> bool {
-    request.status == RequestStatus::Received
-        && !request.review
-        && wants_reply(request)
-        && request.kind.parse::<RequestKind>().is_ok()
+    request.status == RequestStatus::Received && !request.review && wants_reply(request)
 }

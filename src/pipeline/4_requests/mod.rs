@@ -43,6 +43,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::config::IdentitySettings;
 use crate::domain::{RequestKind, RequestStatus};
+use crate::outbound::dedupe::{DedupeKey, Reply};
 use crate::outbound::outbox::Urgency;
 use crate::outbound::reply::{Replier, To};
 use crate::pipeline::requests::acknowledge::{Acknowledged, Acknowledger, CodeForSender};
@@ -145,7 +146,8 @@ impl Processor {
         let missing = || Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"));
         let mut tx = self.pool.begin().await?;
         let mut request = RequestRow::lock(&mut tx, request_id)
-            .await?
+            .await
+            .map_err(unreadable(request_id))?
             .ok_or_else(missing)?;
         if request.status == RequestStatus::Received
             && !crate::pipeline::requests::acknowledge::waits_for_lookup(&request)
@@ -158,7 +160,8 @@ impl Processor {
             tx.commit().await?;
             tx = self.pool.begin().await?;
             request = RequestRow::lock(&mut tx, request_id)
-                .await?
+                .await
+                .map_err(unreadable(request_id))?
                 .ok_or_else(missing)?;
         }
         let looking_for_staff = request.status == RequestStatus::NeedsReview;
@@ -168,10 +171,7 @@ impl Processor {
         if !request.status.is_actionable() && !looking_for_staff && !unacknowledged {
             return Ok(Step::Waiting(request.status));
         }
-        let kind: RequestKind = request
-            .kind
-            .parse()
-            .map_err(|e| Failure::Poison(anyhow::anyhow!("request {request_id}: {e}")))?;
+        let kind = request.kind;
 
         // 1. The sender's identity, from our own MX's verdict (never from From: alone).
         // (Without a trusted MX configured there is no verdict to read: skip the raw mail.)
@@ -287,7 +287,7 @@ impl Processor {
                     &To::Verified,
                     Urgency::Result,
                     "obligation_hold",
-                    &format!("obligation:{request_id}"),
+                    &DedupeKey::reply(request_id, Reply::Obligation),
                     json!({ "obligations": lookup.obligations }),
                     vec![],
                 )
@@ -363,7 +363,7 @@ impl Processor {
                         &mut tx,
                         request,
                         "unknown_subject",
-                        &format!("unknown:{request_id}:{round}"),
+                        &DedupeKey::reply(request_id, Reply::Unknown { round }),
                         json!({}),
                         vec![],
                     )
@@ -393,7 +393,7 @@ impl Processor {
                 &mut tx,
                 request,
                 "contact_on_file_notice",
-                &format!("onfile:{request_id}:{round}"),
+                &DedupeKey::reply(request_id, Reply::OnFile { round }),
                 json!({ "expires_hours": self.identity.confirmation_hours }),
                 vec![],
             )
@@ -417,7 +417,7 @@ impl Processor {
                         &To::OnFile(address),
                         Urgency::Ordinary,
                         "contact_confirmation",
-                        &format!("contact:{request_id}:{round}"),
+                        &DedupeKey::reply(request_id, Reply::Contact { round }),
                         json!({ "code": code, "expires_hours": self.identity.confirmation_hours }),
                         vec![],
                     )
@@ -510,7 +510,7 @@ impl Processor {
                     tx,
                     request,
                     "confirmation",
-                    &format!("confirm:{}:{round}", request.id),
+                    &DedupeKey::reply(request.id, Reply::Confirm { round }),
                     json!({ "code": code, "expires_hours": hours }),
                     vec![],
                 )
@@ -596,16 +596,21 @@ impl Processor {
             let Some(task_id) = task else { continue };
             count += 1;
             if status == "pending" {
-                publish_task(
-                    tx,
-                    &self.store_actions,
-                    task_id,
-                    &format!("publish:task:{task_id}"),
-                )
-                .await?;
+                publish_task(tx, &self.store_actions, task_id, None).await?;
             }
         }
         Ok(count)
+    }
+}
+
+/// A request row that cannot be read (a kind or status this worker does not know) does not
+/// become readable by trying again; anything else the database says may pass.
+fn unreadable(request_id: i64) -> impl Fn(sqlx::Error) -> Failure {
+    move |e| match e {
+        sqlx::Error::ColumnDecode { .. } => {
+            Failure::Poison(anyhow::anyhow!("request {request_id}: {e}"))
+        }
+        other => Failure::Retry(other.into()),
     }
 }
 

@@ -91,7 +91,7 @@ pub async fn dry_run(
         .await?
         .ok_or_else(|| anyhow::anyhow!("request {request_id} does not exist"))?;
     tx.rollback().await?;
-    let kind: RequestKind = request.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let kind = request.kind;
     let ids = request.probe();
     let mut out = vec![];
     for store in &registry.settings {

@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use super::{Change, DecisionError, Recorded, Step};
 use crate::domain::{RequestKind, RequestStatus};
+use crate::outbound::dedupe::Again;
 use crate::request::approval;
 use crate::request::lifecycle::transition;
 
@@ -91,10 +92,9 @@ pub(super) async fn apply(
         }))
         .execute(&mut *step.tx)
         .await?;
-    step.publish(&format!(
-        "publish:approve:{request_id}:{}",
-        recorded.entry.id
-    ))
+    step.publish(Again::Approved {
+        entry: recorded.entry.id,
+    })
     .await?;
     Ok(recorded)
 }

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::{Change, DecisionError, Recorded, Step};
 use crate::domain::RequestStatus;
+use crate::outbound::dedupe::{DedupeKey, Reply};
 use crate::request::lifecycle::transition;
 
 pub(super) async fn apply(step: &mut Step<'_>, question: &str) -> Result<Recorded, DecisionError> {
@@ -26,7 +27,12 @@ pub(super) async fn apply(step: &mut Step<'_>, question: &str) -> Result<Recorde
             outcome: "awaiting_information",
         })
         .await?;
-    let dedupe = format!("info:{request_id}:{}", recorded.entry.id);
+    let dedupe = DedupeKey::reply(
+        request_id,
+        Reply::Info {
+            entry: recorded.entry.id,
+        },
+    );
     step.email("more_information", &dedupe, "question", question)
         .await?;
     Ok(recorded)

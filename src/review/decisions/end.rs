@@ -39,17 +39,18 @@ pub(super) async fn end(
     .fetch_one(&mut *conn)
     .await?;
     if !cancelled.is_empty() {
-        sqlx::query("INSERT INTO request_events (request_id, event, detail) VALUES ($1, $2, $3)")
-            .bind(request_id)
-            .bind("store_tasks_cancelled")
-            .bind(json!({
+        crate::request::lifecycle::event(
+            &mut *conn,
+            request_id,
+            "store_tasks_cancelled",
+            json!({
                 "tasks": cancelled.iter().map(|(id, store, was)| json!({
                     "task_id": id, "store": store, "was": was,
                 })).collect::<Vec<_>>(),
                 "in_flight": in_flight,
-            }))
-            .execute(&mut *conn)
-            .await?;
+            }),
+        )
+        .await?;
     }
     let verifications = sqlx::query(
         "UPDATE verifications SET closed_at = now()

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::{mask, Change, DecisionError, Recorded, Step};
+use crate::outbound::dedupe::Again;
 use crate::stores::SubjectIds;
 
 /// At least one identifier, before anything is locked.
@@ -38,7 +39,9 @@ pub(super) async fn apply(
         .await?;
     // The match on the page was found for the old identifiers: the processor
     // searches again for the linked subject.
-    step.publish(&format!("publish:link:{request_id}:{}", recorded.entry.id))
-        .await?;
+    step.publish(Again::Link {
+        entry: recorded.entry.id,
+    })
+    .await?;
     Ok(recorded)
 }

@@ -36,6 +36,7 @@ use super::auth::Staff;
 use super::mask;
 use crate::config::CompanySettings;
 use crate::domain::{RequestKind, RequestStatus};
+use crate::outbound::dedupe::{Again, DedupeKey};
 use crate::outbound::outbox;
 use crate::outbound::reply::Replier;
 use crate::outbound::templates::Templates;
@@ -403,24 +404,25 @@ impl<'a> Step<'a> {
             change.after.clone(),
         )
         .await?;
-        sqlx::query("INSERT INTO request_events (request_id, event, detail) VALUES ($1, $2, $3)")
-            .bind(self.request_id)
-            .bind(change.event)
-            .bind(json!({
+        crate::request::lifecycle::event(
+            &mut self.tx,
+            self.request_id,
+            change.event,
+            json!({
                 "by_staff_id": self.actor.id, "audit_id": entry.id, "after": change.after,
-            }))
-            .execute(&mut *self.tx)
-            .await?;
+            }),
+        )
+        .await?;
         Ok(Recorded { change, entry })
     }
 
     /// Publishes the request to the requests queue (through the outbox) once committed.
-    async fn publish(&mut self, dedupe: &str) -> Result<(), DecisionError> {
+    async fn publish(&mut self, again: Again) -> Result<(), DecisionError> {
         publish_request(
             &mut self.tx,
             &self.decider.requests,
             self.request_id,
-            dedupe,
+            Some(again),
         )
         .await?;
         Ok(())
@@ -432,7 +434,7 @@ impl<'a> Step<'a> {
     async fn email(
         &mut self,
         template: &str,
-        dedupe: &str,
+        dedupe: &DedupeKey,
         text_name: &str,
         text: &str,
     ) -> Result<(), DecisionError> {
@@ -445,7 +447,14 @@ impl<'a> Step<'a> {
         let replier = Replier::new(self.decider.templates.clone(), self.decider.company.clone());
         let mut email = replier.compose(&request, template, dedupe, extra, vec![])?;
         email.auto_replied = false;
-        outbox::enqueue_email(&mut self.tx, dedupe, Some(self.request_id), &email, None).await?;
+        outbox::enqueue_email(
+            &mut self.tx,
+            dedupe.as_str(),
+            Some(self.request_id),
+            &email,
+            None,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::end::end;
 use super::{Change, DecisionError, Recorded, Step};
 use crate::domain::RequestStatus;
+use crate::outbound::dedupe::{DedupeKey, Reply};
 
 pub(super) async fn apply(step: &mut Step<'_>, reason: &str) -> Result<Recorded, DecisionError> {
     let request_id = step.request_id;
@@ -17,7 +18,7 @@ pub(super) async fn apply(step: &mut Step<'_>, reason: &str) -> Result<Recorded,
             outcome: "rejected",
         })
         .await?;
-    let dedupe = format!("reject:{request_id}");
+    let dedupe = DedupeKey::reply(request_id, Reply::Reject);
     step.email("rejection", &dedupe, "reason", reason).await?;
     Ok(recorded)
 }

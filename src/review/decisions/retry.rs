@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use super::{Change, DecisionError, Recorded, Step};
 use crate::domain::RequestStatus;
+use crate::outbound::dedupe::Again;
 use crate::request::lifecycle::transition;
 
 pub(super) async fn apply(step: &mut Step<'_>) -> Result<Recorded, DecisionError> {
@@ -39,7 +40,9 @@ pub(super) async fn apply(step: &mut Step<'_>) -> Result<Recorded, DecisionError
             outcome: "retried",
         })
         .await?;
-    step.publish(&format!("publish:retry:{request_id}:{}", recorded.entry.id))
-        .await?;
+    step.publish(Again::Retry {
+        entry: recorded.entry.id,
+    })
+    .await?;
     Ok(recorded)
 }
