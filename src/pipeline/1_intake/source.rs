@@ -191,6 +191,7 @@ async fn session(
 }
 
 /// Fetches and stores every message above `last`; returns the new last UID.
+#[tracing::instrument(name = "fetch", skip_all, fields(uid_validity = uid_validity, after = last))]
 pub async fn fetch_new(
     session: &mut Session,
     pool: &PgPool,

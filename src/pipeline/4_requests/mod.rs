@@ -96,11 +96,9 @@ fn poison(e: TransitionError) -> Failure {
 
 impl Processor {
     /// Queue handler entry point.
-    #[tracing::instrument(name = "process", skip_all, fields(request_id = tracing::field::Empty))]
     pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
         let message: RequestMessage = serde_json::from_slice(&payload)
             .map_err(|e| Failure::Poison(anyhow::anyhow!("malformed requests message: {e}")))?;
-        tracing::Span::current().record("request_id", message.request_id);
         let step = self.advance(message.request_id).await?;
         tracing::info!(request_id = message.request_id, ?step, "request advanced");
         Ok(())
@@ -141,6 +139,8 @@ impl Processor {
         Ok(())
     }
 
+    /// Takes the request one step on (in the span `process`, with its id).
+    #[tracing::instrument(name = "process", skip_all, fields(request_id = request_id))]
     pub async fn advance(&self, request_id: i64) -> Result<Step, Failure> {
         let missing = || Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"));
         let mut tx = self.pool.begin().await?;
