@@ -17,8 +17,10 @@
 //! - [`cli`] — the `dsr-worker` command line, one file per command group (nothing else in the
 //!   library uses it).
 //!
-//! PostgreSQL is the source of truth ([`db`]); RabbitMQ carries ids of work, never state.
+//! PostgreSQL is the source of truth ([`db`]); RabbitMQ carries ids of work, never state. Every
+//! reconnect loop waits with one [`backoff::Backoff`].
 
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -457,8 +457,9 @@ impl ConsoleSettings {
 }
 
 impl ImapSettings {
-    pub fn reconnect_backoff(&self) -> (Duration, Duration) {
-        (
+    /// The backoff of reconnect loops: `reconnect_min_ms` doubling up to `reconnect_max_ms`.
+    pub fn reconnect_backoff(&self) -> crate::backoff::Backoff {
+        crate::backoff::Backoff::new(
             Duration::from_millis(self.reconnect_min_ms),
             Duration::from_millis(self.reconnect_max_ms),
         )

@@ -2,6 +2,10 @@
 //!
 //! Enqueueing is idempotent on `dedupe_key` (`ack:42` can only ever be enqueued once), so a
 //! handler that runs twice for the same request does not send twice.
+//!
+//! Draining is one mechanism for every channel (the mailer's e-mails, the relay's publishes):
+//! [`lease`] claims due rows for a while, the sender sends them holding no lock, then
+//! [`mark_leased_sent`], [`record_leased_failure`] or [`release_leases`] settles each row.
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
@@ -196,29 +200,6 @@ pub async fn enqueue_automatic(
     }
 }
 
-/// Records a failed attempt and backs off (2 s, 4 s, … up to 10 min); after `max_attempts` the row is `failed` for staff to see.
-/// Returns whether it is (no attempt follows).
-pub async fn record_failure(
-    conn: &mut PgConnection,
-    id: i64,
-    error: &str,
-    max_attempts: i32,
-) -> sqlx::Result<bool> {
-    let status: Option<String> = sqlx::query_scalar(
-        "UPDATE outbox SET attempts = attempts + 1, last_error = $2,
-                status = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE 'pending' END,
-                next_attempt_at = now() + make_interval(secs => least(power(2, attempts + 1), 600))
-         WHERE id = $1
-         RETURNING status",
-    )
-    .bind(id)
-    .bind(error)
-    .bind(max_attempts)
-    .fetch_optional(conn)
-    .await?;
-    Ok(status.as_deref() == Some("failed"))
-}
-
 /// The payload of a sent e-mail: attachments keep name, type and size, not their content.
 const SENT_PAYLOAD: &str = "CASE WHEN jsonb_typeof(payload -> 'attachments') = 'array'
                   THEN jsonb_set(payload, '{attachments}', (
@@ -232,55 +213,63 @@ const SENT_PAYLOAD: &str = "CASE WHEN jsonb_typeof(payload -> 'attachments') = '
                            WITH ORDINALITY AS a(value, ordinality)))
                   ELSE payload END";
 
-/// Marks an e-mail sent. Its attachments' contents go in the same statement (the recipient has
-/// them now; the worker keeps no copy of an access report): file name, type and size stay, as
-/// the retention job keeps them (`retention::reduce`).
-pub async fn mark_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1,
-                payload = {SENT_PAYLOAD}
-         WHERE id = $1"
-    )))
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
+/// What an outbox row of one channel carries ([`OutgoingEmail`], [`OutgoingPublish`]): the
+/// type [`lease`] reads back from `payload`.
+pub trait Payload: serde::de::DeserializeOwned + Send + Unpin + 'static {
+    /// The rows' `channel`.
+    const CHANNEL: &'static str;
 }
 
-/// An e-mail row leased to one mailer slot by [`lease_emails`].
+impl Payload for OutgoingEmail {
+    const CHANNEL: &'static str = "email";
+}
+
+impl Payload for OutgoingPublish {
+    const CHANNEL: &'static str = "publish";
+}
+
+/// A row leased to one sender (a mailer slot, the relay) by [`lease`].
 #[derive(Debug, Clone)]
-pub struct Leased {
+pub struct Leased<P> {
     pub id: i64,
     pub request_id: Option<i64>,
-    pub email: OutgoingEmail,
+    pub payload: P,
 }
 
-/// Leases up to `limit` due e-mails, acknowledgements first, in one statement (its own
-/// transaction): each row gets `lease_until = now() + lease` and one attempt more. Until the
-/// lease expires no other slot or worker can claim the row, and no row lock or connection is
-/// held while the e-mail is sent; a worker that dies leaves the row claimable again once the
-/// lease runs out (the resend has the same Message-ID). Rows come back in claim order.
-pub async fn lease_emails<'e, E>(
+/// The one claim of the outbox, for every channel: leases up to `limit` due rows of `P`'s
+/// channel, acknowledgements first, in one statement (its own transaction): each row gets
+/// `lease_until = now() + lease` and one attempt more. Until the lease expires no other sender
+/// or worker can claim the row, and no row lock or connection is held while it is sent; a
+/// worker that dies leaves the row claimable again once the lease runs out (the resend has the
+/// same dedupe key and Message-ID). Rows come back in claim order.
+///
+/// Then, for each row: [`mark_leased_sent`] once it has gone, [`record_leased_failure`] if it
+/// failed, [`release_leases`] for rows the sender did not try.
+pub async fn lease<'e, P, E>(
     executor: E,
     limit: i64,
     lease: std::time::Duration,
-) -> sqlx::Result<Vec<Leased>>
+) -> sqlx::Result<Vec<Leased<P>>>
 where
+    P: Payload,
     E: sqlx::PgExecutor<'e>,
 {
     use sqlx::Row;
-    let rows = sqlx::query(
-        // Index outbox_email_due (0011); leased rows are skipped by lease_until, rows another
-        // transaction is claiming right now by SKIP LOCKED.
+    let channel = P::CHANNEL;
+    // The channel is a literal (a constant of the payload type), so that the planner sees it:
+    // index outbox_email_due (0011) for e-mails, outbox_due (0001) for publishes (whose keys
+    // never start with `ack:`, so they go in id order). Leased rows are skipped by
+    // lease_until, rows another transaction is claiming right now by SKIP LOCKED.
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE outbox SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
          WHERE id IN (
              SELECT id FROM outbox
-             WHERE channel = 'email' AND status = 'pending' AND next_attempt_at <= now()
+             WHERE channel = '{channel}' AND status = 'pending' AND next_attempt_at <= now()
                AND (lease_until IS NULL OR lease_until <= now())
              ORDER BY (dedupe_key NOT LIKE 'ack:%'), id
              LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, request_id, payload, (dedupe_key NOT LIKE 'ack:%') AS later",
-    )
+         RETURNING id, request_id, payload, (dedupe_key NOT LIKE 'ack:%') AS later"
+    )))
     .bind(limit)
     .bind(lease.as_secs_f64())
     .fetch_all(executor)
@@ -290,13 +279,13 @@ where
         let later: bool = row.try_get("later")?;
         let id: i64 = row.try_get("id")?;
         let request_id: Option<i64> = row.try_get("request_id")?;
-        let payload: sqlx::types::Json<OutgoingEmail> = row.try_get("payload")?;
+        let payload: sqlx::types::Json<P> = row.try_get("payload")?;
         out.push((
             later,
             Leased {
                 id,
                 request_id,
-                email: payload.0,
+                payload: payload.0,
             },
         ));
     }
@@ -304,9 +293,11 @@ where
     Ok(out.into_iter().map(|(_, leased)| leased).collect())
 }
 
-/// Marks a leased e-mail sent (the attempt was counted when it was leased), in one statement.
-/// For an acknowledgement, returns when intake stored the request's message (the start of
-/// `dsr_ack_latency_seconds`).
+/// Marks a leased row sent (the attempt was counted when it was leased), in one statement.
+/// An e-mail's attachments' contents go in the same statement (the recipient has them now; the
+/// worker keeps no copy of an access report): file name, type and size stay, as the retention
+/// job keeps them (`retention::reduce`). For an acknowledgement, returns when intake stored the
+/// request's message (the start of `dsr_ack_latency_seconds`).
 pub async fn mark_leased_sent<'e, E>(
     executor: E,
     id: i64,
@@ -331,7 +322,7 @@ where
     Ok(intake_at.flatten())
 }
 
-/// A leased e-mail failed: the lease ends, the row backs off (2 s, 4 s, … up to 10 min) or,
+/// A leased row failed: the lease ends, the row backs off (2 s, 4 s, … up to 10 min) or,
 /// after `max_attempts`, is `failed` for staff to see. Returns whether it is (no attempt follows).
 pub async fn record_leased_failure<'e, E>(
     executor: E,

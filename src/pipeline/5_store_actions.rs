@@ -16,6 +16,7 @@ use crate::outbound::outbox::Urgency;
 use crate::outbound::reply::{Replier, To};
 use crate::queue::consumer::Failure;
 use crate::queue::messages::publish_task;
+use crate::queue::messages::{self, TaskMessage};
 use crate::queue::topology::WorkQueue;
 use crate::request::lifecycle::{event, transition};
 use crate::request::RequestRow;
@@ -43,19 +44,20 @@ pub struct Executor {
 
 impl Executor {
     /// Queue handler of `store-actions`.
-    #[tracing::instrument(name = "store_task", skip_all, fields(task_id = tracing::field::Empty, request_id = tracing::field::Empty))]
     pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
-        let message: crate::queue::messages::TaskMessage = serde_json::from_slice(&payload)
-            .map_err(|e| {
-                Failure::Poison(anyhow::anyhow!("malformed store-actions message: {e}"))
-            })?;
-        tracing::Span::current().record("task_id", message.task_id);
+        let message: TaskMessage = messages::decode("store-actions", &payload)?;
         self.run(message.task_id, chrono::Utc::now().date_naive())
             .await
     }
 
     /// Runs a task once. The task row stays locked while the store works, so two workers never
-    /// run the same task at the same time; the store action itself is idempotent.
+    /// run the same task at the same time; the store action itself is idempotent. (In the span
+    /// `store_task`, with the task's and its request's ids.)
+    #[tracing::instrument(
+        name = "store_task",
+        skip_all,
+        fields(task_id = task_id, request_id = tracing::field::Empty)
+    )]
     pub async fn run(&self, task_id: i64, today: NaiveDate) -> Result<(), Failure> {
         let mut tx = self.pool.begin().await?;
         let Some(row) = sqlx::query(

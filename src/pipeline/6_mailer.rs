@@ -1,7 +1,7 @@
 //! SMTP delivery of outbox e-mails (lettre).
 //!
 //! Each of `mailer_concurrency` send slots leases a few due rows in one statement
-//! ([`outbox::lease_emails`]: `lease_until` set, an attempt counted, committed at once), sends
+//! ([`outbox::lease`]: `lease_until` set, an attempt counted, committed at once), sends
 //! them over its own SMTP connection, and marks each row sent right after the server's `250`.
 //! No row lock and no database connection is held during the SMTP dialogue. A leased row is
 //! not claimable by any slot or worker until its lease expires, so two workers never send it;
@@ -402,7 +402,8 @@ impl Mailer {
         }
         let mut batch = 1;
         loop {
-            let leased = outbox::lease_emails(pool, batch, self.lease).await?;
+            let leased: Vec<outbox::Leased<OutgoingEmail>> =
+                outbox::lease(pool, batch, self.lease).await?;
             if leased.is_empty() {
                 return Ok(pass);
             }
@@ -418,7 +419,7 @@ impl Mailer {
                     outbox::release_leases(pool, &ids).await?;
                     break;
                 }
-                let email = &row.email;
+                let email = &row.payload;
                 let message = match self.build(email) {
                     Ok(message) => message,
                     Err(e) => {

@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool, Row};
+use tracing::Instrument;
 
 use crate::request::lifecycle::event;
 use crate::stores::database::{HeldRow, Unavailable};
@@ -67,7 +68,8 @@ pub async fn destroy_due_holds(
             run.failed += 1;
             continue;
         }
-        match end_hold(&mut tx, registry, &hold).await {
+        let span = tracing::info_span!("hold", hold_id = hold.id, request_id = hold.request_id);
+        match end_hold(&mut tx, registry, &hold).instrument(span).await {
             Ok(row) => {
                 tx.commit().await?;
                 match row {

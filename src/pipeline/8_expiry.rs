@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::domain::RequestStatus;
 use crate::outbound::dedupe::{DedupeKey, Reply};
@@ -30,36 +31,48 @@ pub async fn close_expired(pool: &PgPool, replier: &Replier) -> anyhow::Result<u
         let Some(id) = id else {
             return Ok(closed);
         };
-        let request = RequestRow::lock(&mut tx, id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("request {id} vanished"))?;
-        verification::close_open(&mut tx, id).await?;
-        sqlx::query("UPDATE requests SET outcome = 'expired' WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
+        close(tx, id, replier)
+            .instrument(tracing::info_span!("expire", request_id = id))
             .await?;
-        transition(
-            &mut tx,
-            id,
-            RequestStatus::Closed,
-            "expired",
-            json!({ "waited_for": request.status }),
-        )
-        .await?;
-        replier
-            .send(
-                &mut tx,
-                &request,
-                "expired",
-                &DedupeKey::reply(id, Reply::Expired),
-                json!({}),
-                vec![],
-            )
-            .await?;
-        tx.commit().await?;
-        tracing::info!(request_id = id, "request closed: nobody answered in time");
         closed += 1;
     }
+}
+
+/// Closes one claimed request that waited too long, and tells the sender.
+async fn close(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    id: i64,
+    replier: &Replier,
+) -> anyhow::Result<()> {
+    let request = RequestRow::lock(&mut tx, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("request {id} vanished"))?;
+    verification::close_open(&mut tx, id).await?;
+    sqlx::query("UPDATE requests SET outcome = 'expired' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    transition(
+        &mut tx,
+        id,
+        RequestStatus::Closed,
+        "expired",
+        json!({ "waited_for": request.status }),
+    )
+    .await?;
+    replier
+        .send(
+            &mut tx,
+            &request,
+            "expired",
+            &DedupeKey::reply(id, Reply::Expired),
+            json!({}),
+            vec![],
+        )
+        .await?;
+    tx.commit().await?;
+    tracing::info!(request_id = id, "request closed: nobody answered in time");
+    Ok(())
 }
 
 /// Runs [`close_expired`] every `poll` until `shutdown`.

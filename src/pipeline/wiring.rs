@@ -310,8 +310,7 @@ async fn broker(
 ) {
     let poll = Duration::from_millis(settings.worker.outbox_poll_ms);
     let prefetch = settings.rabbitmq.prefetch;
-    let (min_backoff, max_backoff) = settings.imap.reconnect_backoff();
-    let mut backoff = min_backoff;
+    let mut backoff = settings.imap.reconnect_backoff();
     loop {
         let session = shutdown.child_token();
         let result = async {
@@ -321,7 +320,7 @@ async fn broker(
             store_actions.declare(publisher.channel()).await?;
             tracing::info!("broker: connected; topology declared");
             state.connected(connection.status());
-            backoff = min_backoff;
+            backoff.reset();
             let relay = db::run_on_notify(
                 "relay",
                 CHANNEL_OUTBOX,
@@ -390,13 +389,13 @@ async fn broker(
         if shutdown.is_cancelled() {
             return;
         }
+        let wait = backoff.next_wait();
         if let Err(e) = result {
-            tracing::warn!("broker: {e:#}; reconnecting in {} ms", backoff.as_millis());
+            tracing::warn!("broker: {e:#}; reconnecting in {} ms", wait.as_millis());
         }
         tokio::select! {
-            _ = tokio::time::sleep(backoff) => {},
+            _ = tokio::time::sleep(wait) => {},
             _ = shutdown.cancelled() => return,
         }
-        backoff = (backoff * 2).min(max_backoff);
     }
 }

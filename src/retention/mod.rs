@@ -10,7 +10,7 @@
 //!   mail that never became part of a request after `retention.unattached_days`.
 //!
 //! An access report's attachments do not wait for any of this: the outbox drops their contents
-//! in the transaction that marks the e-mail sent (`outbound::outbox::mark_sent`, `mark_leased_sent`).
+//! in the statement that marks the e-mail sent (`outbound::outbox::mark_leased_sent`).
 //!
 //! What stays whole: receipts (counts per store and table), legal holds (store, table, row key,
 //! dates), the audit log (append-only), and every reference, timestamp, status and kind.

@@ -22,10 +22,10 @@
 use std::collections::BTreeSet;
 
 use hmac::{Hmac, Mac};
-use once_cell::sync::Lazy;
 use regex::Regex;
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
+use std::sync::LazyLock;
 
 use crate::request::verification;
 
@@ -39,26 +39,28 @@ const TOKEN_PREFIX: &str = "hmac:";
 const TOKEN_HEX: usize = 32;
 const TOKEN_LABEL: &[u8] = b"dsr-worker retention v1\0";
 
-static TOKEN: Lazy<Regex> = Lazy::new(|| Regex::new(r"hmac:[0-9a-f]{32}").expect("valid regex"));
-static EMAIL: Lazy<Regex> = Lazy::new(|| {
+static TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"hmac:[0-9a-f]{32}").expect("valid regex"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
         .expect("valid regex")
 });
 /// Twelve digits on their own: an IIN or a BIN (an individual entrepreneur's BIN is an IIN).
-static TWELVE_DIGITS: Lazy<Regex> = Lazy::new(|| Regex::new(r"\b\d{12}\b").expect("valid regex"));
+static TWELVE_DIGITS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d{12}\b").expect("valid regex"));
 /// International numbers (`+7 701 555 80 23`) and Kazakh local ones (`8 (701) 555-80-23`).
-static PHONE: Lazy<Regex> = Lazy::new(|| {
+static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"\+\d(?:[\s\-().]*\d){9,14}|\b[78][\s\-(]*7\d\d[\s\-)]*\d{3}[\s\-]*\d\d[\s\-]*\d\d\b",
     )
     .expect("valid regex")
 });
-static REFERENCE: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"\bDSR-\d{4}-\d{6,}\b").expect("valid regex"));
-static COMMENT: Lazy<Regex> = Lazy::new(|| Regex::new(r"\([^()]*\)").expect("valid regex"));
+static REFERENCE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bDSR-\d{4}-\d{6,}\b").expect("valid regex"));
+static COMMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\([^()]*\)").expect("valid regex"));
 /// `header.d=mail.kz`, `smtp.mailfrom=a@mail.kz`: a property naming a domain or an address.
-static DOMAIN_PROPERTY: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"\S+=\S*[.@]\S*").expect("valid regex"));
+static DOMAIN_PROPERTY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\S+=\S*[.@]\S*").expect("valid regex"));
 
 /// Whether `s` is already a pseudonym or the purged marker.
 pub fn is_reduced(s: &str) -> bool {

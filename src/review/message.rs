@@ -1,11 +1,14 @@
 //! The original message as staff see it: header fields and text, never rendered HTML.
 //!
-//! Text parts are shown as they are; an HTML-only message is converted to plain text by
-//! mail-parser, and its HTML source is also offered, as escaped text. Attachments are listed and
+//! Text parts are shown as they are; an HTML-only message is converted to plain text the way
+//! understanding reads it ([`crate::understand::text::html_to_text`]: nothing fetched, scripts
+//! and styles dropped), and its HTML source is also offered, as escaped text. Attachments are listed and
 //! downloadable as opaque bytes.
 
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::{MessageParser, MimeHeaders, PartType};
 use serde::Serialize;
+
+use crate::understand::text::html_to_text;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AttachmentView {
@@ -69,12 +72,16 @@ impl MessageView {
                 ..Self::default()
             };
         };
-        let mut texts = vec![];
-        for i in 0..m.text_body_count() {
-            if let Some(t) = m.body_text(i) {
-                texts.push(t.into_owned());
-            }
-        }
+        let texts: Vec<String> = m
+            .text_body
+            .iter()
+            .filter_map(|i| m.parts.get(*i as usize))
+            .filter_map(|part| match &part.body {
+                PartType::Text(t) => Some(t.clone().into_owned()),
+                PartType::Html(h) => Some(html_to_text(h)),
+                _ => None,
+            })
+            .collect();
         let html_source = m
             .html_part(0)
             .filter(|p| p.is_text_html())
@@ -152,6 +159,7 @@ mod tests {
         let v = MessageView::parse(HOSTILE.as_bytes());
         assert!(v.text.contains("Delete"), "{}", v.text);
         assert!(!v.text.contains("<b>"), "{}", v.text);
+        assert!(!v.text.contains("alert"), "scripts are dropped: {}", v.text);
         assert!(v.html_source.as_deref().unwrap().contains("<script>"));
         assert_eq!(v.attachments.len(), 1);
         assert_eq!(v.attachments[0].filename, "id.pdf");

@@ -327,11 +327,12 @@ async fn a_dead_workers_lease_runs_out_and_its_row_goes_once() {
     let d = Deployment::new().await;
     let ids = enqueue(&d, 3, 1).await;
     // The dead worker leased the acknowledgement (it was in flight when it died).
-    let leased = outbox::lease_emails(&d.pool, 1, Duration::from_secs(3))
-        .await
-        .unwrap();
+    let leased: Vec<outbox::Leased<OutgoingEmail>> =
+        outbox::lease(&d.pool, 1, Duration::from_secs(3))
+            .await
+            .unwrap();
     assert_eq!(leased.len(), 1);
-    assert_eq!(format!("<{}>", leased[0].email.message_id), ids[0]);
+    assert_eq!(format!("<{}>", leased[0].payload.message_id), ids[0]);
     let mailer = mailer_for(&d, server.port);
     let pass = mailer.drain(&d.pool).await.unwrap();
     assert_eq!(pass.sent, 2, "the others go at once");

@@ -41,8 +41,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let key = checkpoint_key(&settings);
-    let (min_backoff, max_backoff) = settings.reconnect_backoff();
-    let mut backoff = min_backoff;
+    let mut backoff = settings.reconnect_backoff();
     let mut standby_logged = false;
     loop {
         let mut leadership = match Leadership::try_acquire(&database_url, &key).await {
@@ -62,13 +61,11 @@ pub async fn run(
                 continue;
             }
             Err(e) => {
-                tracing::warn!(
-                    "intake: cannot take the leader lock: {e:#}; retrying in {backoff:?}"
-                );
-                if sleep_or_shutdown(backoff, &shutdown).await {
+                let wait = backoff.next_wait();
+                tracing::warn!("intake: cannot take the leader lock: {e:#}; retrying in {wait:?}");
+                if sleep_or_shutdown(wait, &shutdown).await {
                     return;
                 }
-                backoff = (backoff * 2).min(max_backoff);
                 continue;
             }
         };
@@ -87,15 +84,17 @@ pub async fn run(
                 Ok(()) => return,
                 Err(e) => {
                     if connected {
-                        backoff = min_backoff;
+                        backoff.reset();
                     }
-                    tracing::warn!("intake: {e:#}; reconnecting in {} ms", backoff.as_millis());
+                    tracing::warn!(
+                        "intake: {e:#}; reconnecting in {} ms",
+                        backoff.current().as_millis()
+                    );
                 }
             }
-            if sleep_or_shutdown(backoff, &shutdown).await {
+            if sleep_or_shutdown(backoff.next_wait(), &shutdown).await {
                 return;
             }
-            backoff = (backoff * 2).min(max_backoff);
             if leadership.check().await.is_err() {
                 tracing::warn!("intake: leader lock lost; trying to take it again");
                 break;
@@ -192,6 +191,7 @@ async fn session(
 }
 
 /// Fetches and stores every message above `last`; returns the new last UID.
+#[tracing::instrument(name = "fetch", skip_all, fields(uid_validity = uid_validity, after = last))]
 pub async fn fetch_new(
     session: &mut Session,
     pool: &PgPool,

@@ -14,6 +14,7 @@ use chrono::Datelike;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::db::{self, clean_json, clean_text, CHANNEL_INBOUND};
 use crate::domain::{Reference, RequestStatus};
@@ -178,7 +179,9 @@ impl Triage {
             return Ok(None);
         };
         let id: i64 = row.try_get("id")?;
-        match self.triage(&mut tx, row).await {
+        // Our id of the stored message (never its Message-ID, sender or subject).
+        let span = tracing::info_span!("triage", message_id = id);
+        match self.triage(&mut tx, row).instrument(span.clone()).await {
             Ok(outcome) => {
                 if let Outcome::Failed { reason } = &outcome {
                     mark_failed(&mut tx, id, reason).await?;
@@ -190,7 +193,7 @@ impl Triage {
             Err(e) => {
                 drop(tx);
                 let reason = format!("{e:#}");
-                let outcome = self.record_attempt(id, &reason).await?;
+                let outcome = self.record_attempt(id, &reason).instrument(span).await?;
                 Ok(Some((id, outcome)))
             }
         }

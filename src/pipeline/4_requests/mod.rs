@@ -49,7 +49,7 @@ use crate::outbound::reply::{Replier, To};
 use crate::pipeline::requests::acknowledge::{Acknowledged, Acknowledger, CodeForSender};
 use crate::pipeline::store_actions;
 use crate::queue::consumer::Failure;
-use crate::queue::messages::{publish_task, RequestMessage};
+use crate::queue::messages::{self, publish_task, RequestMessage};
 use crate::queue::topology::WorkQueue;
 use crate::request::approval::approval_covers;
 use crate::request::lifecycle::{event, transition, TransitionError};
@@ -97,11 +97,8 @@ fn poison(e: TransitionError) -> Failure {
 
 impl Processor {
     /// Queue handler entry point.
-    #[tracing::instrument(name = "process", skip_all, fields(request_id = tracing::field::Empty))]
     pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
-        let message: RequestMessage = serde_json::from_slice(&payload)
-            .map_err(|e| Failure::Poison(anyhow::anyhow!("malformed requests message: {e}")))?;
-        tracing::Span::current().record("request_id", message.request_id);
+        let message: RequestMessage = messages::decode("requests", &payload)?;
         let step = self.advance(message.request_id).await?;
         tracing::info!(request_id = message.request_id, ?step, "request advanced");
         Ok(())
@@ -142,6 +139,8 @@ impl Processor {
         Ok(())
     }
 
+    /// Takes the request one step on (in the span `process`, with its id).
+    #[tracing::instrument(name = "process", skip_all, fields(request_id = request_id))]
     pub async fn advance(&self, request_id: i64) -> Result<Step, Failure> {
         let missing = || Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"));
         let mut tx = self.pool.begin().await?;

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use once_cell::sync::Lazy;
+use std::sync::LazyLock;
 
 use crate::domain::Language;
 
@@ -60,7 +60,7 @@ pub fn parse(text: &str) -> Result<Table, String> {
     Ok(out)
 }
 
-static STRINGS: Lazy<Vec<(Language, Table)>> = Lazy::new(|| {
+static STRINGS: LazyLock<Vec<(Language, Table)>> = LazyLock::new(|| {
     FILES
         .iter()
         .map(|(lang, text)| {

@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 use minijinja::value::{Value, ViaDeserialize};
 use minijinja::{Environment, Error, ErrorKind, State};
-use once_cell::sync::Lazy;
 use serde::Serialize;
+use std::sync::LazyLock;
 
 use super::i18n;
 use crate::domain::{Language, RequestKind, RequestStatus};
@@ -125,7 +125,7 @@ fn json_pretty(value: ViaDeserialize<serde_json::Value>) -> String {
 
 /// The console's template environment (built once).
 pub fn environment() -> &'static Environment<'static> {
-    static ENV: Lazy<Environment<'static>> = Lazy::new(|| {
+    static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.set_trim_blocks(true);
