@@ -31,6 +31,18 @@ struct Plan {
     subject: SubjectIds,
 }
 
+/// A store task as its run reads it, with the request it belongs to.
+#[derive(sqlx::FromRow)]
+struct TaskRow {
+    request_id: i64,
+    store: String,
+    status: String,
+    attempts: i32,
+    plan: serde_json::Value,
+    reference: String,
+    request_status: RequestStatus,
+}
+
 #[derive(Clone)]
 pub struct Executor {
     pub pool: PgPool,
@@ -60,7 +72,7 @@ impl Executor {
     )]
     pub async fn run(&self, task_id: i64, today: NaiveDate) -> Result<(), Failure> {
         let mut tx = self.pool.begin().await?;
-        let Some(row) = sqlx::query(
+        let Some(row) = sqlx::query_as::<_, TaskRow>(
             "SELECT t.request_id, t.store, t.status, t.attempts, t.plan, r.reference,
                     r.status AS request_status
              FROM store_tasks t JOIN requests r ON r.id = t.request_id
@@ -74,18 +86,22 @@ impl Executor {
                 "store task {task_id} does not exist"
             )));
         };
-        let request_id: i64 = row.try_get("request_id")?;
+        let TaskRow {
+            request_id,
+            store,
+            status,
+            attempts,
+            plan,
+            reference,
+            request_status,
+        } = row;
+        let attempts = attempts + 1;
         tracing::Span::current().record("request_id", request_id);
-        let store: String = row.try_get("store")?;
-        let status: String = row.try_get("status")?;
-        let attempts: i32 = row.try_get::<i32, _>("attempts")? + 1;
-        let reference: String = row.try_get("reference")?;
         if !matches!(status.as_str(), "pending" | "failed" | "running") {
             return Ok(());
         }
         // Staff ended the request (reject, close) while this task was queued or running: it
         // is cancelled, never run.
-        let request_status: RequestStatus = row.try_get("request_status")?;
         if matches!(
             request_status,
             RequestStatus::Rejected | RequestStatus::Closed
@@ -106,7 +122,7 @@ impl Executor {
             tx.commit().await?;
             return Ok(());
         }
-        let plan: Plan = serde_json::from_value(row.try_get("plan")?)
+        let plan: Plan = serde_json::from_value(plan)
             .map_err(|e| Failure::Poison(anyhow::anyhow!("store task {task_id}: bad plan: {e}")))?;
         let kind = self.registry.kind(&store).ok_or_else(|| {
             Failure::Poison(anyhow::anyhow!("store {store} is no longer configured"))

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use serde_json::json;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 use tracing::Instrument;
 
 use crate::request::lifecycle::event;
@@ -43,7 +43,7 @@ pub async fn destroy_due_holds(
     let mut unreachable: std::collections::BTreeSet<String> = Default::default();
     loop {
         let mut tx = pool.begin().await?;
-        let Some(hold) = sqlx::query(
+        let Some(hold) = sqlx::query_as::<_, DueHold>(
             "SELECT id, request_id, task_id, store, table_name, row_key FROM holds
              WHERE destroyed_at IS NULL AND released_at IS NULL AND destroy_after < $1 AND id > $2
              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
@@ -54,14 +54,6 @@ pub async fn destroy_due_holds(
         .await?
         else {
             break;
-        };
-        let hold = DueHold {
-            id: hold.try_get("id")?,
-            request_id: hold.try_get("request_id")?,
-            task_id: hold.try_get("task_id")?,
-            store: hold.try_get("store")?,
-            table: hold.try_get("table_name")?,
-            key: hold.try_get("row_key")?,
         };
         after = hold.id;
         if unreachable.contains(&hold.store) {
@@ -91,12 +83,16 @@ pub async fn destroy_due_holds(
     Ok(run)
 }
 
+/// A hold whose retention duty has ended, claimed for this run.
+#[derive(sqlx::FromRow)]
 struct DueHold {
     id: i64,
     request_id: i64,
     task_id: i64,
     store: String,
+    #[sqlx(rename = "table_name")]
     table: String,
+    #[sqlx(rename = "row_key")]
     key: String,
 }
 

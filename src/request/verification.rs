@@ -8,7 +8,7 @@
 use rand::Rng;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 use crate::request::lifecycle::event;
 use crate::request::RequestRow;
@@ -142,7 +142,7 @@ pub async fn mark_verified(
 }
 
 /// The open verification of a request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Open {
     pub id: i64,
     pub channel: String,
@@ -153,7 +153,7 @@ pub struct Open {
 }
 
 pub async fn open_of(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Option<Open>> {
-    let Some(row) = sqlx::query(
+    sqlx::query_as(
         "SELECT id, channel, address, code_hash, expires_at > now() AS fresh, attempts
          FROM verifications
          WHERE request_id = $1 AND confirmed_at IS NULL AND closed_at IS NULL
@@ -161,18 +161,7 @@ pub async fn open_of(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<O
     )
     .bind(request_id)
     .fetch_optional(conn)
-    .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(Open {
-        id: row.try_get("id")?,
-        channel: row.try_get("channel")?,
-        address: row.try_get("address")?,
-        code_hash: row.try_get("code_hash")?,
-        fresh: row.try_get("fresh")?,
-        attempts: row.try_get("attempts")?,
-    }))
+    .await
 }
 
 /// Every address a verification of this request was sent to (lower-case).
