@@ -229,6 +229,34 @@ mod tests {
                 .unwrap();
             assert_ne!(plain.subject, r.subject, "{lang}");
             assert!(!plain.body.contains("72"), "{lang}: {}", plain.body);
+            // Typed identifiers: the acknowledgement says only the address on file can
+            // confirm, in the words of the separate notice, and carries no code.
+            let on_file = t
+                .render(
+                    "acknowledgement",
+                    lang,
+                    serde_json::json!({
+                        "reference": "DSR-2026-000123", "kind": "erasure", "review": false,
+                        "invalid_iin": [], "on_file": true, "expires_hours": 72,
+                        "company": "NLG.KZ LLP", "company_mailbox": "info@nlg.kz",
+                    }),
+                )
+                .unwrap();
+            let notice = t
+                .render(
+                    "contact_on_file_notice",
+                    lang,
+                    serde_json::json!({
+                        "reference": "DSR-2026-000123", "kind": "erasure", "expires_hours": 72,
+                        "company": "NLG.KZ LLP", "company_mailbox": "info@nlg.kz",
+                    }),
+                )
+                .unwrap();
+            assert_eq!(on_file.subject, notice.subject, "{lang}");
+            let said = notice.body.lines().find(|l| l.contains("72")).unwrap();
+            assert!(on_file.body.contains(said), "{lang}: {}", on_file.body);
+            assert!(!on_file.body.contains("ABCD"), "{lang}");
+            assert!(on_file.body.contains("DSR-2026-000123"), "{lang}");
             for name in ["contact_on_file_notice", "disputed", "expired", "folded"] {
                 let r = t
                     .render(

@@ -43,6 +43,19 @@ pub enum Acknowledged {
     Deferred,
 }
 
+/// What the lookup found, as the acknowledgement tells the sender (never more than the sender
+/// may know: the same words whether typed identifiers matched someone or nobody).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finding {
+    /// Acknowledged before the lookup: nothing to say yet.
+    NotLookedUp,
+    /// Nothing under the sender's address and nothing typed: it asks for details.
+    NotFound,
+    /// Identifiers typed in the text: only the address on file can confirm (asked within
+    /// `expires_hours`).
+    OnFileAsked { expires_hours: u32 },
+}
+
 /// A one-time code the acknowledgement carries (to the sender's own address only).
 #[derive(Debug, Clone, Copy)]
 pub struct CodeForSender<'a> {
@@ -89,19 +102,21 @@ impl Acknowledger {
         request: &RequestRow,
         code: Option<CodeForSender<'_>>,
     ) -> Result<Acknowledged, Failure> {
-        self.acknowledge_with(tx, request, code, false).await
+        self.acknowledge_with(tx, request, code, Finding::NotLookedUp)
+            .await
     }
 
-    /// [`Acknowledger::acknowledge_in`], and with `not_found` the acknowledgement also says
-    /// that nothing is held under the sender's address and asks for the details the company
-    /// may know the person by (one e-mail instead of two; the processor knows it after the
-    /// lookup).
+    /// [`Acknowledger::acknowledge_in`], and the acknowledgement also says what the lookup
+    /// found (`finding`): nothing under the sender's address (it asks for the details the
+    /// company may know the person by), or identifiers typed in the text that only the
+    /// address on file can confirm (it says so, whatever was found). One e-mail instead of
+    /// two; the processor knows it after the lookup.
     pub async fn acknowledge_with(
         &self,
         tx: &mut PgConnection,
         request: &RequestRow,
         code: Option<CodeForSender<'_>>,
-        not_found: bool,
+        finding: Finding,
     ) -> Result<Acknowledged, Failure> {
         let request_id = request.id;
         let done: bool =
@@ -122,8 +137,15 @@ impl Acknowledger {
             if let Some(c) = code {
                 extra["code"] = json!(c.code);
                 extra["expires_hours"] = json!(c.expires_hours);
-            } else if not_found {
-                extra["not_found"] = json!(true);
+            } else {
+                match finding {
+                    Finding::NotLookedUp => {}
+                    Finding::NotFound => extra["not_found"] = json!(true),
+                    Finding::OnFileAsked { expires_hours } => {
+                        extra["on_file"] = json!(true);
+                        extra["expires_hours"] = json!(expires_hours);
+                    }
+                }
             }
             let rendered = self
                 .replier
@@ -165,7 +187,12 @@ impl Acknowledger {
             .await?;
         let name = match outcome {
             Acknowledged::Queued if code.is_some() => "acknowledgement_with_code_queued",
-            Acknowledged::Queued if not_found => "acknowledgement_asking_details_queued",
+            Acknowledged::Queued if finding == Finding::NotFound => {
+                "acknowledgement_asking_details_queued"
+            }
+            Acknowledged::Queued if finding != Finding::NotLookedUp => {
+                "acknowledgement_on_file_queued"
+            }
             Acknowledged::Queued => "acknowledgement_queued",
             Acknowledged::RateLimited => "acknowledgement_rate_limited",
             Acknowledged::NotReplied => "acknowledgement_not_sent",

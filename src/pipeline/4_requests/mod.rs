@@ -28,7 +28,8 @@
 //! The code goes in the acknowledgement only when it is issued with it (the first lookup of a
 //! request). A code issued later (a re-lookup after the sender sent details, a staff decision)
 //! comes in a `confirmation` e-mail of its own; a code for the contact on file always does, to
-//! that address (`contact_confirmation`), with a `contact_on_file_notice` to the sender.
+//! that address (`contact_confirmation`). The sender hears of it in the acknowledgement (the
+//! first lookup) or, on a later lookup, in a `contact_on_file_notice`.
 
 pub mod access;
 pub mod acknowledge;
@@ -46,7 +47,7 @@ use crate::domain::{RequestKind, RequestStatus};
 use crate::outbound::dedupe::{DedupeKey, Reply};
 use crate::outbound::outbox::Urgency;
 use crate::outbound::reply::{Replier, To};
-use crate::pipeline::requests::acknowledge::{Acknowledged, Acknowledger, CodeForSender};
+use crate::pipeline::requests::acknowledge::{Acknowledged, Acknowledger, CodeForSender, Finding};
 use crate::pipeline::store_actions;
 use crate::queue::consumer::Failure;
 use crate::queue::messages::{self, publish_task, RequestMessage};
@@ -235,7 +236,7 @@ impl Processor {
             }
         }
 
-        let mut asked_in_acknowledgement = false;
+        let mut told = Finding::NotLookedUp;
         if unacknowledged {
             let code_to_sender =
                 lookup.found() && !request.verified() && kind != RequestKind::MarketingOptOut;
@@ -246,25 +247,27 @@ impl Processor {
                 tx.commit().await?;
                 return Ok(Step::AwaitingConfirmation);
             }
-            // Nobody under the address and nothing typed to look for: the acknowledgement
-            // itself asks for details (one e-mail instead of two).
-            asked_in_acknowledgement = !lookup.found() && !probe.linked && !probe.typed();
+            // Nobody under the address: the acknowledgement itself asks for details (nothing
+            // typed to look for) or says that only the address on file can confirm (typed
+            // identifiers) — one e-mail instead of two.
+            if !lookup.found() && !probe.linked {
+                told = if probe.typed() {
+                    Finding::OnFileAsked {
+                        expires_hours: self.identity.confirmation_hours,
+                    }
+                } else {
+                    Finding::NotFound
+                };
+            }
             self.acknowledger
-                .acknowledge_with(&mut tx, &request, None, asked_in_acknowledgement)
+                .acknowledge_with(&mut tx, &request, None, told)
                 .await?;
             request.status = RequestStatus::Accepted;
         }
 
         if !lookup.found() {
             return self
-                .nobody_under_the_address(
-                    tx,
-                    &request,
-                    kind,
-                    &probe,
-                    &lookup,
-                    asked_in_acknowledgement,
-                )
+                .nobody_under_the_address(tx, &request, kind, &probe, &lookup, told)
                 .await;
         }
 
@@ -340,7 +343,7 @@ impl Processor {
         kind: RequestKind,
         probe: &SubjectIds,
         lookup: &Lookup,
-        asked_in_acknowledgement: bool,
+        told: Finding,
     ) -> Result<Step, Failure> {
         let request_id = request.id;
         if probe.linked {
@@ -355,7 +358,7 @@ impl Processor {
         if !probe.typed() {
             // Ask for the details the company may know the person by (unless the
             // acknowledgement just did).
-            if !asked_in_acknowledgement {
+            if told != Finding::NotFound {
                 let round = verification::rounds(&mut tx, request_id).await?;
                 self.replier
                     .send(
@@ -387,17 +390,19 @@ impl Processor {
         // hears the same whatever was found; only the address on file can bind the request.
         let on_file = lookup.on_file();
         let round = verification::rounds(&mut tx, request_id).await?;
-        self.replier
-            .send(
-                &mut tx,
-                request,
-                "contact_on_file_notice",
-                &DedupeKey::reply(request_id, Reply::OnFile { round }),
-                json!({ "expires_hours": self.identity.confirmation_hours }),
-                vec![],
-            )
-            .await
-            .map_err(Failure::Retry)?;
+        if !matches!(told, Finding::OnFileAsked { .. }) {
+            self.replier
+                .send(
+                    &mut tx,
+                    request,
+                    "contact_on_file_notice",
+                    &DedupeKey::reply(request_id, Reply::OnFile { round }),
+                    json!({ "expires_hours": self.identity.confirmation_hours }),
+                    vec![],
+                )
+                .await
+                .map_err(Failure::Retry)?;
+        }
         if on_file.len() == 1 && lookup.without_address() == 0 {
             let address = on_file.into_iter().next().expect("one address");
             let code = verification::open(
