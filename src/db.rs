@@ -20,6 +20,22 @@ pub const CHANNEL_OUTBOX: &str = "dsr_outbox";
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Lets the caller's transaction commit without waiting for its WAL to reach the disk
+/// (`SET LOCAL synchronous_commit = off`). For transactions whose effects stay in this
+/// database and are handed on only through the outbox (triage, request processing): nothing
+/// leaves the database before a *synchronous* commit — the mailer's and the relay's lease of
+/// the outbox row, before an SMTP send or a broker publish — and a synchronous commit makes
+/// every earlier commit durable too (the WAL is flushed in order). A crash of the worker
+/// loses nothing (PostgreSQL still flushes within `wal_writer_delay`); a crash of PostgreSQL
+/// itself can lose the last such commits, which are redone from the raw mail and the queue
+/// (intake's commit and every lease stay synchronous), with nothing sent for them meanwhile.
+pub async fn relaxed_commit(conn: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = settings
         .url

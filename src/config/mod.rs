@@ -267,7 +267,7 @@ impl Default for WorkerSettings {
             outbox_poll_ms: 500,
             outbox_max_attempts: 8,
             mailer_concurrency: 4,
-            triage_concurrency: 2,
+            triage_concurrency: 4,
             replies_per_sender_per_hour: 5,
         }
     }

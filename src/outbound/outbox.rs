@@ -293,6 +293,24 @@ where
     Ok(out.into_iter().map(|(_, leased)| leased).collect())
 }
 
+/// Marks leased publishes sent, in one statement (their lease is over).
+pub async fn mark_leased_published<'e, E>(executor: E, ids: &[i64]) -> sqlx::Result<()>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL
+         WHERE id = ANY($1) AND channel = 'publish'",
+    )
+    .bind(ids)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 /// Marks a leased row sent (the attempt was counted when it was leased), in one statement.
 /// An e-mail's attachments' contents go in the same statement (the recipient has them now; the
 /// worker keeps no copy of an access report): file name, type and size stay, as the retention

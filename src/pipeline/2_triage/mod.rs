@@ -168,6 +168,7 @@ impl Triage {
     /// against it (and it is retried later, or marked failed) instead of stopping the stage.
     pub async fn next(&self) -> anyhow::Result<Option<(i64, Outcome)>> {
         let mut tx = self.pool.begin().await?;
+        db::relaxed_commit(&mut tx).await?;
         let Some(row) = sqlx::query(
             "SELECT id, raw, truncated, size_bytes FROM inbound_messages
              WHERE status = 'received' AND next_attempt_at <= now()

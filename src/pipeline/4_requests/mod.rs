@@ -43,6 +43,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use crate::config::IdentitySettings;
+use crate::db;
 use crate::domain::{RequestKind, RequestStatus};
 use crate::outbound::dedupe::{DedupeKey, Reply};
 use crate::outbound::outbox::Urgency;
@@ -144,7 +145,9 @@ impl Processor {
     #[tracing::instrument(name = "process", skip_all, fields(request_id = request_id))]
     pub async fn advance(&self, request_id: i64) -> Result<Step, Failure> {
         let missing = || Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"));
+        // Handed on only through the outbox: see `db::relaxed_commit`.
         let mut tx = self.pool.begin().await?;
+        db::relaxed_commit(&mut tx).await?;
         let mut request = RequestRow::lock(&mut tx, request_id)
             .await
             .map_err(unreadable(request_id))?
@@ -159,6 +162,7 @@ impl Processor {
                 .await?;
             tx.commit().await?;
             tx = self.pool.begin().await?;
+            db::relaxed_commit(&mut tx).await?;
             request = RequestRow::lock(&mut tx, request_id)
                 .await
                 .map_err(unreadable(request_id))?
