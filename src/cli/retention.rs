@@ -24,7 +24,7 @@ pub async fn retention_run(app: &Application) -> anyhow::Result<()> {
     let retention = crate::retention::Retention::new(
         pool,
         settings.retention.clone(),
-        &crate::pipeline::wiring::hash_key(settings)?,
+        &settings.hash_key()?,
         &settings.company,
     );
     let pass = retention.run_once(chrono::Utc::now()).await?;

@@ -467,6 +467,28 @@ impl ImapSettings {
 }
 
 impl Settings {
+    /// The key of keyed-hash anonymisation, from the environment variable named in
+    /// `identity.hash_key_env`; required only when some table anonymises with `hash`.
+    pub fn hash_key(&self) -> anyhow::Result<Vec<u8>> {
+        let var = &self.identity.hash_key_env;
+        match std::env::var(var) {
+            Ok(key) if !key.is_empty() => Ok(key.into_bytes()),
+            _ => {
+                let needed = self.stores.iter().flat_map(|s| &s.tables).any(|t| {
+                    t.actions
+                        .values()
+                        .any(|a| matches!(a, crate::stores::settings::Action::Anonymise(m) if m.values().any(|v| v == "hash")))
+                });
+                if needed {
+                    anyhow::bail!(
+                        "environment variable {var} (identity.hash_key_env) must hold the anonymisation key"
+                    );
+                }
+                Ok(vec![])
+            }
+        }
+    }
+
     /// Reads `path`, applies `DSR__*` overrides from the process environment and validates.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         Self::load_with_env(path, std::env::vars())

@@ -18,7 +18,7 @@ use crate::queue::consumer::Failure;
 use crate::queue::messages::publish_task;
 use crate::queue::messages::{self, TaskMessage};
 use crate::queue::topology::WorkQueue;
-use crate::request::lifecycle::{event, transition};
+use crate::request::lifecycle::{end, event};
 use crate::request::RequestRow;
 use crate::stores::settings::StoreKind;
 use crate::stores::webhook::{self, WebhookCall};
@@ -309,14 +309,11 @@ pub async fn complete_if_done(
             vec![],
         )
         .await?;
-    sqlx::query("UPDATE requests SET outcome = 'done' WHERE id = $1")
-        .bind(request_id)
-        .execute(&mut *conn)
-        .await?;
-    transition(
+    end(
         conn,
         request_id,
         RequestStatus::Completed,
+        "done",
         "completed",
         json!({ "rows": rows, "stores": stores }),
     )

@@ -12,7 +12,7 @@ use tracing::Instrument;
 use crate::domain::RequestStatus;
 use crate::outbound::dedupe::{DedupeKey, Reply};
 use crate::outbound::reply::Replier;
-use crate::request::lifecycle::transition;
+use crate::request::lifecycle;
 use crate::request::{verification, RequestRow};
 
 /// Closes every request that waited past its `expires_at`; returns how many.
@@ -48,14 +48,11 @@ async fn close(
         .await?
         .ok_or_else(|| anyhow::anyhow!("request {id} vanished"))?;
     verification::close_open(&mut tx, id).await?;
-    sqlx::query("UPDATE requests SET outcome = 'expired' WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    transition(
+    lifecycle::end(
         &mut tx,
         id,
         RequestStatus::Closed,
+        "expired",
         "expired",
         json!({ "waited_for": request.status }),
     )

@@ -28,7 +28,6 @@ use crate::pipeline::triage::Triage;
 use crate::pipeline::{expiry, holds, intake, relay};
 use crate::queue::{self, consumer, publisher::Publisher, topology::WorkQueue};
 use crate::request::deadline::{almaty, Calendar};
-use crate::stores::settings::Action;
 use crate::stores::Registry;
 use crate::understand::{Company, Reader, StatisticalReader};
 
@@ -150,11 +149,12 @@ pub async fn run(
             acknowledger: Acknowledger::new(pool.clone(), replier.clone()),
             store_actions: store_actions.clone(),
         };
+        let hash_key = settings.hash_key()?;
         let executor = Executor {
             pool: pool.clone(),
             registry: registry.clone(),
             replier,
-            hash_key: hash_key(&settings)?,
+            hash_key: hash_key.clone(),
             metrics: metrics.clone(),
         };
         tasks.spawn(broker(
@@ -170,7 +170,7 @@ pub async fn run(
             crate::retention::Retention::new(
                 pool.clone(),
                 settings.retention.clone(),
-                &hash_key(&settings)?,
+                &hash_key,
                 &settings.company,
             )
             .run(shutdown.clone()),
@@ -201,28 +201,6 @@ pub async fn run(
     }
     pool.close().await;
     Ok(())
-}
-
-/// The key of keyed-hash anonymisation, from the environment variable named in
-/// `identity.hash_key_env`; required only when some table anonymises with `hash`.
-pub fn hash_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
-    let var = &settings.identity.hash_key_env;
-    match std::env::var(var) {
-        Ok(key) if !key.is_empty() => Ok(key.into_bytes()),
-        _ => {
-            let needed = settings.stores.iter().flat_map(|s| &s.tables).any(|t| {
-                t.actions
-                    .values()
-                    .any(|a| matches!(a, Action::Anonymise(m) if m.values().any(|v| v == "hash")))
-            });
-            if needed {
-                anyhow::bail!(
-                    "environment variable {var} (identity.hash_key_env) must hold the anonymisation key"
-                );
-            }
-            Ok(vec![])
-        }
-    }
 }
 
 /// Destroys held rows whose retention duty has ended, once an hour.

@@ -32,6 +32,30 @@ pub async fn transition(
     event: &str,
     detail: Value,
 ) -> Result<RequestStatus, TransitionError> {
+    change(conn, id, to, None, event, detail).await
+}
+
+/// [`transition`] to a final status that also records the request's `outcome` (`done`,
+/// `expired`), in the same statement.
+pub async fn end(
+    conn: &mut PgConnection,
+    id: i64,
+    to: RequestStatus,
+    outcome: &str,
+    event: &str,
+    detail: Value,
+) -> Result<RequestStatus, TransitionError> {
+    change(conn, id, to, Some(outcome), event, detail).await
+}
+
+async fn change(
+    conn: &mut PgConnection,
+    id: i64,
+    to: RequestStatus,
+    outcome: Option<&str>,
+    event: &str,
+    detail: Value,
+) -> Result<RequestStatus, TransitionError> {
     let from: RequestStatus =
         sqlx::query_scalar("SELECT status FROM requests WHERE id = $1 FOR NO KEY UPDATE")
             .bind(id)
@@ -44,12 +68,13 @@ pub async fn transition(
     sqlx::query(
         "UPDATE requests SET status = $2,
                 completed_at = CASE WHEN $3 THEN coalesce(completed_at, now()) ELSE completed_at END,
-                expires_at = NULL
+                expires_at = NULL, outcome = coalesce($4, outcome)
          WHERE id = $1",
     )
     .bind(id)
     .bind(to)
     .bind(to.is_final())
+    .bind(outcome)
     .execute(&mut *conn)
     .await?;
     let mut detail = match detail {

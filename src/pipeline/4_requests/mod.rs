@@ -54,7 +54,7 @@ use crate::queue::consumer::Failure;
 use crate::queue::messages::{self, publish_task, RequestMessage};
 use crate::queue::topology::WorkQueue;
 use crate::request::approval::approval_covers;
-use crate::request::lifecycle::{event, transition, TransitionError};
+use crate::request::lifecycle::{end, event, transition, TransitionError};
 use crate::request::subject::{Anchor, Lookup};
 use crate::request::verification::Channel;
 use crate::request::{verification, RequestRow};
@@ -312,7 +312,16 @@ impl Processor {
             access::answer(&mut tx, &self.registry, &self.replier, &request, &probe)
                 .await
                 .map_err(Failure::Retry)?;
-            finish(&mut tx, request_id, "done").await?;
+            end(
+                &mut tx,
+                request_id,
+                RequestStatus::Completed,
+                "done",
+                "completed",
+                json!({ "outcome": "done" }),
+            )
+            .await
+            .map_err(poison)?;
             tx.commit().await?;
             return Ok(Step::Answered);
         }
@@ -620,22 +629,4 @@ fn unreadable(request_id: i64) -> impl Fn(sqlx::Error) -> Failure {
         }
         other => Failure::Retry(other.into()),
     }
-}
-
-async fn finish(conn: &mut PgConnection, request_id: i64, outcome: &str) -> Result<(), Failure> {
-    sqlx::query("UPDATE requests SET outcome = $2 WHERE id = $1")
-        .bind(request_id)
-        .bind(outcome)
-        .execute(&mut *conn)
-        .await?;
-    transition(
-        conn,
-        request_id,
-        RequestStatus::Completed,
-        "completed",
-        json!({ "outcome": outcome }),
-    )
-    .await
-    .map_err(poison)?;
-    Ok(())
 }

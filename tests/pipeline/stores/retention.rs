@@ -118,7 +118,7 @@ fn retention_of(d: &Deployment, pool: PgPool) -> Retention {
     Retention::new(
         pool,
         settings.retention.clone(),
-        &dsr_worker::pipeline::wiring::hash_key(&settings).unwrap(),
+        &settings.hash_key().unwrap(),
         &settings.company,
     )
 }
