@@ -218,13 +218,22 @@ impl Replier {
             (To::OnFile(a), _) => (a.clone(), false),
         };
         let (in_reply_to, references) = if threaded {
+            // Threaded to the message being answered: the sender's latest one that moved the
+            // request on, else the first; the References chain holds both.
             let mut references = request.sender_references.clone();
-            if let Some(parent) = &request.sender_message_id {
+            for parent in [&request.sender_message_id, &request.answering_message_id]
+                .into_iter()
+                .flatten()
+            {
                 if !references.contains(parent) {
                     references.push(parent.clone());
                 }
             }
-            (request.sender_message_id.clone(), references)
+            let parent = request
+                .answering_message_id
+                .clone()
+                .or_else(|| request.sender_message_id.clone());
+            (parent, references)
         } else {
             // A new thread with the contact on file: it never sees the stranger's message.
             let contact = self.message_id(request, "contact");

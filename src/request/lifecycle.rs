@@ -32,7 +32,33 @@ pub async fn transition(
     event: &str,
     detail: Value,
 ) -> Result<RequestStatus, TransitionError> {
-    change(conn, id, to, None, event, detail).await
+    change(conn, id, to, None, event, detail, Also::default()).await
+}
+
+/// What else a status change writes to the request, in the same statement (one row version
+/// instead of several: the request row is the hottest in the database).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Also<'a> {
+    /// The acknowledgement was decided (queued, rate-limited or not to be sent):
+    /// `acknowledged_at`, if not set before.
+    pub acknowledged: bool,
+    /// The request closes by itself if nobody answers within this many hours (`expires_at`;
+    /// without it, a status change clears the expiry).
+    pub expires_in_hours: Option<u32>,
+    /// The store match just recorded (counts only).
+    pub subject_match: Option<&'a Value>,
+}
+
+/// [`transition`], writing `also` in the same statement.
+pub async fn transition_also(
+    conn: &mut PgConnection,
+    id: i64,
+    to: RequestStatus,
+    event: &str,
+    detail: Value,
+    also: Also<'_>,
+) -> Result<RequestStatus, TransitionError> {
+    change(conn, id, to, None, event, detail, also).await
 }
 
 /// [`transition`] to a final status that also records the request's `outcome` (`done`,
@@ -45,7 +71,7 @@ pub async fn end(
     event: &str,
     detail: Value,
 ) -> Result<RequestStatus, TransitionError> {
-    change(conn, id, to, Some(outcome), event, detail).await
+    change(conn, id, to, Some(outcome), event, detail, Also::default()).await
 }
 
 async fn change(
@@ -55,6 +81,7 @@ async fn change(
     outcome: Option<&str>,
     event: &str,
     detail: Value,
+    also: Also<'_>,
 ) -> Result<RequestStatus, TransitionError> {
     let from: RequestStatus =
         sqlx::query_scalar("SELECT status FROM requests WHERE id = $1 FOR NO KEY UPDATE")
@@ -68,13 +95,20 @@ async fn change(
     sqlx::query(
         "UPDATE requests SET status = $2,
                 completed_at = CASE WHEN $3 THEN coalesce(completed_at, now()) ELSE completed_at END,
-                expires_at = NULL, outcome = coalesce($4, outcome)
+                expires_at = now() + make_interval(hours => $5),
+                outcome = coalesce($4, outcome),
+                acknowledged_at = CASE WHEN $6 THEN coalesce(acknowledged_at, now())
+                                       ELSE acknowledged_at END,
+                subject_match = coalesce($7, subject_match)
          WHERE id = $1",
     )
     .bind(id)
     .bind(to)
     .bind(to.is_final())
     .bind(outcome)
+    .bind(also.expires_in_hours.map(|h| h as i32))
+    .bind(also.acknowledged)
+    .bind(also.subject_match)
     .execute(&mut *conn)
     .await?;
     let mut detail = match detail {

@@ -19,6 +19,9 @@ pub struct RequestRow {
     pub sender: String,
     pub sender_message_id: Option<String>,
     pub sender_references: Vec<String>,
+    /// The sender's later message the request now answers (a folded repeat, the details
+    /// asked for), if any: the next e-mails are threaded to it.
+    pub answering_message_id: Option<String>,
     pub understanding: Value,
     pub inbound_message_id: i64,
     /// The address that proved itself (trusted DKIM or a code round trip), if any.
@@ -41,7 +44,7 @@ impl RequestRow {
     pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Self>> {
         sqlx::query_as(
             "SELECT id, reference, kind, language, review, status, sender, sender_message_id,
-                    sender_references, understanding, inbound_message_id, verified_address,
+                    sender_references, answering_message_id, understanding, inbound_message_id, verified_address,
                     approved_by IS NOT NULL AS approved, approval, linked_subject, identifiers,
                     subject_match
              FROM requests WHERE id = $1 FOR NO KEY UPDATE",

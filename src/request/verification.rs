@@ -98,18 +98,6 @@ pub async fn rounds(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<i6
         .await
 }
 
-/// The request closes by itself if nobody answers within `hours`.
-pub async fn set_expiry(conn: &mut PgConnection, request_id: i64, hours: u32) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE requests SET expires_at = now() + make_interval(hours => $2) WHERE id = $1",
-    )
-    .bind(request_id)
-    .bind(hours as i32)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Ends the open verification of a request without confirmation (`why` for the record).
 pub async fn close_open(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<()> {
     sqlx::query(

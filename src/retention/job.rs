@@ -488,6 +488,7 @@ struct RequestRow {
     sender: String,
     verified_address: Option<String>,
     sender_message_id: Option<String>,
+    answering_message_id: Option<String>,
     sender_references: Vec<String>,
     subject: String,
     understanding: Value,
@@ -504,7 +505,7 @@ impl RequestRow {
     async fn load(conn: &mut PgConnection, id: i64) -> anyhow::Result<Self> {
         let row = sqlx::query(
             "SELECT id, inbound_message_id, sender, verified_address, sender_message_id,
-                    sender_references, subject, understanding, identifiers, linked_subject,
+                    answering_message_id, sender_references, subject, understanding, identifiers, linked_subject,
                     subject_match, approval, verification, failure, outcome
              FROM requests WHERE id = $1",
         )
@@ -517,6 +518,7 @@ impl RequestRow {
             sender: row.try_get("sender")?,
             verified_address: row.try_get("verified_address")?,
             sender_message_id: row.try_get("sender_message_id")?,
+            answering_message_id: row.try_get("answering_message_id")?,
             sender_references: row.try_get("sender_references")?,
             subject: row.try_get("subject")?,
             understanding: row.try_get("understanding")?,
@@ -549,6 +551,7 @@ impl RequestRow {
             sender: r.token(&self.sender),
             verified_address: self.verified_address.as_deref().map(|a| r.token(a)),
             sender_message_id: self.sender_message_id.as_deref().map(|m| r.token(m)),
+            answering_message_id: self.answering_message_id.as_deref().map(|m| r.token(m)),
             sender_references: self.sender_references.iter().map(|m| r.token(m)).collect(),
             subject: String::new(),
             understanding: r.json(&self.understanding, reduce::UNDERSTANDING),
@@ -573,7 +576,7 @@ impl RequestRow {
             "UPDATE requests SET sender = $2, verified_address = $3, sender_message_id = $4,
                     sender_references = $5, subject = $6, understanding = $7, identifiers = $8,
                     linked_subject = $9, subject_match = $10, approval = $11, verification = $12,
-                    failure = $13, outcome = $14
+                    failure = $13, outcome = $14, answering_message_id = $15
              WHERE id = $1",
         )
         .bind(self.id)
@@ -590,6 +593,7 @@ impl RequestRow {
         .bind(&reduced.verification)
         .bind(&reduced.failure)
         .bind(&reduced.outcome)
+        .bind(&reduced.answering_message_id)
         .execute(conn)
         .await?;
         Ok(true)
@@ -599,6 +603,7 @@ impl RequestRow {
         self.sender == other.sender
             && self.verified_address == other.verified_address
             && self.sender_message_id == other.sender_message_id
+            && self.answering_message_id == other.answering_message_id
             && self.sender_references == other.sender_references
             && self.subject == other.subject
             && self.understanding == other.understanding

@@ -853,3 +853,73 @@ async fn a_request_that_always_fails_is_marked_failed_and_the_next_goes_on() {
     worker.stop().await;
     d.cleanup().await;
 }
+
+/// Two messages, two answers, each in its own thread: a request that found nobody and asked for
+/// details, then a second message of the same kind (not a reply) with an IIN that matches a
+/// record. The second joins the first request and is looked up again; what that finds (only
+/// the address on file can confirm) answers the second message, threaded to it, not the first
+/// one a second time. The person on file gets the code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_with_new_details_is_answered_in_its_own_thread() {
+    let lab = StoreLab::new().await;
+    let b = Person::new("repeated", 31);
+    lab.seed(&b, false).await;
+    let d = deployment(&lab, 3306, vec![]).await;
+    let writer = subject_address("writes-twice");
+    let worker = d.start_worker();
+
+    let first = message(
+        &writer,
+        "info@nlg.kz",
+        "Удаление данных",
+        "Прошу удалить мои персональные данные.",
+    );
+    let first_id = message_id_of(&first);
+    d.deliver(&first).await;
+    let asked = wait_for_mail(&writer, 1, WAIT).await;
+    wait_status(&d, &writer, "awaiting_information").await;
+    assert_eq!(asked[0].in_reply_to.as_deref(), Some(first_id.as_str()));
+
+    let second = message(
+        &writer,
+        "info@nlg.kz",
+        "Удаление данных",
+        &format!("Прошу удалить мои персональные данные. Мой ИИН {}.", b.iin),
+    );
+    let second_id = message_id_of(&second);
+    d.deliver(&second).await;
+    wait_status(&d, &writer, "awaiting_confirmation").await;
+    wait_for_mail(&writer, 2, WAIT).await;
+    // Time for a third e-mail to show up, if one were sent.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mail = list(&writer).await;
+    assert_eq!(
+        mail.len(),
+        2,
+        "one answer per message: {:?}",
+        mail.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let threads: Vec<Option<&str>> = mail.iter().map(|m| m.in_reply_to.as_deref()).collect();
+    assert!(
+        threads.contains(&Some(first_id.as_str())) && threads.contains(&Some(second_id.as_str())),
+        "each message answered in its own thread: {threads:?}"
+    );
+    let later = mail
+        .iter()
+        .find(|m| m.in_reply_to.as_deref() == Some(second_id.as_str()))
+        .unwrap();
+    let references = later.references.clone().unwrap_or_default();
+    assert!(
+        references.contains(&first_id) && references.contains(&second_id),
+        "the chain names both messages: {references}"
+    );
+    reveals_nothing_of(&mail, &b);
+    assert!(code_in_opt(&later.body).is_none(), "no code to the writer");
+    let on_file = wait_for_mail(&b.email, 1, WAIT).await;
+    assert!(
+        code_in_opt(&on_file[0].body).is_some(),
+        "the code goes to the address on file"
+    );
+    worker.stop().await;
+    d.cleanup().await;
+}

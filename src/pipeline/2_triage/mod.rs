@@ -336,17 +336,13 @@ impl Triage {
         let year = now.year();
         let due_at = self.calendar.due(now, self.deadlines.working_days(kind));
         let envelope = &reading.envelope;
-        let thread_id = |id: &String| {
-            let id = clean_text(id, MAX_HEADER_CHARS);
-            (id.chars().count() <= MAX_THREAD_ID && !id.contains(char::is_whitespace))
-                .then(|| id.into_owned())
-        };
-        let message_id = envelope.message_id.as_ref().and_then(thread_id);
+        let message_id = envelope.message_id.as_deref().and_then(thread_id);
         let references: Vec<String> = envelope
             .references
             .iter()
             .rev()
             .take(20)
+            .map(String::as_str)
             .filter_map(thread_id)
             .collect::<Vec<_>>()
             .into_iter()
@@ -354,13 +350,18 @@ impl Triage {
             .collect();
         let subject = clean_text(&envelope.subject, MAX_HEADER_CHARS);
         let identifiers = offered(reading, &self.replier.company().message_id_domain);
+        // The number first, so that the row is written once, with its reference.
+        let request_id: i64 =
+            sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('requests', 'id'))")
+                .fetch_one(&mut *tx)
+                .await?;
+        let reference = Reference::new(year, request_id).to_string();
         let inserted = sqlx::query(
-            "INSERT INTO requests (reference, inbound_message_id, kind, language, review, status,
+            "INSERT INTO requests (id, reference, inbound_message_id, kind, language, review, status,
                                    sender, sender_message_id, sender_references, subject, understanding,
                                    due_at, message_key, identifiers)
-             VALUES ('pending:' || $1::text, $1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12)
-             ON CONFLICT (message_key) WHERE message_key IS NOT NULL DO NOTHING
-             RETURNING id",
+             VALUES ($13, $14, $1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT (message_key) WHERE message_key IS NOT NULL DO NOTHING",
         )
         .bind(inbound_id)
         .bind(kind.as_str())
@@ -374,19 +375,14 @@ impl Triage {
         .bind(due_at)
         .bind(&key)
         .bind(&identifiers)
-        .fetch_optional(&mut *tx)
+        .bind(request_id)
+        .bind(&reference)
+        .execute(&mut *tx)
         .await?;
-        let Some(row) = inserted else {
+        if inserted.rows_affected() == 0 {
             // Another worker stored the same message a moment ago.
             anyhow::bail!("the same message was just recorded by another worker; retrying");
-        };
-        let request_id: i64 = row.try_get("id")?;
-        let reference = Reference::new(year, request_id).to_string();
-        sqlx::query("UPDATE requests SET reference = $2 WHERE id = $1")
-            .bind(request_id)
-            .bind(&reference)
-            .execute(&mut *tx)
-            .await?;
+        }
         event(
             tx,
             request_id,
@@ -429,13 +425,22 @@ impl Triage {
             &mut identifiers,
             &offered(reading, &self.replier.company().message_id_domain),
         );
-        sqlx::query("UPDATE requests SET identifiers = $2 WHERE id = $1")
-            .bind(request_id)
-            .bind(&identifiers)
-            .execute(&mut *tx)
-            .await?;
+        // New details for a request waiting for them: it is looked up again, and what that
+        // finds answers this message (threaded to it), not the first one again.
+        let moves_on = added > 0 && waiting && status == RequestStatus::AwaitingInformation;
+        sqlx::query(
+            "UPDATE requests SET identifiers = $2,
+                    answering_message_id = CASE WHEN $3 THEN $4 ELSE answering_message_id END
+             WHERE id = $1",
+        )
+        .bind(request_id)
+        .bind(&identifiers)
+        .bind(moves_on)
+        .bind(thread_parent(reading))
+        .execute(&mut *tx)
+        .await?;
         let detail = json!({ "inbound_id": inbound_id, "new_identifiers": added });
-        if added > 0 && waiting && status == RequestStatus::AwaitingInformation {
+        if moves_on {
             transition(tx, request_id, RequestStatus::Accepted, "folded", detail).await?;
             publish_request(
                 tx,
@@ -487,13 +492,7 @@ impl Triage {
             vec![],
         )?;
         // Threaded to the message being answered, not to the request's first one.
-        let parent = reading
-            .envelope
-            .message_id
-            .as_deref()
-            .map(|id| clean_text(id, MAX_HEADER_CHARS).into_owned())
-            .filter(|id| id.chars().count() <= MAX_THREAD_ID && !id.contains(char::is_whitespace));
-        if let Some(parent) = parent {
+        if let Some(parent) = thread_parent(reading) {
             if !email.references.contains(&parent) {
                 email.references.push(parent.clone());
             }
@@ -524,6 +523,19 @@ impl Triage {
         })
         .await
     }
+}
+
+/// The message's own Message-ID as a reply may name it (In-Reply-To): made safe, and `None`
+/// when it is missing, too long or not one token.
+fn thread_parent(reading: &Reading) -> Option<String> {
+    reading.envelope.message_id.as_deref().and_then(thread_id)
+}
+
+/// A Message-ID as a thread may name it: made safe, and `None` when too long or not one token.
+fn thread_id(id: &str) -> Option<String> {
+    let id = clean_text(id, MAX_HEADER_CHARS);
+    (id.chars().count() <= MAX_THREAD_ID && !id.contains(char::is_whitespace))
+        .then(|| id.into_owned())
 }
 
 async fn mark_failed(conn: &mut PgConnection, id: i64, reason: &str) -> sqlx::Result<()> {

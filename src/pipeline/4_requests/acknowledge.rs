@@ -20,7 +20,7 @@ use crate::outbound::outbox::{Queued, Urgency};
 use crate::outbound::reply::Replier;
 use crate::queue::consumer::Failure;
 use crate::redact;
-use crate::request::lifecycle::transition;
+use crate::request::lifecycle::{transition_also, Also};
 use crate::request::RequestRow;
 
 #[derive(Clone)]
@@ -102,7 +102,7 @@ impl Acknowledger {
         request: &RequestRow,
         code: Option<CodeForSender<'_>>,
     ) -> Result<Acknowledged, Failure> {
-        self.acknowledge_with(tx, request, code, Finding::NotLookedUp)
+        self.acknowledge_with(tx, request, code, Finding::NotLookedUp, None)
             .await
     }
 
@@ -110,13 +110,15 @@ impl Acknowledger {
     /// found (`finding`): nothing under the sender's address (it asks for the details the
     /// company may know the person by), or identifiers typed in the text that only the
     /// address on file can confirm (it says so, whatever was found). One e-mail instead of
-    /// two; the processor knows it after the lookup.
+    /// two; the processor knows it after the lookup, and hands over the store match it
+    /// recorded (`subject_match`), written with the new status in one statement.
     pub async fn acknowledge_with(
         &self,
         tx: &mut PgConnection,
         request: &RequestRow,
         code: Option<CodeForSender<'_>>,
         finding: Finding,
+        subject_match: Option<&serde_json::Value>,
     ) -> Result<Acknowledged, Failure> {
         let request_id = request.id;
         let done: bool =
@@ -181,10 +183,6 @@ impl Acknowledger {
         } else {
             RequestStatus::Accepted
         };
-        sqlx::query("UPDATE requests SET acknowledged_at = now() WHERE id = $1")
-            .bind(request_id)
-            .execute(&mut *tx)
-            .await?;
         let name = match outcome {
             Acknowledged::Queued if code.is_some() => "acknowledgement_with_code_queued",
             Acknowledged::Queued if finding == Finding::NotFound => {
@@ -198,7 +196,12 @@ impl Acknowledger {
             Acknowledged::NotReplied => "acknowledgement_not_sent",
             Acknowledged::AlreadyDone | Acknowledged::Deferred => unreachable!("returned above"),
         };
-        transition(&mut *tx, request_id, status, name, json!({}))
+        let also = Also {
+            acknowledged: true,
+            subject_match,
+            ..Also::default()
+        };
+        transition_also(&mut *tx, request_id, status, name, json!({}), also)
             .await
             .map_err(|e| Failure::Poison(e.into()))?;
         // Counted inside the caller's transaction: a retried rollback may count twice.

@@ -54,7 +54,7 @@ use crate::queue::consumer::Failure;
 use crate::queue::messages::{self, publish_task, RequestMessage};
 use crate::queue::topology::WorkQueue;
 use crate::request::approval::approval_covers;
-use crate::request::lifecycle::{end, event, transition, TransitionError};
+use crate::request::lifecycle::{end, event, transition, transition_also, Also, TransitionError};
 use crate::request::subject::{Anchor, Lookup};
 use crate::request::verification::Channel;
 use crate::request::{verification, RequestRow};
@@ -214,11 +214,14 @@ impl Processor {
             Err(e) => return Err(Failure::Retry(e)),
         };
         let summary = lookup.summary(anchor);
-        sqlx::query("UPDATE requests SET subject_match = $2 WHERE id = $1")
-            .bind(request_id)
-            .bind(&summary)
-            .execute(&mut *tx)
-            .await?;
+        if !unacknowledged {
+            // (Else written with the acknowledgement's status, below.)
+            sqlx::query("UPDATE requests SET subject_match = $2 WHERE id = $1")
+                .bind(request_id)
+                .bind(&summary)
+                .execute(&mut *tx)
+                .await?;
+        }
         if looking_for_staff {
             event(
                 &mut tx,
@@ -246,7 +249,7 @@ impl Processor {
                 lookup.found() && !request.verified() && kind != RequestKind::MarketingOptOut;
             if code_to_sender {
                 // One e-mail: the acknowledgement carries the code.
-                self.ask_sender_in_acknowledgement(&mut tx, &request)
+                self.ask_sender_in_acknowledgement(&mut tx, &request, &summary)
                     .await?;
                 tx.commit().await?;
                 return Ok(Step::AwaitingConfirmation);
@@ -264,7 +267,7 @@ impl Processor {
                 };
             }
             self.acknowledger
-                .acknowledge_with(&mut tx, &request, None, told)
+                .acknowledge_with(&mut tx, &request, None, told, Some(&summary))
                 .await?;
             request.status = RequestStatus::Accepted;
         }
@@ -385,16 +388,16 @@ impl Processor {
                     .await
                     .map_err(Failure::Retry)?;
             }
-            transition(
+            transition_also(
                 &mut tx,
                 request_id,
                 RequestStatus::AwaitingInformation,
                 "unknown_subject",
                 json!({ "asked": "details to find the subject" }),
+                self.expiring(),
             )
             .await
             .map_err(poison)?;
-            verification::set_expiry(&mut tx, request_id, self.identity.confirmation_hours).await?;
             tx.commit().await?;
             return Ok(Step::UnknownSubject);
         }
@@ -470,6 +473,14 @@ impl Processor {
         self.to_review(tx, request_id, vec![why.to_owned()]).await
     }
 
+    /// A waiting status that closes by itself after `confirmation_hours`.
+    fn expiring(&self) -> Also<'static> {
+        Also {
+            expires_in_hours: Some(self.identity.confirmation_hours),
+            ..Also::default()
+        }
+    }
+
     /// The plain acknowledgement of a deferred request, in a transaction of its own.
     async fn acknowledge_now(&self, request_id: i64) -> Result<(), Failure> {
         let mut tx = self.pool.begin().await?;
@@ -488,6 +499,7 @@ impl Processor {
         &self,
         tx: &mut PgConnection,
         request: &RequestRow,
+        subject_match: &serde_json::Value,
     ) -> Result<(), Failure> {
         let hours = self.identity.confirmation_hours;
         let code =
@@ -498,7 +510,13 @@ impl Processor {
         });
         let acknowledged = self
             .acknowledger
-            .acknowledge_in(tx, request, carried)
+            .acknowledge_with(
+                tx,
+                request,
+                carried,
+                Finding::NotLookedUp,
+                Some(subject_match),
+            )
             .await?;
         if acknowledged == Acknowledged::NotReplied {
             // Never reached: `acknowledge` does not defer a silent sender's acknowledgement.
@@ -550,16 +568,16 @@ impl Processor {
         request_id: i64,
         detail: serde_json::Value,
     ) -> Result<(), Failure> {
-        transition(
+        transition_also(
             tx,
             request_id,
             RequestStatus::AwaitingConfirmation,
             "confirmation_requested",
             detail,
+            self.expiring(),
         )
         .await
         .map_err(poison)?;
-        verification::set_expiry(tx, request_id, self.identity.confirmation_hours).await?;
         Ok(())
     }
 
