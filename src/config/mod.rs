@@ -152,6 +152,12 @@ pub struct ImapSettings {
     /// How long one IDLE lasts before it is renewed (servers drop IDLE after 30 minutes).
     #[serde(default = "default_idle_secs")]
     pub idle_secs: u64,
+    /// While the mailbox is quiet, IDLE lasts at most this long before intake looks again
+    /// (DONE, NOOP, UID SEARCH, IDLE): it bounds how late a server's IDLE notification may be
+    /// (Dovecot's comes about 0.5 s after the mail). 0: wait in IDLE for `idle_secs`, fewer
+    /// commands against a hosted provider whose IDLE is prompt.
+    #[serde(default = "default_idle_check_ms")]
+    pub idle_check_ms: u64,
     /// Poll interval when IDLE is off or not offered.
     #[serde(default = "default_poll_secs")]
     pub poll_secs: u64,
@@ -180,6 +186,9 @@ fn yes() -> bool {
 }
 fn default_idle_secs() -> u64 {
     300
+}
+fn default_idle_check_ms() -> u64 {
+    250
 }
 fn default_poll_secs() -> u64 {
     30
@@ -636,6 +645,12 @@ impl Settings {
                 "must be between 1 and 1740 (29 minutes)",
             ));
         }
+        if self.imap.idle_check_ms != 0 && self.imap.idle_check_ms < 20 {
+            return Err(key_error(
+                "imap.idle_check_ms",
+                "must be 0 (off) or at least 20 ms",
+            ));
+        }
         if self.imap.poll_secs == 0 {
             return Err(key_error("imap.poll_secs", "must be positive"));
         }
@@ -796,9 +811,16 @@ mod tests {
         assert_eq!(s.rabbitmq.retry_delays_ms.len(), 5);
         assert_eq!(s.imap.command_timeout_secs, 60);
         assert_eq!(s.smtp.timeout_secs, 30);
+        assert_eq!(s.imap.idle_check_ms, 250);
         let env = vec![("DSR__IMAP__COMMAND_TIMEOUT_SECS".to_owned(), "0".to_owned())];
         let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
         assert!(err.contains("imap.command_timeout_secs"), "{err}");
+        // A quiet IDLE checked every few milliseconds would hammer the server; 0 turns it off.
+        let env = vec![("DSR__IMAP__IDLE_CHECK_MS".to_owned(), "5".to_owned())];
+        let err = Settings::parse(MINIMAL, env).unwrap_err().to_string();
+        assert!(err.contains("imap.idle_check_ms"), "{err}");
+        let env = vec![("DSR__IMAP__IDLE_CHECK_MS".to_owned(), "0".to_owned())];
+        assert_eq!(Settings::parse(MINIMAL, env).unwrap().imap.idle_check_ms, 0);
     }
 
     #[test]

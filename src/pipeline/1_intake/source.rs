@@ -9,7 +9,9 @@
 //! While mail is arriving the reader does not IDLE: Dovecot reports new mail in IDLE about half a
 //! second late, which was the whole of the intake latency at 50 requests/s. For `BUSY_FOR` after
 //! the last new message it polls (NOOP + UID SEARCH) every `BUSY_POLL`, then goes back to IDLE
-//! (or to `poll_secs` polling) when the mailbox is quiet.
+//! (or to `poll_secs` polling) when the mailbox is quiet. A quiet IDLE lasts at most
+//! `imap.idle_check_ms` (default 250 ms) before the reader looks again, so the first message
+//! after a quiet spell does not wait for a late notification either.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -166,8 +168,9 @@ async fn session(
             let mut idle = session.idle();
             limit.run("IDLE", idle.init()).await?;
             let outcome = {
-                // Bounded by idle_secs: then DONE, and the next round of NOOP/SEARCH.
-                let (wait, _stop) = idle.wait_with_timeout(Duration::from_secs(settings.idle_secs));
+                // Bounded by idle_secs (and by idle_check_ms: a late notification is not
+                // waited for): then DONE, and the next round of NOOP/SEARCH.
+                let (wait, _stop) = idle.wait_with_timeout(idle_wait(settings));
                 tokio::select! {
                     r = wait => Some(r),
                     _ = shutdown.cancelled() => None,
@@ -187,6 +190,15 @@ async fn session(
             limit.run("LOGOUT", session.logout()).await.ok();
             return Ok(());
         }
+    }
+}
+
+/// How long one IDLE lasts while the mailbox is quiet.
+fn idle_wait(settings: &ImapSettings) -> Duration {
+    let renew = Duration::from_secs(settings.idle_secs);
+    match settings.idle_check_ms {
+        0 => renew,
+        ms => renew.min(Duration::from_millis(ms)),
     }
 }
 
