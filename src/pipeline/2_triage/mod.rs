@@ -428,17 +428,8 @@ impl Triage {
         // New details for a request waiting for them: it is looked up again, and what that
         // finds answers this message (threaded to it), not the first one again.
         let moves_on = added > 0 && waiting && status == RequestStatus::AwaitingInformation;
-        sqlx::query(
-            "UPDATE requests SET identifiers = $2,
-                    answering_message_id = CASE WHEN $3 THEN $4 ELSE answering_message_id END
-             WHERE id = $1",
-        )
-        .bind(request_id)
-        .bind(&identifiers)
-        .bind(moves_on)
-        .bind(thread_parent(reading))
-        .execute(&mut *tx)
-        .await?;
+        let answering = moves_on.then(|| thread_parent(reading)).flatten();
+        record_identifiers(tx, request_id, &identifiers, answering).await?;
         let detail = json!({ "inbound_id": inbound_id, "new_identifiers": added });
         if moves_on {
             transition(tx, request_id, RequestStatus::Accepted, "folded", detail).await?;
@@ -523,6 +514,27 @@ impl Triage {
         })
         .await
     }
+}
+
+/// Stores a request's merged identifiers and, when the message that brought them moves the
+/// request on, that message as the one its next e-mails answer (`answering`).
+async fn record_identifiers(
+    conn: &mut PgConnection,
+    request_id: i64,
+    identifiers: &serde_json::Value,
+    answering: Option<String>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE requests SET identifiers = $2,
+                answering_message_id = coalesce($3, answering_message_id)
+         WHERE id = $1",
+    )
+    .bind(request_id)
+    .bind(identifiers)
+    .bind(answering)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The message's own Message-ID as a reply may name it (In-Reply-To): made safe, and `None`

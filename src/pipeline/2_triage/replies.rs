@@ -306,17 +306,10 @@ async fn decide(
                 &offered(reading, &replier.company().message_id_domain),
             );
             // Looked up again with the details: what that finds answers this reply.
-            sqlx::query(
-                "UPDATE requests SET identifiers = $2,
-                        answering_message_id = CASE WHEN $3 THEN $4 ELSE answering_message_id END
-                 WHERE id = $1",
-            )
-            .bind(request.id)
-            .bind(&identifiers)
-            .bind(waiting_for_details)
-            .bind(super::thread_parent(reading))
-            .execute(&mut *conn)
-            .await?;
+            let answering = waiting_for_details
+                .then(|| super::thread_parent(reading))
+                .flatten();
+            super::record_identifiers(conn, request.id, &identifiers, answering).await?;
             let added = json!({ "inbound_id": inbound_id, "new_identifiers": added });
             if waiting_for_details {
                 transition(
