@@ -1,8 +1,8 @@
 //! The worker's own PostgreSQL database: connection pool, migrations, and change notifications.
 //!
-//! Stages wake each other with `NOTIFY` on the channels below (sent inside the transaction that
-//! made the work, so it is delivered only on commit); every loop also polls, so a lost
-//! notification only delays work.
+//! Stages wake each other with `NOTIFY` on the channels below, sent by the rows themselves
+//! (triggers of migration 0015, so it is delivered only on commit and costs the writer no round
+//! trip); every loop also polls, so a lost notification only delays work.
 
 use std::time::Duration;
 
@@ -15,12 +15,14 @@ use crate::config::DatabaseSettings;
 
 /// New raw mail is stored and waits to be understood.
 pub const CHANNEL_INBOUND: &str = "dsr_inbound";
-/// The outbox has something to send or publish.
-pub const CHANNEL_OUTBOX: &str = "dsr_outbox";
+/// The outbox has an e-mail to send (the mailer listens).
+pub const CHANNEL_EMAIL: &str = "dsr_outbox_email";
+/// The outbox has a message to publish to RabbitMQ (the relay listens).
+pub const CHANNEL_PUBLISH: &str = "dsr_outbox_publish";
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Lets the caller's transaction commit without waiting for its WAL to reach the disk
+/// A transaction that commits without waiting for its WAL to reach the disk
 /// (`SET LOCAL synchronous_commit = off`). For transactions whose effects stay in this
 /// database and are handed on only through the outbox (triage, request processing): nothing
 /// leaves the database before a *synchronous* commit — the mailer's and the relay's lease of
@@ -29,11 +31,13 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// loses nothing (PostgreSQL still flushes within `wal_writer_delay`); a crash of PostgreSQL
 /// itself can lose the last such commits, which are redone from the raw mail and the queue
 /// (intake's commit and every lease stay synchronous), with nothing sent for them meanwhile.
-pub async fn relaxed_commit(conn: &mut sqlx::PgConnection) -> sqlx::Result<()> {
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(conn)
-        .await?;
-    Ok(())
+///
+/// `BEGIN` and the `SET LOCAL` go in one simple query: one round trip, as a plain `begin`.
+pub async fn begin_relaxed(
+    pool: &PgPool,
+) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+        .await
 }
 
 pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
@@ -63,15 +67,6 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .run(pool)
         .await
         .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))
-}
-
-/// `NOTIFY channel` inside the caller's transaction.
-pub async fn notify(conn: &mut sqlx::PgConnection, channel: &str) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(channel)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// Calls `drain` after each notification on `channel`, and at least every `poll`, until

@@ -10,8 +10,6 @@
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use crate::db::{self, CHANNEL_OUTBOX};
-
 /// A fully rendered e-mail, stored as JSON in `outbox.payload`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OutgoingEmail {
@@ -76,9 +74,6 @@ pub async fn enqueue_email(
     .await?
     .rows_affected()
         == 1;
-    if inserted {
-        db::notify(conn, CHANNEL_OUTBOX).await?;
-    }
     Ok(inserted)
 }
 
@@ -100,9 +95,6 @@ pub async fn enqueue_publish(
     .await?
     .rows_affected()
         == 1;
-    if inserted {
-        db::notify(conn, CHANNEL_OUTBOX).await?;
-    }
     Ok(inserted)
 }
 

@@ -22,6 +22,10 @@
 //! connection open across passes; one idle for longer than [`IDLE_CLOSE`] is closed, and one
 //! idle for longer than [`IDLE_CHECK`] is checked with `NOOP` before it is trusted again.
 //!
+//! The slots take turns at the lease statement ([`LeaseGate`]), and a slot woken by a
+//! notification that another slot has already found the outbox empty after does not look
+//! again: one wake-up costs one lease statement that finds nothing, not one per slot.
+//!
 //! One e-mail costs two round trips where the server offers PIPELINING (RFC 2920): `MAIL`,
 //! `RCPT` and `DATA` in one write, then the message and its final dot in one write. (lettre's
 //! own `send` waits for the answer to each command: four round trips.)
@@ -48,7 +52,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::{Security, SmtpSettings};
-use crate::db::{self, CHANNEL_OUTBOX};
+use crate::db::{self, CHANNEL_EMAIL};
 use crate::monitoring::Metrics;
 use crate::outbound::outbox::{self, OutgoingEmail};
 use crate::redact;
@@ -74,6 +78,40 @@ pub struct Mailer {
 #[derive(Default)]
 pub struct Slot {
     session: Option<Session>,
+}
+
+/// Where the slots of one mailer take turns at leasing: wake-ups are numbered, and
+/// `empty_after` is the latest wake-up after which a lease found nothing due. Rows committed
+/// after that lease came with a notification of their own (a later number), so a slot holding
+/// a wake-up at or below `empty_after` has nothing to look for.
+#[derive(Debug, Default)]
+pub struct LeaseGate {
+    turn: tokio::sync::Mutex<()>,
+    empty_after: std::sync::atomic::AtomicU64,
+}
+
+impl LeaseGate {
+    /// Leases up to `batch` e-mails for a slot woken by wake-up `woken` (numbered from 1),
+    /// unless the outbox was seen empty since that wake-up; `None`: nothing to send.
+    async fn lease(
+        &self,
+        pool: &PgPool,
+        batch: i64,
+        lease: Duration,
+        woken: u64,
+    ) -> sqlx::Result<Option<Vec<outbox::Leased<OutgoingEmail>>>> {
+        use std::sync::atomic::Ordering;
+        let _turn = self.turn.lock().await;
+        if self.empty_after.load(Ordering::Acquire) >= woken {
+            return Ok(None);
+        }
+        let leased: Vec<outbox::Leased<OutgoingEmail>> = outbox::lease(pool, batch, lease).await?;
+        if leased.is_empty() {
+            self.empty_after.fetch_max(woken, Ordering::AcqRel);
+            return Ok(None);
+        }
+        Ok(Some(leased))
+    }
 }
 
 struct Session {
@@ -378,7 +416,9 @@ impl Mailer {
     /// end; returns what it did.
     pub async fn drain(&self, pool: &PgPool) -> anyhow::Result<Pass> {
         let mut slot = Slot::default();
-        let result = self.drain_slot(pool, &mut slot).await;
+        let result = self
+            .drain_slot(pool, &mut slot, &LeaseGate::default(), 1)
+            .await;
         self.close_slot(&mut slot).await;
         result
     }
@@ -390,8 +430,15 @@ impl Mailer {
         }
     }
 
-    /// Sends due e-mails on `slot` until none is due; the slot's connection stays open.
-    pub async fn drain_slot(&self, pool: &PgPool, slot: &mut Slot) -> anyhow::Result<Pass> {
+    /// Sends due e-mails on `slot` until none is due; the slot's connection stays open. `woken`
+    /// is the number of the wake-up this pass answers (see [`LeaseGate`]).
+    pub async fn drain_slot(
+        &self,
+        pool: &PgPool,
+        slot: &mut Slot,
+        gate: &LeaseGate,
+        woken: u64,
+    ) -> anyhow::Result<Pass> {
         let mut pass = Pass::default();
         if slot
             .session
@@ -402,11 +449,9 @@ impl Mailer {
         }
         let mut batch = 1;
         loop {
-            let leased: Vec<outbox::Leased<OutgoingEmail>> =
-                outbox::lease(pool, batch, self.lease).await?;
-            if leased.is_empty() {
+            let Some(leased) = gate.lease(pool, batch, self.lease, woken).await? else {
                 return Ok(pass);
-            }
+            };
             let full = leased.len() as i64 == batch;
             let started = Instant::now();
             let mut rows = leased.into_iter().enumerate();
@@ -545,10 +590,12 @@ impl Mailer {
         concurrency: u16,
         shutdown: CancellationToken,
     ) {
-        let (wake, woken) = tokio::sync::watch::channel(0u64);
+        // Wake-ups are numbered from 1 (the first pass of each slot answers number 1).
+        let (wake, woken) = tokio::sync::watch::channel(1u64);
+        let gate = std::sync::Arc::new(LeaseGate::default());
         let listener = db::run_on_notify(
             "mailer",
-            CHANNEL_OUTBOX,
+            CHANNEL_EMAIL,
             pool.clone(),
             poll,
             shutdown.clone(),
@@ -559,12 +606,12 @@ impl Mailer {
         );
         let slots = (0..concurrency.max(1)).map(|_| {
             let (mailer, pool, shutdown) = (self.clone(), pool.clone(), shutdown.clone());
-            let mut woken = woken.clone();
+            let (mut woken, gate) = (woken.clone(), gate.clone());
             async move {
                 let mut slot = Slot::default();
                 loop {
-                    woken.borrow_and_update();
-                    if let Err(e) = mailer.drain_slot(&pool, &mut slot).await {
+                    let number = *woken.borrow_and_update();
+                    if let Err(e) = mailer.drain_slot(&pool, &mut slot, &gate, number).await {
                         tracing::warn!("mailer: {e:#}");
                     }
                     tokio::select! {

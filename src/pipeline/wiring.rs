@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::db::{self, CHANNEL_OUTBOX};
+use crate::db::{self, CHANNEL_PUBLISH};
 use crate::monitoring::{self, BrokerState, Metrics, Ops};
 use crate::outbound::reply::Replier;
 use crate::outbound::templates::Templates;
@@ -301,7 +301,7 @@ async fn broker(
             backoff.reset();
             let relay = db::run_on_notify(
                 "relay",
-                CHANNEL_OUTBOX,
+                CHANNEL_PUBLISH,
                 pool.clone(),
                 poll,
                 session.clone(),

@@ -83,24 +83,40 @@ async fn change(
     detail: Value,
     also: Also<'_>,
 ) -> Result<RequestStatus, TransitionError> {
-    let from: RequestStatus =
-        sqlx::query_scalar("SELECT status FROM requests WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(TransitionError::NotFound(id))?;
-    if !from.can_become(to) {
-        return Err(TransitionError::NotAllowed { id, from, to });
-    }
-    sqlx::query(
-        "UPDATE requests SET status = $2,
-                completed_at = CASE WHEN $3 THEN coalesce(completed_at, now()) ELSE completed_at END,
-                expires_at = now() + make_interval(hours => $5),
-                outcome = coalesce($4, outcome),
-                acknowledged_at = CASE WHEN $6 THEN coalesce(acknowledged_at, now())
-                                       ELSE acknowledged_at END,
-                subject_match = coalesce($7, subject_match)
-         WHERE id = $1",
+    let mut detail = match detail {
+        Value::Object(map) => Value::Object(map),
+        Value::Null => json!({}),
+        other => json!({ "detail": other }),
+    };
+    detail["to"] = json!(to);
+    // The statuses that may become `to`, so that the check, the change and its event are one
+    // statement (one round trip): the row is locked, changed only from one of those, and the
+    // event (with the old status) written only if it was.
+    let allowed: Vec<&str> = RequestStatus::ALL
+        .iter()
+        .filter(|from| from.can_become(to))
+        .map(|from| from.as_str())
+        .collect();
+    let row: Option<(RequestStatus, bool)> = sqlx::query_as(
+        "WITH old AS (
+             SELECT id, status FROM requests WHERE id = $1 FOR NO KEY UPDATE
+         ), changed AS (
+             UPDATE requests r SET status = $2,
+                    completed_at = CASE WHEN $3 THEN coalesce(r.completed_at, now())
+                                        ELSE r.completed_at END,
+                    expires_at = now() + make_interval(hours => $5),
+                    outcome = coalesce($4, r.outcome),
+                    acknowledged_at = CASE WHEN $6 THEN coalesce(r.acknowledged_at, now())
+                                           ELSE r.acknowledged_at END,
+                    subject_match = coalesce($7, r.subject_match)
+             FROM old
+             WHERE r.id = old.id AND old.status = ANY($8)
+             RETURNING r.id, old.status
+         ), recorded AS (
+             INSERT INTO request_events (request_id, event, detail)
+             SELECT id, $9, $10::jsonb || jsonb_build_object('from', status) FROM changed
+         )
+         SELECT status, EXISTS (SELECT 1 FROM changed) FROM old",
     )
     .bind(id)
     .bind(to)
@@ -109,17 +125,16 @@ async fn change(
     .bind(also.expires_in_hours.map(|h| h as i32))
     .bind(also.acknowledged)
     .bind(also.subject_match)
-    .execute(&mut *conn)
+    .bind(&allowed)
+    .bind(event)
+    .bind(&detail)
+    .fetch_optional(&mut *conn)
     .await?;
-    let mut detail = match detail {
-        Value::Object(map) => Value::Object(map),
-        Value::Null => json!({}),
-        other => json!({ "detail": other }),
-    };
-    detail["from"] = json!(from);
-    detail["to"] = json!(to);
-    self::event(conn, id, event, detail).await?;
-    Ok(from)
+    match row {
+        None => Err(TransitionError::NotFound(id)),
+        Some((from, false)) => Err(TransitionError::NotAllowed { id, from, to }),
+        Some((from, true)) => Ok(from),
+    }
 }
 
 /// Appends an event to the request's timeline, inside the caller's transaction.

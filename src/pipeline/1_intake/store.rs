@@ -3,17 +3,6 @@
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 
-use crate::db::{self, CHANNEL_INBOUND};
-
-/// Where a fetched message came from.
-#[derive(Debug, Clone)]
-pub struct Origin<'a> {
-    /// `user@host/INBOX`: the checkpoint key.
-    pub mailbox: &'a str,
-    pub uid_validity: u32,
-    pub uid: u32,
-}
-
 /// The result of storing one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -37,83 +26,88 @@ pub struct Fetched {
 }
 
 /// Stores a batch of fetched messages (each unless its sha256 is known) and advances the
-/// checkpoint to the highest UID, all in one transaction: a crash stores none of them and
-/// moves the checkpoint nowhere, so they are fetched again. One commit per batch, not per
-/// message, is what lets intake keep up with a burst.
+/// checkpoint to the highest UID, in one statement (so one transaction): a crash stores none
+/// of them and moves the checkpoint nowhere, so they are fetched again. One statement per
+/// batch, not one per message, is what lets intake keep up with a burst. Ids follow the UIDs'
+/// order, so triage reads a sender's messages in the order they arrived. Each stored row wakes
+/// triage on commit (the trigger of migration 0015).
 pub async fn store_all(
     pool: &PgPool,
     mailbox: &str,
     uid_validity: u32,
     batch: &[Fetched],
 ) -> sqlx::Result<Vec<Stored>> {
-    let mut tx = pool.begin().await?;
-    let mut out = Vec::with_capacity(batch.len());
-    let mut any_new = false;
-    for m in batch {
-        let hash = sha256(&m.raw);
-        let inserted = sqlx::query(
-            "INSERT INTO inbound_messages (sha256, raw, size_bytes, mailbox, uid_validity, uid, truncated)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+    let Some(last) = batch.iter().map(|m| m.uid).max() else {
+        return Ok(vec![]);
+    };
+    let hashes: Vec<Vec<u8>> = batch.iter().map(|m| sha256(&m.raw)).collect();
+    let raws: Vec<&[u8]> = batch.iter().map(|m| m.raw.as_slice()).collect();
+    let sizes: Vec<i64> = batch.iter().map(|m| m.size_bytes as i64).collect();
+    let uids: Vec<i64> = batch.iter().map(|m| i64::from(m.uid)).collect();
+    let truncated: Vec<bool> = batch.iter().map(|m| m.truncated).collect();
+    let inserted: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "WITH new AS (
+             INSERT INTO inbound_messages
+                    (sha256, raw, size_bytes, mailbox, uid_validity, uid, truncated)
+             SELECT m.sha256, m.raw, m.size_bytes, $6, $7, m.uid, m.truncated
+             FROM unnest($1::bytea[], $2::bytea[], $3::bigint[], $4::bigint[], $5::bool[])
+                  WITH ORDINALITY AS m(sha256, raw, size_bytes, uid, truncated, n)
+             ORDER BY m.n
              ON CONFLICT (sha256) DO NOTHING
-             RETURNING id",
+             RETURNING id, sha256
+         ), checkpoint AS (
+             INSERT INTO mailbox_checkpoints (mailbox, uid_validity, last_uid) VALUES ($6, $7, $8)
+             ON CONFLICT (mailbox) DO UPDATE
+               SET uid_validity = EXCLUDED.uid_validity,
+                   last_uid = CASE WHEN mailbox_checkpoints.uid_validity = EXCLUDED.uid_validity
+                                   THEN greatest(mailbox_checkpoints.last_uid, EXCLUDED.last_uid)
+                                   ELSE EXCLUDED.last_uid END,
+                   updated_at = now()
+         )
+         SELECT id, sha256 FROM new",
+    )
+    .bind(&hashes)
+    .bind(&raws)
+    .bind(&sizes)
+    .bind(&uids)
+    .bind(&truncated)
+    .bind(mailbox)
+    .bind(i64::from(uid_validity))
+    .bind(i64::from(last))
+    .fetch_all(pool)
+    .await?;
+    let mut new: std::collections::HashMap<Vec<u8>, i64> =
+        inserted.into_iter().map(|(id, hash)| (hash, id)).collect();
+    // The rest were stored before (or twice in this batch): their ids, in one read.
+    let known_hashes: Vec<&Vec<u8>> = hashes.iter().filter(|h| !new.contains_key(*h)).collect();
+    let known: std::collections::HashMap<Vec<u8>, i64> = if known_hashes.is_empty() {
+        Default::default()
+    } else {
+        sqlx::query_as::<_, (i64, Vec<u8>)>(
+            "SELECT id, sha256 FROM inbound_messages WHERE sha256 = ANY($1)",
         )
-        .bind(&hash)
-        .bind(&m.raw)
-        .bind(m.size_bytes as i64)
-        .bind(mailbox)
-        .bind(i64::from(uid_validity))
-        .bind(i64::from(m.uid))
-        .bind(m.truncated)
-        .fetch_optional(&mut *tx)
-        .await?;
-        out.push(match inserted {
-            Some(row) => {
-                any_new = true;
-                Stored::New(row.try_get("id")?)
-            }
-            None => Stored::Known(
-                sqlx::query("SELECT id FROM inbound_messages WHERE sha256 = $1")
-                    .bind(&hash)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("id")?,
-            ),
+        .bind(&known_hashes)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|(id, hash)| (hash, id))
+        .collect()
+    };
+    let mut out = Vec::with_capacity(batch.len());
+    let mut first_copy = std::collections::HashMap::new();
+    for hash in &hashes {
+        out.push(if let Some(id) = new.remove(hash) {
+            first_copy.insert(hash, id);
+            Stored::New(id)
+        } else if let Some(id) = first_copy.get(hash) {
+            // A second copy in this batch of a message the statement stored.
+            Stored::Known(*id)
+        } else {
+            // Stored before: `known` holds it (rows of raw mail are never deleted).
+            Stored::Known(*known.get(hash).ok_or(sqlx::Error::RowNotFound)?)
         });
     }
-    if let Some(last) = batch.iter().map(|m| m.uid).max() {
-        advance(
-            &mut tx,
-            &Origin {
-                mailbox,
-                uid_validity,
-                uid: last,
-            },
-        )
-        .await?;
-    }
-    if any_new {
-        db::notify(&mut tx, CHANNEL_INBOUND).await?;
-    }
-    tx.commit().await?;
     Ok(out)
-}
-
-async fn advance(conn: &mut sqlx::PgConnection, origin: &Origin<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO mailbox_checkpoints (mailbox, uid_validity, last_uid) VALUES ($1, $2, $3)
-         ON CONFLICT (mailbox) DO UPDATE
-           SET uid_validity = EXCLUDED.uid_validity,
-               last_uid = CASE WHEN mailbox_checkpoints.uid_validity = EXCLUDED.uid_validity
-                               THEN greatest(mailbox_checkpoints.last_uid, EXCLUDED.last_uid)
-                               ELSE EXCLUDED.last_uid END,
-               updated_at = now()",
-    )
-    .bind(origin.mailbox)
-    .bind(i64::from(origin.uid_validity))
-    .bind(i64::from(origin.uid))
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// The last UID stored for `mailbox` under `uid_validity`; 0 when unknown or when the

@@ -11,6 +11,7 @@ pub mod replies;
 use std::time::Duration;
 
 use chrono::Datelike;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio_util::sync::CancellationToken;
@@ -34,6 +35,8 @@ use crate::understand::{Reader, Reading};
 pub const MAX_ATTEMPTS: i32 = 3;
 /// Longest header value kept for threading and display; longer ones are not used to thread.
 const MAX_HEADER_CHARS: usize = 998;
+/// Due messages read per round of [`Triage::drain`].
+const ROUND: i64 = 64;
 /// Longest Message-ID we put in our own In-Reply-To / References.
 const MAX_THREAD_ID: usize = 250;
 
@@ -116,70 +119,56 @@ impl Triage {
         self
     }
 
-    /// Triages every waiting message; returns how many it handled.
-    pub async fn drain(&self) -> anyhow::Result<usize> {
+    /// Triages every waiting message, `concurrency` at a time; returns how many it handled.
+    ///
+    /// Due messages are read in rounds of [`ROUND`] ids (a plain read, no lock), and each is
+    /// then claimed in its own transaction ([`Triage::claim`]), so a wake-up with nothing to
+    /// do costs one read, and a round shorter than [`ROUND`] ends the drain: a message stored
+    /// after that read wakes triage again.
+    pub async fn drain(&self, concurrency: usize) -> anyhow::Result<usize> {
         let mut handled = 0;
-        while let Some((id, outcome)) = self.next().await? {
-            handled += 1;
-            match &outcome {
-                Outcome::Request { request_id, .. } => {
-                    tracing::info!(inbound_id = id, request_id, "triage: new request")
-                }
-                Outcome::Ignored { kind } => {
-                    tracing::info!(inbound_id = id, kind = %kind, "triage: not a request; left in the mailbox")
-                }
-                Outcome::Reply {
-                    request_id,
-                    attached,
-                } => {
-                    tracing::info!(
-                        inbound_id = id,
-                        request_id,
-                        ?attached,
-                        "triage: reply attached to its request"
-                    )
-                }
-                Outcome::Folded { request_id } => {
-                    tracing::info!(
-                        inbound_id = id,
-                        request_id,
-                        "triage: folded into the sender's open request"
-                    )
-                }
-                Outcome::Duplicate { request_id } => {
-                    tracing::info!(
-                        inbound_id = id,
-                        request_id,
-                        "triage: duplicate of an existing request"
-                    )
-                }
-                Outcome::Failed { reason } => {
-                    tracing::warn!(
-                        inbound_id = id,
-                        "triage: message kept but not understood: {reason}"
-                    )
-                }
+        loop {
+            let due: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM inbound_messages
+                 WHERE status = 'received' AND next_attempt_at <= now()
+                 ORDER BY next_attempt_at, id LIMIT $1",
+            )
+            .bind(ROUND)
+            .fetch_all(&self.pool)
+            .await?;
+            let full = due.len() as i64 == ROUND;
+            futures::stream::iter(due)
+                .map(|id| self.claim(id))
+                .buffer_unordered(concurrency.max(1))
+                .try_for_each(|claimed| {
+                    if let Some((id, outcome)) = claimed {
+                        handled += 1;
+                        log_outcome(id, &outcome);
+                    }
+                    futures::future::ready(Ok(()))
+                })
+                .await?;
+            if !full {
+                return Ok(handled);
             }
         }
-        Ok(handled)
     }
 
-    /// Claims and triages the oldest due message. A failure of that message is recorded
-    /// against it (and it is retried later, or marked failed) instead of stopping the stage.
-    pub async fn next(&self) -> anyhow::Result<Option<(i64, Outcome)>> {
-        let mut tx = self.pool.begin().await?;
-        db::relaxed_commit(&mut tx).await?;
+    /// Claims and triages message `id` if it is still waiting (and no other worker holds it).
+    /// A failure of that message is recorded against it (and it is retried later, or marked
+    /// failed) instead of stopping the stage.
+    pub async fn claim(&self, id: i64) -> anyhow::Result<Option<(i64, Outcome)>> {
+        let mut tx = db::begin_relaxed(&self.pool).await?;
         let Some(row) = sqlx::query(
             "SELECT id, raw, truncated, size_bytes FROM inbound_messages
-             WHERE status = 'received' AND next_attempt_at <= now()
-             ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+             WHERE id = $1 AND status = 'received' FOR UPDATE SKIP LOCKED",
         )
+        .bind(id)
         .fetch_optional(&mut *tx)
         .await?
         else {
             return Ok(None);
         };
-        let id: i64 = row.try_get("id")?;
         // Our id of the stored message (never its Message-ID, sender or subject).
         let span = tracing::info_span!("triage", message_id = id);
         match self.triage(&mut tx, row).instrument(span.clone()).await {
@@ -502,17 +491,52 @@ impl Triage {
         let this = std::sync::Arc::new(self);
         db::run_on_notify("triage", CHANNEL_INBOUND, pool, poll, shutdown, move |_| {
             let this = this.clone();
-            async move {
-                let drains =
-                    futures::future::join_all((0..concurrency.max(1)).map(|_| this.drain())).await;
-                let mut handled = 0;
-                for drained in drains {
-                    handled += drained?;
-                }
-                Ok(handled)
-            }
+            async move { this.drain(usize::from(concurrency)).await }
         })
         .await
+    }
+}
+
+/// One line per triaged message: our id of it and what it became (never its sender or subject).
+fn log_outcome(id: i64, outcome: &Outcome) {
+    match outcome {
+        Outcome::Request { request_id, .. } => {
+            tracing::info!(inbound_id = id, request_id, "triage: new request")
+        }
+        Outcome::Ignored { kind } => {
+            tracing::info!(inbound_id = id, kind = %kind, "triage: not a request; left in the mailbox")
+        }
+        Outcome::Reply {
+            request_id,
+            attached,
+        } => {
+            tracing::info!(
+                inbound_id = id,
+                request_id,
+                ?attached,
+                "triage: reply attached to its request"
+            )
+        }
+        Outcome::Folded { request_id } => {
+            tracing::info!(
+                inbound_id = id,
+                request_id,
+                "triage: folded into the sender's open request"
+            )
+        }
+        Outcome::Duplicate { request_id } => {
+            tracing::info!(
+                inbound_id = id,
+                request_id,
+                "triage: duplicate of an existing request"
+            )
+        }
+        Outcome::Failed { reason } => {
+            tracing::warn!(
+                inbound_id = id,
+                "triage: message kept but not understood: {reason}"
+            )
+        }
     }
 }
 

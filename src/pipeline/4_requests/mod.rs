@@ -145,9 +145,8 @@ impl Processor {
     #[tracing::instrument(name = "process", skip_all, fields(request_id = request_id))]
     pub async fn advance(&self, request_id: i64) -> Result<Step, Failure> {
         let missing = || Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"));
-        // Handed on only through the outbox: see `db::relaxed_commit`.
-        let mut tx = self.pool.begin().await?;
-        db::relaxed_commit(&mut tx).await?;
+        // Handed on only through the outbox: see `db::begin_relaxed`.
+        let mut tx = db::begin_relaxed(&self.pool).await?;
         let mut request = RequestRow::lock(&mut tx, request_id)
             .await
             .map_err(unreadable(request_id))?
@@ -161,8 +160,7 @@ impl Processor {
                 .acknowledge_in(&mut tx, &request, None)
                 .await?;
             tx.commit().await?;
-            tx = self.pool.begin().await?;
-            db::relaxed_commit(&mut tx).await?;
+            tx = db::begin_relaxed(&self.pool).await?;
             request = RequestRow::lock(&mut tx, request_id)
                 .await
                 .map_err(unreadable(request_id))?
