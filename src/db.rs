@@ -23,14 +23,16 @@ pub const CHANNEL_PUBLISH: &str = "dsr_outbox_publish";
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// A transaction that commits without waiting for its WAL to reach the disk
-/// (`SET LOCAL synchronous_commit = off`). For transactions whose effects stay in this
-/// database and are handed on only through the outbox (triage, request processing): nothing
-/// leaves the database before a *synchronous* commit — the mailer's and the relay's lease of
-/// the outbox row, before an SMTP send or a broker publish — and a synchronous commit makes
-/// every earlier commit durable too (the WAL is flushed in order). A crash of the worker
-/// loses nothing (PostgreSQL still flushes within `wal_writer_delay`); a crash of PostgreSQL
-/// itself can lose the last such commits, which are redone from the raw mail and the queue
-/// (intake's commit and every lease stay synchronous), with nothing sent for them meanwhile.
+/// (`SET LOCAL synchronous_commit = off`). For triage only: its effects stay in this database
+/// and are handed on only through the outbox, and nothing leaves the database before a
+/// *synchronous* commit — the mailer's and the relay's lease of the outbox row, before an SMTP
+/// send or a broker publish — which makes every earlier commit durable too (the WAL is flushed
+/// in order). A crash of the worker loses nothing (PostgreSQL still flushes within
+/// `wal_writer_delay`); a crash of PostgreSQL itself can lose the last triage commits, and
+/// with them the messages' own `triaged` mark, so they are triaged again from the raw mail
+/// (intake's commit is synchronous), with nothing sent for them meanwhile. (Request
+/// processing commits synchronously: the broker's message is acknowledged after it, and
+/// nothing would carry a request on whose processing PostgreSQL lost.)
 ///
 /// `BEGIN` and the `SET LOCAL` go in one simple query: one round trip, as a plain `begin`.
 pub async fn begin_relaxed(

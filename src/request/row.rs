@@ -35,6 +35,8 @@ pub struct RequestRow {
     pub identifiers: Value,
     /// The last store match recorded (counts only).
     pub subject_match: Option<Value>,
+    /// The acknowledgement was decided (`acknowledged_at` is set).
+    pub acknowledged: bool,
 }
 
 impl RequestRow {
@@ -46,7 +48,7 @@ impl RequestRow {
             "SELECT id, reference, kind, language, review, status, sender, sender_message_id,
                     sender_references, answering_message_id, understanding, inbound_message_id, verified_address,
                     approved_by IS NOT NULL AS approved, approval, linked_subject, identifiers,
-                    subject_match
+                    subject_match, acknowledged_at IS NOT NULL AS acknowledged
              FROM requests WHERE id = $1 FOR NO KEY UPDATE",
         )
         .bind(id)

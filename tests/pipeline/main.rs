@@ -194,6 +194,67 @@ async fn automatic_mail_gets_no_answer_and_business_mail_stays_unread() {
     d.cleanup().await;
 }
 
+/// Mail waiting before the worker starts is fetched and stored as one batch (one statement):
+/// the same bytes appended twice are stored once and answered once, and the stored rows follow
+/// the mailbox's order (triage reads a sender's messages in the order they came).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_with_the_same_message_twice_stores_and_answers_it_once() {
+    let d = Deployment::new().await;
+    let twice = subject_address("twice");
+    let once = subject_address("once");
+    let repeated = message(
+        &twice,
+        "info@nlg.kz",
+        "Удаление данных",
+        "Прошу удалить мои персональные данные.",
+    );
+    d.deliver(&repeated).await;
+    d.deliver(&repeated).await;
+    d.deliver(&message(
+        &once,
+        "info@nlg.kz",
+        "Withdrawal of consent",
+        "I withdraw my consent to the processing of my personal data.",
+    ))
+    .await;
+
+    let worker = d.start_worker();
+    settled(&twice).await;
+    settled(&once).await;
+    assert_eq!(
+        list(&twice).await.len(),
+        1,
+        "one answer for the same bytes twice"
+    );
+    assert_eq!(list(&once).await.len(), 1);
+
+    let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT id, uid FROM inbound_messages ORDER BY id")
+        .fetch_all(&d.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "the second copy is not stored: {rows:?}");
+    assert!(
+        rows[0].1 < rows[1].1,
+        "ids follow the mailbox's UIDs: {rows:?}"
+    );
+    let (last_uid,): (i64,) = sqlx::query_as("SELECT last_uid FROM mailbox_checkpoints")
+        .fetch_one(&d.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        last_uid, 3,
+        "the checkpoint covers all three UIDs, the copy's too"
+    );
+    let requests: i64 = sqlx::query_scalar("SELECT count(*) FROM requests")
+        .fetch_one(&d.pool)
+        .await
+        .unwrap();
+    assert_eq!(requests, 2);
+
+    worker.stop().await;
+    d.cleanup().await;
+}
+
 /// A restart — graceful, or a crash — and a re-read of the whole mailbox acknowledge nothing
 /// twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -121,12 +121,8 @@ impl Acknowledger {
         subject_match: Option<&serde_json::Value>,
     ) -> Result<Acknowledged, Failure> {
         let request_id = request.id;
-        let done: bool =
-            sqlx::query_scalar("SELECT acknowledged_at IS NOT NULL FROM requests WHERE id = $1")
-                .bind(request_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if done || request.status != RequestStatus::Received {
+        // The row was loaded locked in this transaction: `acknowledged` is current.
+        if request.acknowledged || request.status != RequestStatus::Received {
             return Ok(Acknowledged::AlreadyDone);
         }
         let outcome = if !wants_reply(request) {

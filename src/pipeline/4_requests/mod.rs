@@ -43,7 +43,6 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use crate::config::IdentitySettings;
-use crate::db;
 use crate::domain::{RequestKind, RequestStatus};
 use crate::outbound::dedupe::{DedupeKey, Reply};
 use crate::outbound::outbox::Urgency;
@@ -145,8 +144,10 @@ impl Processor {
     #[tracing::instrument(name = "process", skip_all, fields(request_id = request_id))]
     pub async fn advance(&self, request_id: i64) -> Result<Step, Failure> {
         let missing = || Failure::Poison(anyhow::anyhow!("request {request_id} does not exist"));
-        // Handed on only through the outbox: see `db::begin_relaxed`.
-        let mut tx = db::begin_relaxed(&self.pool).await?;
+        // Synchronous commits: the queue message is acknowledged once this returns, so what it
+        // did must survive a crash of PostgreSQL too (a relaxed commit lost there would leave
+        // the request with no message to carry it on).
+        let mut tx = self.pool.begin().await?;
         let mut request = RequestRow::lock(&mut tx, request_id)
             .await
             .map_err(unreadable(request_id))?
@@ -160,7 +161,7 @@ impl Processor {
                 .acknowledge_in(&mut tx, &request, None)
                 .await?;
             tx.commit().await?;
-            tx = db::begin_relaxed(&self.pool).await?;
+            tx = self.pool.begin().await?;
             request = RequestRow::lock(&mut tx, request_id)
                 .await
                 .map_err(unreadable(request_id))?
