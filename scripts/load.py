@@ -107,6 +107,46 @@ def machine_cpu():
     return sum(v) - idle, sum(v)
 
 
+# Which service a process belongs to, by its command name (`/proc/PID/stat`).
+SERVICES = (
+    ("PostgreSQL", ("postgres",)),
+    ("RabbitMQ", ("beam.smp", "erl_child_setup", "inet_gethost", "epmd")),
+    ("mail servers", ("dovecot", "imap", "imap-login", "lmtp", "auth", "anvil", "log", "config",
+                      "stats", "indexer", "indexer-worker", "master", "smtpd", "qmgr", "cleanup",
+                      "trivial-rewrite", "scache", "postlogd", "proxymap", "tlsmgr", "pickup",
+                      "bounce", "smtp", "local", "virtual", "anvil")),
+    ("workers", ("dsr-worker", "tokio-rt-worker")),
+    ("kernel writeback", ("kworker",)),
+)
+
+
+def cpu_by_service(worker_pids=()):
+    """CPU seconds so far of every process on the machine, summed per service: each process's
+    own utime + stime, plus what its reaped children used (so short-lived mail-server children
+    count too). Differences of two calls are what the services used in between. The worker
+    processes are `worker_pids` (whatever their binary is called) and any `dsr-worker`."""
+    tck = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        comm = text[text.find("(") + 1:text.rfind(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        ticks = sum(int(x) for x in fields[11:15])
+        name = "workers" if int(entry) in worker_pids else "other"
+        for service, comms in SERVICES if name == "other" else ():
+            if comm in comms or any(comm.startswith(c + "/") for c in comms):
+                name = service
+                break
+        out[name] = out.get(name, 0.0) + ticks / tck
+    return out
+
+
 def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -357,6 +397,7 @@ def main():
     load_before = os.getloadavg()
     cpu0 = {p: cpu_seconds(p) or 0.0 for p in pids}
     busy0, total0 = machine_cpu()
+    services0 = cpu_by_service(set(pids))
 
     print(f"load: appending {n} requests to {a.intake} (IMAP {IMAP_HOST}:{IMAP_PORT})",
           file=sys.stderr)
@@ -390,6 +431,7 @@ def main():
     workers.sample()
     cpu1 = {p: cpu_seconds(p) for p in pids}
     busy1, total1 = machine_cpu()
+    services1 = cpu_by_service(set(workers.pids))
     load_after = os.getloadavg()
 
     # Let the other e-mails (confirmation requests) leave too, for the e-mail totals.
@@ -409,6 +451,9 @@ def main():
     # CPU of the first workers only: a killed worker's CPU is gone with it.
     worker_cpu = sum((cpu1[p] or 0) - cpu0[p] for p in pids if p in workers.pids)
     machine_busy = (busy1 - busy0) / max(total1 - total0, 1) * 100
+    by_service = {k: services1.get(k, 0.0) - services0.get(k, 0.0)
+                  for k in set(services0) | set(services1)}
+    by_service = {k: v for k, v in by_service.items() if v >= 0.05}
     window = t_acks - t0
     try:
         with open(a.log, encoding="utf-8", errors="replace") as f:
@@ -462,6 +507,9 @@ def main():
         f"cpu          workers {worker_cpu:.1f} s CPU over {window:.1f} s; machine "
         f"{machine_busy:.0f}% busy of {os.cpu_count()} cores; load avg "
         f"{load_before[0]:.2f} -> {load_after[0]:.2f} (1 min)",
+        "cpu by svc   " + ", ".join(
+            f"{k} {v:.1f} s" for k, v in sorted(by_service.items(), key=lambda kv: -kv[1]))
+        + f" (every process on the machine, first APPEND -> last ack; {sum(by_service.values()) / max(n, 1) * 1000:.1f} s per 1,000 requests in all)",
         f"worker log   {len(log_lines)} warn/error lines",
     ]
     for line in log_lines[:3]:
