@@ -43,12 +43,25 @@ pub async fn begin_relaxed(
 }
 
 pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
+    connect_as(settings, None).await
+}
+
+/// [`connect`], every connection carrying `application_name` (a worker's lease name, which
+/// its outbox leases record: [`crate::outbound::owner`]).
+pub async fn connect_as(
+    settings: &DatabaseSettings,
+    application_name: Option<&str>,
+) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = settings
         .url
         .expose()
         .parse::<PgConnectOptions>()
         .map_err(|e| anyhow::anyhow!("database.url is not a valid PostgreSQL URL: {e}"))?;
     let options = options.disable_statement_logging();
+    let options = match application_name {
+        Some(name) => options.application_name(name),
+        None => options,
+    };
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(10))

@@ -233,7 +233,9 @@ pub struct Leased<P> {
 /// `lease_until = now() + lease` and one attempt more. Until the lease expires no other sender
 /// or worker can claim the row, and no row lock or connection is held while it is sent; a
 /// worker that dies leaves the row claimable again once the lease runs out (the resend has the
-/// same dedupe key and Message-ID). Rows come back in claim order.
+/// same dedupe key and Message-ID), or at once when a worker takes its lease name again
+/// (`lease_owner`, the connection's `application_name`: [`crate::outbound::owner`]). Rows come
+/// back in claim order.
 ///
 /// Then, for each row: [`mark_leased_sent`] once it has gone, [`record_leased_failure`] if it
 /// failed, [`release_leases`] for rows the sender did not try.
@@ -253,7 +255,8 @@ where
     // never start with `ack:`, so they go in id order). Leased rows are skipped by
     // lease_until, rows another transaction is claiming right now by SKIP LOCKED.
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
+        "UPDATE outbox SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1,
+                lease_owner = nullif(current_setting('application_name'), '')
          WHERE id IN (
              SELECT id FROM outbox
              WHERE channel = '{channel}' AND status = 'pending' AND next_attempt_at <= now()

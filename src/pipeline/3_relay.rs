@@ -2,7 +2,8 @@
 //! before the row is marked sent. The same lease as the mailer's ([`outbox::lease`]): up to
 //! [`BATCH`] rows are claimed for [`LEASE`] in one statement, published together holding no row
 //! lock and no connection, and the confirmed ones marked in one statement; a worker that dies
-//! mid-publish leaves those rows claimable once their lease has run out, and they are published
+//! mid-publish leaves those rows claimable once their lease has run out (or at once when a
+//! worker takes its lease name again: [`crate::outbound::owner`]), and they are published
 //! again with the same body (consumers are idempotent per request and per task).
 
 use std::time::Duration;

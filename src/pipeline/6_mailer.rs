@@ -5,7 +5,8 @@
 //! them over its own SMTP connection, and marks each row sent right after the server's `250`.
 //! No row lock and no database connection is held during the SMTP dialogue. A leased row is
 //! not claimable by any slot or worker until its lease expires, so two workers never send it;
-//! a worker that dies mid-batch leaves its rows claimable once the lease has run out, and the
+//! a worker that dies mid-batch leaves its rows claimable once the lease has run out (or at
+//! once when a worker takes its lease name again: [`crate::outbound::owner`]), and the
 //! only e-mail sent twice is the one that was in flight (the server had said `250`, the row was
 //! not yet marked), with the same Message-ID so mail clients fold it.
 //!

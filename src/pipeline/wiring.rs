@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::db::{self, CHANNEL_PUBLISH};
 use crate::monitoring::{self, BrokerState, Metrics, Ops};
+use crate::outbound::owner::LeaseName;
 use crate::outbound::reply::Replier;
 use crate::outbound::templates::Templates;
 use crate::pipeline::mailer::Mailer;
@@ -63,8 +64,33 @@ pub async fn run(
     stages: Stages,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool = db::connect(&settings.database).await?;
+    // A process that sends and publishes leases outbox rows under a name of its own, taken
+    // before its pool connects (the connections carry it).
+    let lease_name = if stages.processing {
+        LeaseName::take(&settings.database.url)
+            .await
+            .context("taking a lease name (a session advisory lock in PostgreSQL)")?
+    } else {
+        None
+    };
+    let pool = db::connect_as(&settings.database, lease_name.as_ref().map(LeaseName::name)).await?;
     db::migrate(&pool).await?;
+    match &lease_name {
+        Some(name) => {
+            let released = name.release_orphans(&pool).await?;
+            tracing::info!(
+                lease_name = name.name(),
+                released,
+                "worker: leasing outbox rows as {}; gave back {released} rows a dead worker of \
+                 that name had leased",
+                name.name()
+            );
+        }
+        None if stages.processing => tracing::warn!(
+            "worker: no lease name free on this host; a crash leaves this worker's leases to run out"
+        ),
+        None => {}
+    }
     // Bound before anything starts, so a wrong ops.bind stops the worker here.
     let ops_listener = match settings.ops.bind_addr() {
         Some(addr) => Some(monitoring::server::bind(addr).await?),
@@ -88,6 +114,9 @@ pub async fn run(
         .with_metrics(metrics.clone());
 
     let mut tasks = JoinSet::new();
+    if let Some(name) = lease_name {
+        tasks.spawn(keep_lease_name(name, shutdown.clone()));
+    }
     if let Some(listener) = ops_listener {
         let ops = Ops::new(
             metrics.clone(),
@@ -201,6 +230,27 @@ pub async fn run(
     }
     pool.close().await;
     Ok(())
+}
+
+/// Holds the lease name until `shutdown`. If its lock's connection is lost, another process may
+/// take the name and give this one's leases back (an e-mail in flight here could then be sent
+/// twice, with one Message-ID): said loudly, and the name is taken again when free.
+async fn keep_lease_name(mut name: LeaseName, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {},
+            _ = shutdown.cancelled() => return,
+        }
+        if let Err(e) = name.check().await {
+            tracing::error!(
+                lease_name = name.name(),
+                "worker: {e:#}; taking the name again"
+            );
+            if let Err(e) = name.retake().await {
+                tracing::error!(lease_name = name.name(), "worker: {e:#}");
+            }
+        }
+    }
 }
 
 /// Destroys held rows whose retention duty has ended, once an hour.

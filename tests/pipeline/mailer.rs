@@ -371,3 +371,83 @@ async fn a_kept_connection_the_server_closed_is_replaced_at_once() {
     }
     d.cleanup().await;
 }
+
+/// A worker that starts under the lease name of a dead one (nobody holds it) gives that name's
+/// leases back at once: the e-mail a crashed worker had in flight goes out again now, not when
+/// its lease runs out. Rows leased under a name a live process holds are left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_worker_takes_back_the_leases_of_its_dead_name_only() {
+    let d = Deployment::new().await;
+    let host = hostname::get().unwrap().into_string().unwrap();
+    let orphan = subject_address("orphan");
+    let held = subject_address("held");
+    // A live process holds the name "elsewhere#1" (this test's own connection).
+    let live = dsr_worker::outbound::owner::LeaseName::take_on(
+        &dsr_worker::config::Secret::new(d.database_url.clone()),
+        "elsewhere",
+    )
+    .await
+    .unwrap()
+    .expect("the name is free");
+    assert_eq!(live.name(), "elsewhere#1");
+    for (key, to, owner) in [
+        ("orphan", &orphan, format!("{host}#1")),
+        ("held", &held, live.name().to_owned()),
+    ] {
+        let email = OutgoingEmail {
+            to: to.clone(),
+            subject: "Leased an hour ago".into(),
+            body: "In flight when the worker died.".into(),
+            message_id: format!("{key}.{}@nlg.kz", token()),
+            in_reply_to: None,
+            references: vec![],
+            language: "en".into(),
+            auto_replied: true,
+            attachments: vec![],
+        };
+        sqlx::query(
+            "INSERT INTO outbox (dedupe_key, channel, payload, attempts, lease_until, lease_owner)
+             VALUES ($1, 'email', $2, 1, now() + interval '1 hour', $3)",
+        )
+        .bind(key)
+        .bind(sqlx::types::Json(&email))
+        .bind(&owner)
+        .execute(&d.pool)
+        .await
+        .unwrap();
+    }
+
+    let worker = d.start_worker();
+    let got = wait_for_mail(&orphan, 1, Duration::from_secs(20)).await;
+    assert_eq!(
+        got.len(),
+        1,
+        "the dead name's e-mail is sent without waiting out its lease"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        list(&held).await.is_empty(),
+        "a live name's lease is not taken"
+    );
+    let (status, owner): (String, Option<String>) =
+        sqlx::query_as("SELECT status, lease_owner FROM outbox WHERE dedupe_key = 'orphan'")
+            .fetch_one(&d.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "sent");
+    assert_eq!(
+        owner.as_deref(),
+        Some(format!("{host}#1").as_str()),
+        "leased again by the new worker, under the name"
+    );
+    let held_status: String =
+        sqlx::query_scalar("SELECT status FROM outbox WHERE dedupe_key = 'held'")
+            .fetch_one(&d.pool)
+            .await
+            .unwrap();
+    assert_eq!(held_status, "pending");
+
+    worker.stop().await;
+    drop(live);
+    d.cleanup().await;
+}
