@@ -114,8 +114,11 @@ pub async fn run(
         .with_metrics(metrics.clone());
 
     let mut tasks = JoinSet::new();
-    if let Some(name) = lease_name {
-        tasks.spawn(keep_lease_name(name, shutdown.clone()));
+    // Held by `run` itself until every stage has stopped (below): a worker started while this
+    // one drains must not take the name and give back e-mails still in flight here.
+    let lease_name = lease_name.map(|name| Arc::new(tokio::sync::Mutex::new(name)));
+    if let Some(name) = &lease_name {
+        tasks.spawn(keep_lease_name(name.clone(), shutdown.clone()));
     }
     if let Some(listener) = ops_listener {
         let ops = Ops::new(
@@ -228,19 +231,23 @@ pub async fn run(
     {
         tracing::warn!("some stages did not stop within 20 s; aborting them");
     }
+    drop(tasks);
     pool.close().await;
+    // Only now, with no stage left that could be sending, may another worker take the name.
+    drop(lease_name);
     Ok(())
 }
 
-/// Holds the lease name until `shutdown`. If its lock's connection is lost, another process may
-/// take the name and give this one's leases back (an e-mail in flight here could then be sent
-/// twice, with one Message-ID): said loudly, and the name is taken again when free.
-async fn keep_lease_name(mut name: LeaseName, shutdown: CancellationToken) {
+/// Checks the lease name's lock until `shutdown`. If its lock's connection is lost, another
+/// process may take the name and give this one's leases back (an e-mail in flight here could
+/// then be sent twice, with one Message-ID): said loudly, and the name is taken again when free.
+async fn keep_lease_name(name: Arc<tokio::sync::Mutex<LeaseName>>, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(30)) => {},
             _ = shutdown.cancelled() => return,
         }
+        let mut name = name.lock().await;
         if let Err(e) = name.check().await {
             tracing::error!(
                 lease_name = name.name(),

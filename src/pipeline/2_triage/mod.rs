@@ -157,7 +157,7 @@ impl Triage {
     /// Claims and triages message `id` if it is still waiting (and no other worker holds it).
     /// A failure of that message is recorded against it (and it is retried later, or marked
     /// failed) instead of stopping the stage.
-    pub async fn claim(&self, id: i64) -> anyhow::Result<Option<(i64, Outcome)>> {
+    async fn claim(&self, id: i64) -> anyhow::Result<Option<(i64, Outcome)>> {
         let mut tx = db::begin_relaxed(&self.pool).await?;
         let Some(row) = sqlx::query(
             "SELECT id, raw, truncated, size_bytes FROM inbound_messages
