@@ -47,9 +47,7 @@ impl LeaseName {
     pub async fn take_on(database_url: &Secret, host: &str) -> anyhow::Result<Option<Self>> {
         for n in 1..=MAX_PER_HOST {
             let name = format!("{host}#{n}");
-            if let Some(lock) =
-                Leadership::try_lock(database_url, key(&name), "the lease name's lock").await?
-            {
+            if let Some(lock) = lock(database_url, &name).await? {
                 return Ok(Some(Self {
                     name,
                     lock,
@@ -86,7 +84,7 @@ impl LeaseName {
     /// Takes this name's lock again on a new connection (after [`LeaseName::check`] failed);
     /// fails if another process holds it now.
     pub async fn retake(&mut self) -> anyhow::Result<()> {
-        match Leadership::try_lock(&self.url, key(&self.name), "the lease name's lock").await? {
+        match lock(&self.url, &self.name).await? {
             Some(lock) => {
                 self.lock = lock;
                 Ok(())
@@ -99,7 +97,8 @@ impl LeaseName {
     }
 }
 
-/// The advisory lock key of a lease name.
-pub fn key(name: &str) -> i64 {
-    OWNER_LOCK ^ leader::fold(name)
+/// The session advisory lock of lease name `name`, if no other process holds it.
+async fn lock(database_url: &Secret, name: &str) -> anyhow::Result<Option<Leadership>> {
+    let key = OWNER_LOCK ^ leader::fold(name);
+    Leadership::try_lock(database_url, key, "the lease name's lock").await
 }

@@ -86,7 +86,7 @@ pub struct Slot {
 /// after that lease came with a notification of their own (a later number), so a slot holding
 /// a wake-up at or below `empty_after` has nothing to look for.
 #[derive(Debug, Default)]
-pub struct LeaseGate {
+struct LeaseGate {
     turn: tokio::sync::Mutex<()>,
     empty_after: std::sync::atomic::AtomicU64,
 }
@@ -433,7 +433,7 @@ impl Mailer {
 
     /// Sends due e-mails on `slot` until none is due; the slot's connection stays open. `woken`
     /// is the number of the wake-up this pass answers (see [`LeaseGate`]).
-    pub async fn drain_slot(
+    async fn drain_slot(
         &self,
         pool: &PgPool,
         slot: &mut Slot,

@@ -1,5 +1,7 @@
 //! Raw mail and the UID checkpoint, written together in one transaction per fetched batch.
 
+use std::collections::{HashMap, HashSet};
+
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 
@@ -76,35 +78,35 @@ pub async fn store_all(
     .bind(i64::from(last))
     .fetch_all(pool)
     .await?;
-    let mut new: std::collections::HashMap<Vec<u8>, i64> =
+    let inserted: HashMap<Vec<u8>, i64> =
         inserted.into_iter().map(|(id, hash)| (hash, id)).collect();
-    // The rest were stored before (or twice in this batch): their ids, in one read.
-    let known_hashes: Vec<&Vec<u8>> = hashes.iter().filter(|h| !new.contains_key(*h)).collect();
-    let known: std::collections::HashMap<Vec<u8>, i64> = if known_hashes.is_empty() {
-        Default::default()
+    // The rest were stored before: their ids, in one read.
+    let earlier: Vec<&Vec<u8>> = hashes
+        .iter()
+        .filter(|h| !inserted.contains_key(*h))
+        .collect();
+    let earlier: HashMap<Vec<u8>, i64> = if earlier.is_empty() {
+        HashMap::new()
     } else {
         sqlx::query_as::<_, (i64, Vec<u8>)>(
             "SELECT id, sha256 FROM inbound_messages WHERE sha256 = ANY($1)",
         )
-        .bind(&known_hashes)
+        .bind(&earlier)
         .fetch_all(pool)
         .await?
         .into_iter()
         .map(|(id, hash)| (hash, id))
         .collect()
     };
+    let mut reported = HashSet::new();
     let mut out = Vec::with_capacity(batch.len());
-    let mut first_copy = std::collections::HashMap::new();
     for hash in &hashes {
-        out.push(if let Some(id) = new.remove(hash) {
-            first_copy.insert(hash, id);
-            Stored::New(id)
-        } else if let Some(id) = first_copy.get(hash) {
-            // A second copy in this batch of a message the statement stored.
-            Stored::Known(*id)
-        } else {
-            // Stored before: `known` holds it (rows of raw mail are never deleted).
-            Stored::Known(*known.get(hash).ok_or(sqlx::Error::RowNotFound)?)
+        out.push(match inserted.get(hash) {
+            Some(&id) if reported.insert(hash) => Stored::New(id),
+            // A second copy, in this batch, of a message the statement stored.
+            Some(&id) => Stored::Known(id),
+            // Raw mail is never deleted, so the read above found it.
+            None => Stored::Known(*earlier.get(hash).ok_or(sqlx::Error::RowNotFound)?),
         });
     }
     Ok(out)

@@ -325,7 +325,7 @@ impl Triage {
         let year = now.year();
         let due_at = self.calendar.due(now, self.deadlines.working_days(kind));
         let envelope = &reading.envelope;
-        let message_id = envelope.message_id.as_deref().and_then(thread_id);
+        let message_id = thread_parent(reading);
         let references: Vec<String> = envelope
             .references
             .iter()
